@@ -1,0 +1,108 @@
+"""The frozen VGG feature extractor, built once per process and shared.
+
+It takes images in [0, 1] and does its own preprocessing (caffe or ImageNet,
+as its weights expect), so no caller has to know which weights are loaded.
+A forward pass stops at the deepest layer asked for.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from . import vgg
+from .weights import BackboneWeights, load_weights
+
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)  # on 0-255 values
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class FeatureExtractor(nn.Module):
+    """VGG ``features`` with named outputs; parameters frozen.
+
+    ``forward(image, layers)`` takes a (N, 3, H, W) RGB tensor with values
+    in [0, 1] and returns ``{layer name: activation}`` for the layers asked.
+    """
+
+    def __init__(self, weights: BackboneWeights) -> None:
+        super().__init__()
+        self.arch = weights.arch
+        self.preprocessing = weights.preprocessing
+        self.description = weights.description
+        self.source = weights.source
+        self.names = vgg.layer_names(weights.arch)
+        layers: list[nn.Module] = []
+        for name in self.names:
+            if name.startswith("conv"):
+                layers.append(nn.Conv2d(1, 1, kernel_size=3, padding=1))  # shape set by load_state_dict
+            elif name.startswith("relu"):
+                layers.append(nn.ReLU(inplace=False))  # keeps conv outputs readable as layers
+            else:
+                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        self.features = nn.Sequential(*layers)
+        for index, (out_channels, in_channels) in vgg.conv_shapes(weights.arch).items():
+            self.features[index] = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+        self.features.load_state_dict(weights.state_dict, strict=True)
+        if weights.preprocessing == "caffe":
+            scale = torch.full((3,), 255.0)
+            shift = torch.tensor(CAFFE_MEAN_BGR[::-1])  # RGB order of the BGR mean
+        else:
+            scale = 1.0 / torch.tensor(IMAGENET_STD)
+            shift = torch.tensor(IMAGENET_MEAN) / torch.tensor(IMAGENET_STD)
+        self.register_buffer("scale", scale.view(1, 3, 1, 1))
+        self.register_buffer("shift", shift.view(1, 3, 1, 1))
+        self.requires_grad_(False)
+        self.eval()
+
+    def preprocess(self, image: torch.Tensor) -> torch.Tensor:
+        """[0, 1] RGB to what the weights were trained on (caffe: BGR, 0-255, minus mean)."""
+        x = image * self.scale - self.shift
+        if self.preprocessing == "caffe":
+            x = x.flip(1)
+        return x
+
+    def forward(self, image: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+        wanted = set(layers)
+        unknown = wanted.difference(self.names)
+        if unknown:
+            raise ValueError(f"{self.arch} has no layer named {sorted(unknown)[0]!r}.")
+        last = max(self.names.index(name) for name in wanted)
+        outputs: dict[str, torch.Tensor] = {}
+        x = self.preprocess(image)
+        for index in range(last + 1):
+            x = self.features[index](x)
+            name = self.names[index]
+            if name in wanted:
+                outputs[name] = x
+        return outputs
+
+
+_cache: dict[tuple[str, str, str], FeatureExtractor] = {}
+_cache_lock = threading.Lock()
+
+
+def get_extractor(source: str = "original", arch: str = "vgg19", device: torch.device | str = "cpu") -> FeatureExtractor:
+    """The shared extractor for these weights on this device, loaded on first use.
+
+    Thread-safe: concurrent first calls load the weights once.
+
+    Raises:
+        WeightsError: the weights cannot be loaded.
+    """
+    key = (source, arch, str(torch.device(device)))
+    with _cache_lock:
+        extractor = _cache.get(key)
+        if extractor is None:
+            extractor = FeatureExtractor(load_weights(source, arch)).to(device)
+            _cache[key] = extractor
+        return extractor
+
+
+def clear_cache() -> None:
+    """Forget every loaded extractor (frees their memory)."""
+    with _cache_lock:
+        _cache.clear()

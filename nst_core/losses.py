@@ -1,0 +1,156 @@
+"""The losses of Gatys et al., normalised so their weights mean the same at any size.
+
+Departure from the paper (Gatys et al., CVPR 2016, eqs. 1-5): the paper sums
+squared errors, so the content term grows with the pixel count and every
+weight must be re-tuned when the output size changes. Here each term is
+divided by the energy of its own target: content by ||P||^2, each style
+layer by (trace A)^2, where A = F F^T / (C H W) is the Gram matrix averaged
+over positions (the paper's 1/(4 N^2 M^2) up to a constant, but with each
+image's own M). The terms are then dimensionless, independent of the output
+size, of the backbone's input scaling (caffe 0-255 or ImageNet mean/std) and
+of how busy the style image is, so one "style strength" fits all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+TV_REFERENCE_SIZE = 256  # px; TV is scaled to what it would be at this size
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrix averaged over channels and positions.
+
+    Args:
+        features: (N, C, H, W) activations.
+
+    Returns:
+        (N, C, C), ``F F^T / (C H W)``; symmetric, positive semi-definite.
+    """
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``||F - P||^2 / ||P||^2``: 0 on identical features, 1 on zero features."""
+    return (features - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
+
+
+def style_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
+    """``||G - A||_F^2 / (tr A)^2`` for the Gram G of ``features`` and a target A."""
+    energy = torch.diagonal(target_gram, dim1=-2, dim2=-1).sum(-1).pow(2).clamp_min(1e-12)
+    return ((gram_matrix(features) - target_gram).pow(2).sum((-2, -1)) / energy).sum()
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of neighbouring pixels, scaled to a 256 px image.
+
+    Args:
+        image: (N, 3, H, W), values in [0, 1].
+
+    Returns:
+        A scalar, 0 on a flat image. Halving the resolution of a smooth
+        image quarters the raw value; the ``(max(H, W) / 256)^2`` factor
+        undoes that so the weight keeps its meaning at every size.
+    """
+    dx = image[..., :, 1:] - image[..., :, :-1]
+    dy = image[..., 1:, :] - image[..., :-1, :]
+    scale = (max(image.shape[-2:]) / TV_REFERENCE_SIZE) ** 2
+    return (dx.pow(2).mean() + dy.pow(2).mean()) * scale
+
+
+def range_penalty(image: torch.Tensor) -> torch.Tensor:
+    """Squared distance of pixels outside [0, 1] to the range, summed.
+
+    L-BFGS keeps a curvature history that clamping the pixels after each
+    step would invalidate (measured: the loss diverges); this smooth penalty
+    keeps the pixels within a few percent of the range instead, and the
+    output is clamped once at the end.
+    """
+    return (image - 1).clamp_min(0).pow(2).sum() + (-image).clamp_min(0).pow(2).sum()
+
+
+class ContentLoss(nn.Module):
+    """Content loss against target features kept in a buffer."""
+
+    target: torch.Tensor
+
+    def __init__(self, target: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("target", target.detach())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return content_loss(features, self.target)
+
+
+class StyleLoss(nn.Module):
+    """Style loss against a target Gram matrix kept in a buffer."""
+
+    target: torch.Tensor
+
+    def __init__(self, target_gram: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("target", target_gram.detach())
+
+    @classmethod
+    def blended(cls, grams: Sequence[torch.Tensor], blend: Sequence[float]) -> StyleLoss:
+        """One loss whose target is the blend-weighted mean of several Grams (as in neural-style)."""
+        total = float(sum(blend))
+        target = sum((g * (w / total) for g, w in zip(grams, blend, strict=True)), torch.zeros_like(grams[0]))
+        return cls(target)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return style_loss(features, self.target)
+
+
+@dataclass(frozen=True)
+class Losses:
+    """Weighted loss terms of one step; ``total`` is their sum."""
+
+    content: float
+    style: float
+    tv: float
+    total: float
+
+
+class GatysLoss(nn.Module):
+    """content_weight * content + style_weight * sum_l w_l style_l + tv_weight * TV."""
+
+    def __init__(
+        self,
+        content: ContentLoss,
+        content_layer: str,
+        styles: dict[str, StyleLoss],
+        style_layer_weights: dict[str, float],
+        content_weight: float,
+        style_weight: float,
+        tv_weight: float,
+    ) -> None:
+        super().__init__()
+        self.content = content
+        self.content_layer = content_layer
+        self.styles = nn.ModuleDict(styles)
+        self.style_layer_weights = dict(style_layer_weights)
+        self.content_weight = content_weight
+        self.style_weight = style_weight
+        self.tv_weight = tv_weight
+
+    @property
+    def layers(self) -> list[str]:
+        """Every layer the loss reads."""
+        return [self.content_layer, *self.styles.keys()]
+
+    def forward(self, image: torch.Tensor, features: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The three weighted terms (content, style, tv) as 0-dim tensors."""
+        content = self.content_weight * self.content(features[self.content_layer])
+        style = sum(
+            (self.style_layer_weights[name] * loss(features[name].float()) for name, loss in self.styles.items()),
+            torch.zeros((), device=image.device),
+        )
+        tv = self.tv_weight * total_variation(image) if self.tv_weight > 0 else torch.zeros((), device=image.device)
+        return content, self.style_weight * style, tv

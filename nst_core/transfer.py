@@ -1,0 +1,351 @@
+"""The optimisation loop: one function, one typed progress callback.
+
+:func:`stylize` optimises the pixels of an image so that its VGG features
+match the content image at ``relu4_2`` and its Gram matrices match the style
+image(s) at ``relu1_1`` ... ``relu5_1`` (Gatys et al., 2016). Above
+:data:`COARSE_SIZE` it works coarse-to-fine: most steps at a low resolution,
+each finer scale starting from the upsampled result of the coarser one.
+
+The page, the CLI and the tests all run this loop; they differ only in what
+they do with the :class:`Progress` reports.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from . import __version__
+from .backbone import FeatureExtractor, get_extractor
+from .color import keep_content_chroma, match_color_statistics
+from .config import TransferConfig
+from .device import describe_device, resolve_device
+from .errors import ConfigError
+from .images import ImageSource, fit_size, load_image, resize, to_pil, to_tensor
+from .optimizers import build_optimizer
+from .losses import ContentLoss, GatysLoss, Losses, StyleLoss, gram_matrix, range_penalty
+
+COARSE_SIZE = 256  # px; outputs above 1.5x this are optimised coarse-to-fine
+EARLY_STOP_WINDOW = 10  # steps over which improvement is measured
+EARLY_STOP_TOLERANCE = 2e-3
+RANGE_PENALTY_WEIGHT = 1.0  # keeps L-BFGS's pixels within about 3% of [0, 1]  # relative improvement over the window below which a scale ends
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the loop reports after every step."""
+
+    step: int  # steps done so far, 1-based
+    total: int  # steps planned (shrinks when a scale converges early)
+    losses: Losses  # weighted terms at this step
+    elapsed: float  # s since the run started, weights loading included
+    size: tuple[int, int]  # (width, height) of the scale being optimised
+    scale: int  # 0-based index of that scale
+    scales: int  # number of scales
+    preview: Image.Image | None  # the current image, every ``preview_every`` steps and at the end
+
+    @property
+    def fraction(self) -> float:
+        """Share of the planned steps done, in [0, 1]."""
+        return min(1.0, self.step / self.total) if self.total else 1.0
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One point of the loss curves."""
+
+    step: int
+    elapsed: float  # s
+    losses: Losses
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """The outcome of :func:`stylize`."""
+
+    image: Image.Image  # RGB, the output size
+    losses: Losses  # of the returned image
+    steps: int  # steps run
+    seconds: float  # wall time of the run, weights loading included
+    device: str  # for people, e.g. "CPU, 2 threads"
+    weights: str  # for people, e.g. "VGG19, original ImageNet weights"
+    stopped: str | None  # None, "cancelled", "time budget" or "converged"
+    history: list[HistoryPoint] = field(repr=False)
+    recipe: dict[str, Any] = field(repr=False)  # every parameter, for the PNG metadata
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def plan_scales(size: int, steps: int, multiscale: bool = True) -> list[tuple[int, int]]:
+    """``[(longest side, steps), ...]`` from coarse to fine.
+
+    Each scale halves the next finer one down to about :data:`COARSE_SIZE`;
+    each coarser scale gets twice the steps of the next finer one, since its
+    steps cost a quarter as much.
+    """
+    sizes = [size]
+    while multiscale and sizes[0] > 1.5 * COARSE_SIZE:
+        sizes.insert(0, round(sizes[0] / 2))
+    shares = [2 ** (len(sizes) - 1 - i) for i in range(len(sizes))]
+    counts = [math.floor(steps * s / sum(shares)) for s in shares]
+    counts[0] += steps - sum(counts)
+    return list(zip(sizes, counts, strict=True))
+
+
+def stylize(
+    content: ImageSource,
+    styles: ImageSource | Sequence[ImageSource],
+    config: TransferConfig | None = None,
+    *,
+    init_image: ImageSource | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    extractor: FeatureExtractor | None = None,
+) -> TransferResult:
+    """Paint ``content`` in the manner of ``styles``.
+
+    Args:
+        content: the photo; a path, bytes, file object or PIL image.
+        styles: one style image or several, blended by ``config.style_blend``.
+        config: every parameter; the defaults when None.
+        init_image: the starting image when ``config.init == "image"``.
+        on_progress: called after every step on the caller's thread; an
+            exception it raises ends the run and propagates.
+        cancel: when set, the run stops after the current step and returns
+            the best image so far.
+        extractor: a loaded feature extractor; by default the shared one
+            for ``config.weights``, ``config.backbone`` and the device.
+
+    Raises:
+        ImageError: an input image cannot be used.
+        ConfigError: the parameters do not fit the inputs or the device.
+        WeightsError: the weights cannot be loaded.
+    """
+    config = config or TransferConfig()
+    started = time.perf_counter()
+    style_list = _as_list(styles)
+    if not style_list:
+        raise ConfigError("At least one style image is needed.")
+    blend = config.style_blend or tuple(1.0 for _ in style_list)
+    if len(blend) != len(style_list):
+        raise ConfigError(f"{len(style_list)} style images need {len(style_list)} blend weights, not {len(blend)}.")
+    if config.init == "image" and init_image is None:
+        raise ConfigError("Initialisation 'image' needs an init image.")
+
+    content_image = load_image(content)
+    style_images = [load_image(style) for style in style_list]
+    start_image = load_image(init_image) if config.init == "image" and init_image is not None else None
+    final_size = fit_size(content_image.size, config.size)
+
+    device = resolve_device(config.device) if extractor is None else next(extractor.parameters()).device
+    if extractor is None:
+        extractor = get_extractor(config.weights, config.backbone, device)
+
+    run = _Run(config, extractor, device, blend, content_image, style_images, on_progress, cancel, started)
+    image = run.optimise(start_image, final_size)
+    output = to_pil(image)
+    if config.color == "luminance":
+        output = keep_content_chroma(output, content_image)
+    recipe = {
+        **config.to_dict(),
+        "nst_core_version": __version__,
+        "weights_description": extractor.description,
+        "device_used": describe_device(device),
+        "width": output.width,
+        "height": output.height,
+        "style_count": len(style_images),
+        "steps_run": run.steps_done,
+    }
+    return TransferResult(
+        image=output,
+        losses=run.best_losses or Losses(0.0, 0.0, 0.0, 0.0),
+        steps=run.steps_done,
+        seconds=time.perf_counter() - started,
+        device=describe_device(device),
+        weights=extractor.description,
+        stopped=run.stopped,
+        history=run.history,
+        recipe=recipe,
+    )
+
+
+def _as_list(styles: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:
+    if isinstance(styles, (list, tuple)):
+        return list(styles)
+    return [styles]  # type: ignore[list-item]
+
+
+class _Run:
+    """State of one call to :func:`stylize`; never shared between runs."""
+
+    def __init__(
+        self,
+        config: TransferConfig,
+        extractor: FeatureExtractor,
+        device: torch.device,
+        blend: Sequence[float],
+        content: Image.Image,
+        styles: list[Image.Image],
+        on_progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+        started: float,
+    ) -> None:
+        self.config = config
+        self.extractor = extractor
+        self.device = device
+        self.blend = blend
+        self.content = content
+        self.styles = styles
+        self.on_progress = on_progress
+        self.cancel = cancel
+        self.started = started
+        self.plan = plan_scales(config.size, config.steps, config.multiscale)
+        self.total = sum(steps for _, steps in self.plan)
+        self.steps_done = 0
+        self.stopped: str | None = None
+        self.history: list[HistoryPoint] = []
+        self.best_losses: Losses | None = None
+
+    def optimise(self, start_image: Image.Image | None, final_size: tuple[int, int]) -> torch.Tensor:
+        image: torch.Tensor | None = None
+        for scale, (longest, steps) in enumerate(self.plan):
+            size = final_size if scale == len(self.plan) - 1 else fit_size(self.content.size, longest)
+            image = self._initial(image, start_image, size)
+            image = self._optimise_scale(image, size, scale, steps)
+            if self.stopped in ("cancelled", "time budget"):
+                break
+        assert image is not None
+        if tuple(image.shape[-1:-3:-1]) != final_size:
+            image = F.interpolate(image, size=final_size[::-1], mode="bicubic", align_corners=False).clamp(0, 1)
+        return image
+
+    def _initial(self, previous: torch.Tensor | None, start_image: Image.Image | None, size: tuple[int, int]) -> torch.Tensor:
+        if previous is not None:
+            return F.interpolate(previous, size=size[::-1], mode="bicubic", align_corners=False).clamp(0, 1)
+        if self.config.init == "noise":
+            generator = torch.Generator("cpu").manual_seed(self.config.seed)
+            return torch.rand((1, 3, size[1], size[0]), generator=generator).to(self.device)
+        if start_image is not None:
+            return to_tensor(resize(start_image, size), self.device)
+        return to_tensor(resize(self.content, size), self.device)
+
+    def _loss_for(self, size: tuple[int, int]) -> GatysLoss:
+        """Targets for one scale, computed once with gradients off."""
+        config = self.config
+        content = to_tensor(resize(self.content, size), self.device)
+        style_longest = max(round(max(size) * config.style_scale), 32)
+        with torch.no_grad():
+            content_features = self.extractor(content, [config.content_layer])[config.content_layer]
+            grams: dict[str, list[torch.Tensor]] = {name: [] for name in config.style_layers}
+            for style_image in self.styles:
+                style = to_tensor(resize(style_image, fit_size(style_image.size, style_longest)), self.device)
+                if config.color == "match":
+                    style = match_color_statistics(style, content)
+                features = self.extractor(style, config.style_layers)
+                for name in config.style_layers:
+                    grams[name].append(gram_matrix(features[name].float())[0])
+        return GatysLoss(
+            content=ContentLoss(content_features),
+            content_layer=config.content_layer,
+            styles={name: StyleLoss.blended(grams[name], self.blend) for name in config.style_layers},
+            style_layer_weights=dict(zip(config.style_layers, config.style_layer_weights, strict=True)),
+            content_weight=config.content_weight,
+            style_weight=config.style_weight,
+            tv_weight=config.tv_weight,
+        )
+
+    def _optimise_scale(self, image: torch.Tensor, size: tuple[int, int], scale: int, steps: int) -> torch.Tensor:
+        loss_fn = self._loss_for(size)
+        layers = loss_fn.layers
+        image = image.detach().clone().requires_grad_(True)
+        optimizer = build_optimizer(self.config.optimizer, image, self.config.effective_learning_rate)
+        best = image.detach().clone()
+        best_total = math.inf
+        best_losses: Losses | None = None
+        last: Losses | None = None
+        totals: list[float] = []
+        pixels = float(size[0] * size[1])
+
+        def closure() -> torch.Tensor:
+            nonlocal best, best_total, best_losses, last
+            optimizer.zero_grad(set_to_none=True)
+            content, style, tv = loss_fn(image, self.extractor(image, layers))
+            total = content + style + tv + RANGE_PENALTY_WEIGHT * range_penalty(image)
+            # The terms are size-independent means, so per-pixel gradients shrink as 1/pixels; scaling
+            # by the pixel count keeps them O(1) so that gradient descent's learning rate means the
+            # same at every size (L-BFGS and Adam are indifferent to the scale).
+            scaled = total * pixels
+            scaled.backward()
+            value = float(total.detach())
+            last = Losses(float(content.detach()), float(style.detach()), float(tv.detach()), value)
+            if value < best_total and math.isfinite(value):
+                best_total, best, best_losses = value, image.detach().clone(), last
+            return scaled
+
+        for step in range(steps):
+            if self.cancel is not None and self.cancel.is_set():
+                self.stopped = "cancelled"
+                break
+            if self.config.max_seconds is not None and time.perf_counter() - self.started > self.config.max_seconds:
+                self.stopped = "time budget"
+                break
+            optimizer.step(closure)
+            if self.config.optimizer != "lbfgs":
+                with torch.no_grad():
+                    image.clamp_(0, 1)  # projected gradient steps; L-BFGS relies on the range penalty
+            assert last is not None
+            self.steps_done += 1
+            totals.append(last.total)
+            self.history.append(HistoryPoint(self.steps_done, time.perf_counter() - self.started, last))
+            converged = self.config.early_stop and _converged(totals)
+            if converged:
+                self.total -= steps - step - 1
+            if self.on_progress is not None:
+                self._report(last, size, scale, image, final=converged or step == steps - 1)
+            if converged:
+                self.stopped = "converged"
+                break
+        if best_losses is None:
+            return image.detach()
+        # The best image of the scale is the one returned; its losses are the ones reported.
+        self.best_losses = best_losses
+        return best
+
+    def _report(self, losses: Losses, size: tuple[int, int], scale: int, image: torch.Tensor, final: bool) -> None:
+        every = self.config.preview_every
+        preview = None
+        if final or (every and self.steps_done % every == 0):
+            preview = to_pil(image)
+            if self.config.color == "luminance":
+                preview = keep_content_chroma(preview, self.content)
+        assert self.on_progress is not None
+        self.on_progress(
+            Progress(
+                step=self.steps_done,
+                total=self.total,
+                losses=losses,
+                elapsed=time.perf_counter() - self.started,
+                size=size,
+                scale=scale,
+                scales=len(self.plan),
+                preview=preview,
+            )
+        )
+
+
+def _converged(totals: list[float]) -> bool:
+    """True when the loss improved by less than the tolerance over the window."""
+    if len(totals) <= EARLY_STOP_WINDOW:
+        return False
+    before, now = totals[-EARLY_STOP_WINDOW - 1], totals[-1]
+    return before > 0 and (before - now) / before < EARLY_STOP_TOLERANCE
+
