@@ -6,10 +6,10 @@ The library never imports Streamlit, never prints and never exits; the page
 
 __version__ = "0.1.0"
 
-from .config import Limits, TransferConfig  # noqa: E402
-from .errors import BusyError, ConfigError, ImageError, NSTError, WeightsError  # noqa: E402
-from .images import load_image, png_bytes, read_recipe, save_png  # noqa: E402
-from .transfer import Progress, TransferResult, stylize  # noqa: E402
+from .config import Limits, TransferConfig
+from .errors import BusyError, ConfigError, ImageError, NSTError, WeightsError
+from .images import load_image, png_bytes, read_recipe, save_png
+from .transfer import Progress, TransferResult, stylize
 
 __all__ = [
     "BusyError",

@@ -28,6 +28,9 @@ class FeatureExtractor(nn.Module):
     in [0, 1] and returns ``{layer name: activation}`` for the layers asked.
     """
 
+    scale: torch.Tensor
+    shift: torch.Tensor
+
     def __init__(self, weights: BackboneWeights) -> None:
         super().__init__()
         self.arch = weights.arch
@@ -85,7 +88,9 @@ _cache: dict[tuple[str, str, str], FeatureExtractor] = {}
 _cache_lock = threading.Lock()
 
 
-def get_extractor(source: str = "original", arch: str = "vgg19", device: torch.device | str = "cpu") -> FeatureExtractor:
+def get_extractor(
+    source: str = "original", arch: str = "vgg19", device: torch.device | str = "cpu"
+) -> FeatureExtractor:
     """The shared extractor for these weights on this device, loaded on first use.
 
     Thread-safe: concurrent first calls load the weights once.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .config import BACKBONES, COLOR_MODES, OPTIMIZERS, TransferConfig
+from .config import BACKBONES, COLOR_MODES, OPTIMIZERS, Init, TransferConfig
 from .errors import NSTError
 from .images import save_png
 from .transfer import Progress, TransferResult, stylize
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TransferConfig:
     """The run's config; raises ConfigError for values out of bounds."""
-    init = args.init if args.init in ("content", "noise") else "image"
+    init: Init = args.init if args.init in ("content", "noise") else "image"
     return TransferConfig(
         size=args.size,
         steps=args.steps,

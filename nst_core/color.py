@@ -47,4 +47,5 @@ def match_color_statistics(source: torch.Tensor, reference: torch.Tensor) -> tor
 def _matrix_power(matrix: torch.Tensor, power: float) -> torch.Tensor:
     """A symmetric positive-definite matrix raised to ``power``."""
     values, vectors = torch.linalg.eigh(matrix)
-    return vectors @ torch.diag(values.clamp_min(1e-8).pow(power)) @ vectors.T
+    result: torch.Tensor = vectors @ torch.diag(values.clamp_min(1e-8).pow(power)) @ vectors.T
+    return result

@@ -47,7 +47,7 @@ MAX_STYLES = 8
 MAX_SEED = 2**63 - 1
 
 # Learning rates on pixels in [0, 1] for the first-order optimisers.
-DEFAULT_LEARNING_RATES: Mapping[str, float] = {"lbfgs": 1.0, "adam": 0.02, "gd": 0.5}
+DEFAULT_LEARNING_RATES: Mapping[str, float] = {"lbfgs": 1.0, "adam": 0.03, "gd": 0.01}
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class TransferConfig:
     def from_dict(cls, values: Mapping[str, Any]) -> TransferConfig:
         """Build from a recipe; unknown keys are ignored, lists become tuples."""
         names = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in names}
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in names}
         return cls(**kwargs)
 
 

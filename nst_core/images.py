@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any, TypeAlias
 
 import numpy as np
 import torch
@@ -21,7 +21,8 @@ from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .errors import ImageError
 
-ImageSource = Union[str, os.PathLike[str], bytes, bytearray, memoryview, IO[bytes], Image.Image]
+FileSource: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+ImageSource: TypeAlias = FileSource | Image.Image
 
 ALLOWED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -78,7 +79,7 @@ def load_image(
     return _normalise(image)
 
 
-def _read_bytes(source: ImageSource, max_bytes: int) -> bytes:
+def _read_bytes(source: FileSource, max_bytes: int) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):

@@ -145,7 +145,9 @@ class GatysLoss(nn.Module):
         """Every layer the loss reads."""
         return [self.content_layer, *self.styles.keys()]
 
-    def forward(self, image: torch.Tensor, features: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, image: torch.Tensor, features: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The three weighted terms (content, style, tv) as 0-dim tensors."""
         content = self.content_weight * self.content(features[self.content_layer])
         style = sum(

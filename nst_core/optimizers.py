@@ -1,4 +1,4 @@
-"""Optimisers for pixels: a guarded L-BFGS, Adam and plain gradient descent.
+"""Optimisers for pixels: a guarded L-BFGS, Adam and calibrated plain gradient descent.
 
 Why not ``torch.optim.LBFGS``: without a line search its first step has
 length ``1 / ||g||_1`` and it accepts a curvature pair only when
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-Closure = Callable[[], torch.Tensor]
+Closure = Callable[[], float]  # evaluates the loss, fills .grad, returns the loss
 
 
 class PixelLBFGS(torch.optim.Optimizer):
@@ -56,7 +56,7 @@ class PixelLBFGS(torch.optim.Optimizer):
         return param
 
     @torch.no_grad()
-    def step(self, closure: Closure | None = None) -> torch.Tensor:  # type: ignore[override]
+    def step(self, closure: Closure | None = None) -> float:  # type: ignore[override]
         if closure is None:
             raise ValueError("PixelLBFGS needs a closure that returns the loss.")
         with torch.enable_grad():
@@ -110,12 +110,44 @@ class PixelLBFGS(torch.optim.Optimizer):
         return q.mul_(-lr)
 
 
+class GradientDescent(torch.optim.Optimizer):
+    """Plain gradient descent with a fixed step, calibrated on the first gradient.
+
+    ``x <- x - lr * g / r`` where ``r`` is the RMS of the first gradient,
+    held fixed for the rest of the run: the report's "simple gradient
+    descent", but with ``lr`` in pixel units (about the RMS pixel change of
+    the first step) rather than in units of the loss, which would make it
+    depend on every weight and on the input scaling of the backbone.
+    """
+
+    def __init__(self, params: Iterable[torch.Tensor], lr: float = 0.01) -> None:
+        super().__init__(params, {"lr": lr})
+        self._scale: float | None = None
+
+    @torch.no_grad()
+    def step(self, closure: Closure | None = None) -> float:  # type: ignore[override]
+        if closure is None:
+            raise ValueError("GradientDescent needs a closure that returns the loss.")
+        with torch.enable_grad():
+            loss = closure()
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if self._scale is None:
+                    rms = float(param.grad.pow(2).mean().sqrt())
+                    self._scale = 1.0 / rms if rms > 0 else 0.0
+                param.add_(param.grad, alpha=-group["lr"] * self._scale)
+        return loss
+
+
 def build_optimizer(name: str, image: torch.Tensor, lr: float) -> torch.optim.Optimizer:
+    # Every optimiser here accepts a closure returning a float loss (Adam returns it unchanged).
     """The optimiser called ``name`` ("lbfgs", "adam" or "gd") over one image tensor."""
     if name == "lbfgs":
         return PixelLBFGS([image], lr=lr)
     if name == "adam":
         return torch.optim.Adam([image], lr=lr)
     if name == "gd":
-        return torch.optim.SGD([image], lr=lr)
+        return GradientDescent([image], lr=lr)
     raise ValueError(f"Unknown optimiser {name!r}.")

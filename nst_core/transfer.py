@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
+from torch.nn import functional
 
 from . import __version__
 from .backbone import FeatureExtractor, get_extractor
@@ -30,13 +30,13 @@ from .config import TransferConfig
 from .device import describe_device, resolve_device
 from .errors import ConfigError
 from .images import ImageSource, fit_size, load_image, resize, to_pil, to_tensor
-from .optimizers import build_optimizer
 from .losses import ContentLoss, GatysLoss, Losses, StyleLoss, gram_matrix, range_penalty
+from .optimizers import build_optimizer
 
 COARSE_SIZE = 256  # px; outputs above 1.5x this are optimised coarse-to-fine
 EARLY_STOP_WINDOW = 10  # steps over which improvement is measured
-EARLY_STOP_TOLERANCE = 2e-3
-RANGE_PENALTY_WEIGHT = 1.0  # keeps L-BFGS's pixels within about 3% of [0, 1]  # relative improvement over the window below which a scale ends
+EARLY_STOP_TOLERANCE = 2e-3  # relative improvement over the window below which a scale ends
+RANGE_PENALTY_WEIGHT = 1.0  # keeps L-BFGS's pixels within about 3% of [0, 1]
 
 
 @dataclass(frozen=True)
@@ -225,12 +225,14 @@ class _Run:
                 break
         assert image is not None
         if tuple(image.shape[-1:-3:-1]) != final_size:
-            image = F.interpolate(image, size=final_size[::-1], mode="bicubic", align_corners=False).clamp(0, 1)
+            image = _resample(image, final_size)
         return image
 
-    def _initial(self, previous: torch.Tensor | None, start_image: Image.Image | None, size: tuple[int, int]) -> torch.Tensor:
+    def _initial(
+        self, previous: torch.Tensor | None, start_image: Image.Image | None, size: tuple[int, int]
+    ) -> torch.Tensor:
         if previous is not None:
-            return F.interpolate(previous, size=size[::-1], mode="bicubic", align_corners=False).clamp(0, 1)
+            return _resample(previous, size)
         if self.config.init == "noise":
             generator = torch.Generator("cpu").manual_seed(self.config.seed)
             return torch.rand((1, 3, size[1], size[0]), generator=generator).to(self.device)
@@ -273,23 +275,18 @@ class _Run:
         best_losses: Losses | None = None
         last: Losses | None = None
         totals: list[float] = []
-        pixels = float(size[0] * size[1])
 
-        def closure() -> torch.Tensor:
+        def closure() -> float:
             nonlocal best, best_total, best_losses, last
             optimizer.zero_grad(set_to_none=True)
             content, style, tv = loss_fn(image, self.extractor(image, layers))
             total = content + style + tv + RANGE_PENALTY_WEIGHT * range_penalty(image)
-            # The terms are size-independent means, so per-pixel gradients shrink as 1/pixels; scaling
-            # by the pixel count keeps them O(1) so that gradient descent's learning rate means the
-            # same at every size (L-BFGS and Adam are indifferent to the scale).
-            scaled = total * pixels
-            scaled.backward()
+            total.backward()
             value = float(total.detach())
             last = Losses(float(content.detach()), float(style.detach()), float(tv.detach()), value)
             if value < best_total and math.isfinite(value):
                 best_total, best, best_losses = value, image.detach().clone(), last
-            return scaled
+            return value
 
         for step in range(steps):
             if self.cancel is not None and self.cancel.is_set():
@@ -347,5 +344,9 @@ def _converged(totals: list[float]) -> bool:
     if len(totals) <= EARLY_STOP_WINDOW:
         return False
     before, now = totals[-EARLY_STOP_WINDOW - 1], totals[-1]
-    return before > 0 and (before - now) / before < EARLY_STOP_TOLERANCE
+    return before <= 1e-12 or (before - now) / before < EARLY_STOP_TOLERANCE
 
+
+def _resample(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(1, 3, H, W) to (1, 3, height, width) for ``size = (width, height)``, bicubic, in [0, 1]."""
+    return functional.interpolate(image, size=size[::-1], mode="bicubic", align_corners=False).clamp(0, 1)

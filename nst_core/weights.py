@@ -138,14 +138,18 @@ def _load_torchvision(arch: str) -> BackboneWeights:
             ) from None
     raw = _torch_load(path)
     state = _features_only(raw, arch, str(path))
-    return _checked(BackboneWeights(arch, state, "imagenet", "torchvision", f"{arch.upper()}, torchvision IMAGENET1K_V1"))
+    return _checked(
+        BackboneWeights(arch, state, "imagenet", "torchvision", f"{arch.upper()}, torchvision IMAGENET1K_V1")
+    )
 
 
 def _load_hub(arch: str) -> BackboneWeights:
     try:
         from huggingface_hub import hf_hub_download
     except ImportError:
-        raise WeightsError("Hub weights need the huggingface_hub package; install it with 'pip install huggingface_hub'.") from None
+        raise WeightsError(
+            "Hub weights need the huggingface_hub package; install it with 'pip install huggingface_hub'."
+        ) from None
     repo = HUB_REPOS[arch]
     try:
         path = Path(hf_hub_download(repo, HUB_FILE))
@@ -167,7 +171,9 @@ def _load_local(path: Path, arch: str) -> BackboneWeights:
     if not path.is_file():
         raise WeightsError(f"No weights file at {path}.")
     state = _read_safetensors(path, arch)
-    preprocessing: Preprocessing = "caffe" if _safetensors_metadata(path).get("preprocessing") == "caffe" else "imagenet"
+    preprocessing: Preprocessing = (
+        "caffe" if _safetensors_metadata(path).get("preprocessing") == "caffe" else "imagenet"
+    )
     return _checked(BackboneWeights(arch, state, preprocessing, str(path), f"{arch.upper()}, {path.name}"))
 
 

@@ -1,0 +1,50 @@
+"""Shared fixtures: the real bundled VGG19 weights and small real images."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from nst_core.backbone import FeatureExtractor, get_extractor
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets"
+CONTENT = ASSETS / "content" / "tubingen.jpg"
+STYLE = ASSETS / "style" / "starry_night.jpg"
+STYLE_2 = ASSETS / "style" / "the_scream.jpg"
+
+
+@pytest.fixture(scope="session")
+def extractor() -> FeatureExtractor:
+    """The shared CPU extractor with the original weights, loaded once."""
+    return get_extractor("original", "vgg19", "cpu")
+
+
+def small(path: Path, longest: int = 96) -> Image.Image:
+    image = Image.open(path).convert("RGB")
+    image.thumbnail((longest, longest))
+    return image
+
+
+@pytest.fixture(scope="session")
+def content_image() -> Image.Image:
+    return small(CONTENT)
+
+
+@pytest.fixture(scope="session")
+def style_image() -> Image.Image:
+    return small(STYLE)
+
+
+@pytest.fixture(scope="session")
+def style_image_2() -> Image.Image:
+    return small(STYLE_2)
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **params: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **params)
+    return buffer.getvalue()

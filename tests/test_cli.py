@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from nst_core.cli import EXIT_ERROR, EXIT_OK, main
+from nst_core.images import read_recipe
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def pair(tmp_path, content_image, style_image):
+    content, style = tmp_path / "content.png", tmp_path / "style.jpg"
+    content_image.save(content)
+    style_image.save(style)
+    return str(content), str(style)
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_success_writes_the_png_and_one_json_line(tmp_path, pair):
+    output = tmp_path / "out.png"
+    code, out, err = run_cli(*pair, "-o", str(output), "--size", "64", "--steps", "3", "--json", "--seed", "5")
+    assert code == EXIT_OK, err
+    record = json.loads(out)
+    assert set(record) >= {"output", "width", "height", "steps", "seconds", "device", "weights", "losses"}
+    assert set(record["losses"]) == {"content", "style", "tv", "total"}
+    assert (record["width"], record["height"], record["steps"]) == (64, 48, 3)
+    assert Image.open(output).size == (64, 48)
+    recipe = read_recipe(output)
+    assert recipe is not None and recipe["seed"] == 5 and recipe["size"] == 64
+
+
+def test_blend_colours_and_optimizer_options_reach_the_core(tmp_path, pair):
+    output = tmp_path / "out.png"
+    code, _, err = run_cli(
+        pair[0],
+        pair[1],
+        pair[1],
+        "-o",
+        str(output),
+        "--size",
+        "64",
+        "--steps",
+        "2",
+        "--style-blend",
+        "2",
+        "1",
+        "--preserve-colors",
+        "luminance",
+        "--optimizer",
+        "adam",
+        "--init",
+        "noise",
+        "--tv-weight",
+        "1",
+        "--quiet",
+    )
+    assert code == EXIT_OK, err
+    recipe = read_recipe(output)
+    assert recipe is not None
+    assert recipe["style_blend"] == [2.0, 1.0] and recipe["color"] == "luminance" and recipe["optimizer"] == "adam"
+    assert recipe["init"] == "noise" and recipe["tv_weight"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--size", "99999"], "size must be between"),
+        (["--style-weight", "nan"], "finite"),
+        (["--steps", "-3"], "steps must be between"),
+        (["--weights", "nowhere.pth"], ".safetensors file"),
+        (["--device", "cuda:7"], "CUDA"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_sentence(tmp_path, pair, extra, message):
+    code, _, err = run_cli(*pair, "-o", str(tmp_path / "o.png"), "--steps", "1", "--size", "64", "--quiet", *extra)
+    assert code == EXIT_ERROR
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_bad_images_exit_2(tmp_path, pair):
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    code, _, err = run_cli(str(text), pair[1], "-o", str(tmp_path / "o.png"), "--quiet")
+    assert code == EXIT_ERROR and "not an image" in err
+    code, _, err = run_cli(pair[0], pair[1], "-o", str(tmp_path / "missing" / "o.png"), "--quiet")
+    assert code == EXIT_ERROR and "does not exist" in err
+
+
+def test_usage_errors_exit_2():
+    code, _, _ = run_cli("only-one-argument")
+    assert code == 2
+
+
+def test_module_entry_point_runs_as_a_process(tmp_path, pair):
+    output = tmp_path / "out.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "nst_core", *pair, "-o", str(output), "--size", "48", "--steps", "1", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["output"] == str(output)
+    bad = subprocess.run(
+        [sys.executable, "-m", "nst_core", *pair, "-o", str(output), "--size", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and bad.stderr.strip().endswith("5 was given.") and "Traceback" not in bad.stderr

@@ -1,0 +1,199 @@
+"""Real runs with the real bundled weights on 64-96 px images and a few steps."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from nst_core import TransferConfig, stylize
+from nst_core.config import STYLE_LAYERS
+from nst_core.errors import ConfigError, ImageError
+from nst_core.images import to_tensor
+from nst_core.losses import gram_matrix, style_loss
+from nst_core.transfer import Progress, plan_scales
+
+TINY = TransferConfig(size=64, steps=8, preview_every=2, early_stop=False)
+
+
+def distance_to_style(extractor, image, style) -> float:
+    features = extractor(to_tensor(image), STYLE_LAYERS)
+    targets = extractor(to_tensor(style.resize(image.size)), STYLE_LAYERS)
+    return sum(float(style_loss(features[n], gram_matrix(targets[n])[0])) for n in STYLE_LAYERS)
+
+
+def test_a_run_lowers_the_loss_and_the_style_distance(extractor, content_image, style_image):
+    reports: list[Progress] = []
+    result = stylize(content_image, style_image, TINY.replace(steps=15), on_progress=reports.append)
+    assert result.steps == 15 and len(reports) == 15
+    assert [r.step for r in reports] == list(range(1, 16))
+    assert reports[-1].losses.total < 0.5 * reports[0].losses.total
+    assert result.losses.total <= min(r.losses.total for r in reports) + 1e-6
+    content = content_image.resize(result.image.size)
+    assert distance_to_style(extractor, result.image, style_image) < 0.7 * distance_to_style(
+        extractor, content, style_image
+    )
+    assert result.image.size == (64, 48)
+    assert result.recipe["steps_run"] == 15 and result.recipe["weights"] == "original"
+
+
+def test_zero_steps_returns_the_content(content_image, style_image):
+    result = stylize(content_image, style_image, TINY.replace(steps=0))
+    expected = np.asarray(content_image.resize((64, 48), resample=3), dtype=float)
+    assert result.steps == 0
+    assert np.abs(np.asarray(result.image, dtype=float) - expected).mean() < 3
+
+
+def test_style_only_from_noise_approaches_the_style_statistics(extractor, style_image):
+    config = TransferConfig(size=64, steps=60, content_weight=0.0, style_weight=1.0, init="noise", early_stop=False)
+    result = stylize(style_image, style_image, config)
+    noise = stylize(style_image, style_image, config.replace(steps=0)).image
+    assert distance_to_style(extractor, result.image, style_image) < 0.3 * distance_to_style(
+        extractor, noise, style_image
+    )
+
+
+def test_same_seed_same_output_other_seed_other_output(content_image, style_image):
+    config = TINY.replace(init="noise", seed=11, steps=5)
+    first = np.asarray(stylize(content_image, style_image, config).image)
+    second = np.asarray(stylize(content_image, style_image, config).image)
+    other = np.asarray(stylize(content_image, style_image, config.replace(seed=12)).image)
+    assert np.array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+def test_concurrent_runs_do_not_share_random_state(content_image, style_image):
+    config = TINY.replace(init="noise", seed=3, steps=3)
+    alone = np.asarray(stylize(content_image, style_image, config).image)
+    results: dict[int, np.ndarray] = {}
+
+    def run(seed: int) -> None:
+        results[seed] = np.asarray(stylize(content_image, style_image, config.replace(seed=seed)).image)
+
+    threads = [threading.Thread(target=run, args=(seed,)) for seed in (3, 4)]
+    for thread in threads:
+        thread.start()
+    torch.manual_seed(999)  # the global generator must not matter
+    for thread in threads:
+        thread.join()
+    assert np.array_equal(results[3], alone)
+
+
+def test_blending_with_a_zero_weight_equals_the_single_style(content_image, style_image, style_image_2):
+    single = np.asarray(stylize(content_image, style_image, TINY).image)
+    blended = stylize(content_image, [style_image, style_image_2], TINY.replace(style_blend=(1.0, 0.0)))
+    mixed = stylize(content_image, [style_image, style_image_2], TINY.replace(style_blend=(1.0, 1.0)))
+    assert np.array_equal(single, np.asarray(blended.image))
+    assert not np.array_equal(single, np.asarray(mixed.image))
+    with pytest.raises(ConfigError, match="2 style images need 2 blend weights"):
+        stylize(content_image, [style_image, style_image_2], TINY.replace(style_blend=(1.0,)))
+
+
+def test_luminance_mode_keeps_the_contents_colours(content_image, style_image):
+    result = stylize(content_image, style_image, TINY.replace(color="luminance"))
+    _, cb, cr = (np.asarray(c, dtype=float) for c in result.image.convert("YCbCr").split())
+    _, cb0, cr0 = (np.asarray(c, dtype=float) for c in content_image.resize((64, 48)).convert("YCbCr").split())
+    assert np.abs(cb - cb0).mean() < 3 and np.abs(cr - cr0).mean() < 3
+
+
+def test_match_mode_runs_and_differs_from_plain(content_image, style_image):
+    plain = np.asarray(stylize(content_image, style_image, TINY).image)
+    matched = np.asarray(stylize(content_image, style_image, TINY.replace(color="match")).image)
+    assert not np.array_equal(plain, matched)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "gd"])
+def test_first_order_optimisers_lower_the_loss_and_keep_pixels_in_range(content_image, style_image, optimizer):
+    losses: list[float] = []
+    stylize(
+        content_image,
+        style_image,
+        TINY.replace(optimizer=optimizer, steps=10),
+        on_progress=lambda p: losses.append(p.losses.total),
+    )
+    assert losses[-1] < losses[0]
+
+
+def test_progress_reports_previews_every_k_steps_and_at_the_end(content_image, style_image):
+    reports: list[Progress] = []
+    stylize(content_image, style_image, TINY.replace(steps=7, preview_every=3), on_progress=reports.append)
+    with_preview = [r.step for r in reports if r.preview is not None]
+    assert with_preview == [3, 6, 7]
+    assert reports[-1].preview is not None and reports[-1].preview.size == (64, 48)
+    assert all(r.elapsed > 0 and r.total == 7 for r in reports)
+
+
+def test_cancel_stops_the_run_and_returns_the_best_image(content_image, style_image):
+    cancel = threading.Event()
+
+    def stop_after_three(progress: Progress) -> None:
+        if progress.step == 3:
+            cancel.set()
+
+    result = stylize(content_image, style_image, TINY.replace(steps=50), on_progress=stop_after_three, cancel=cancel)
+    assert result.stopped == "cancelled" and result.steps == 3
+    assert result.image.size == (64, 48)
+
+
+def test_time_budget_stops_the_run_with_a_note(content_image, style_image):
+    result = stylize(content_image, style_image, TINY.replace(steps=500, max_seconds=0.5))
+    assert result.stopped == "time budget"
+    assert 0 < result.steps < 500
+
+
+def test_an_exception_in_the_callback_propagates(content_image, style_image):
+    class Stop(BaseException):
+        pass
+
+    def boom(progress: Progress) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        stylize(content_image, style_image, TINY, on_progress=boom)
+
+
+def test_early_stop_ends_a_converged_run(content_image):
+    # Content = style and content init: nothing to do, the loss stays flat.
+    result = stylize(content_image, content_image, TransferConfig(size=64, steps=100))
+    assert result.stopped == "converged" and result.steps < 100
+
+
+def test_coarse_to_fine_plan_and_run(content_image, style_image):
+    assert plan_scales(256, 50) == [(256, 50)]
+    assert plan_scales(512, 60) == [(256, 40), (512, 20)]
+    assert plan_scales(1024, 70) == [(256, 40), (512, 20), (1024, 10)]
+    assert plan_scales(1024, 70, multiscale=False) == [(1024, 70)]
+    reports: list[Progress] = []
+    config = TransferConfig(size=400, steps=6, multiscale=True, early_stop=False, preview_every=0)
+    result = stylize(content_image, style_image, config, on_progress=reports.append)
+    assert [r.scale for r in reports] == [0, 0, 0, 0, 1, 1]
+    assert reports[0].size == (200, 150) and reports[-1].size == (400, 300)
+    assert result.image.size == (400, 300)
+
+
+def test_bad_inputs_are_refused_before_the_network(style_image):
+    with pytest.raises(ImageError, match="not an image"):
+        stylize(b"plain text", style_image, TINY)
+    from PIL import Image
+
+    with pytest.raises(ImageError, match="too thin"):
+        stylize(Image.new("RGB", (4000, 6)), style_image, TINY)
+    with pytest.raises(ConfigError, match="needs an init image"):
+        stylize(style_image, style_image, TINY.replace(init="image"))
+    with pytest.raises(ConfigError, match="At least one style"):
+        stylize(style_image, [], TINY)
+
+
+def test_tiny_square_inputs_work(style_image):
+    from PIL import Image
+
+    result = stylize(Image.new("RGB", (1, 1), (90, 120, 200)), style_image, TINY.replace(size=32, steps=2))
+    assert result.image.size == (32, 32)
+
+
+def test_init_from_a_given_image(content_image, style_image):
+    result = stylize(content_image, style_image, TINY.replace(init="image", steps=0), init_image=style_image)
+    expected = np.asarray(style_image.resize((64, 48), resample=3), dtype=float)
+    assert np.abs(np.asarray(result.image, dtype=float) - expected).mean() < 3
