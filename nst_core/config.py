@@ -46,6 +46,10 @@ MAX_WEIGHT = 1e6  # for content, style and TV weights
 MAX_STYLES = 8
 MAX_SEED = 2**63 - 1
 
+# Values the page offers for the log-scaled weights (the CLI takes any number in bounds).
+STYLE_WEIGHT_PRESETS: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
+TV_WEIGHT_PRESETS: tuple[float, ...] = (0.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+
 # Learning rates on pixels in [0, 1] for the first-order optimisers.
 DEFAULT_LEARNING_RATES: Mapping[str, float] = {"lbfgs": 1.0, "adam": 0.03, "gd": 0.01}
 

@@ -1,0 +1,613 @@
+"""The demo page: collect images and parameters, call nst_core, show the painting forming.
+
+No maths here: inputs -> TransferConfig -> nst_core.stylize -> present.
+Run with ``streamlit run streamlit_app.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+import torch
+from PIL import Image, ImageOps
+
+from nst_core import (
+    BusyError,
+    ConfigError,
+    ImageError,
+    Limits,
+    NSTError,
+    Progress,
+    TransferConfig,
+    TransferResult,
+    WeightsError,
+    load_image,
+    png_bytes,
+    stylize,
+)
+from nst_core.backbone import FeatureExtractor, get_extractor
+from nst_core.config import (
+    BACKBONES,
+    COLOR_MODES,
+    HARD_MAX_STEPS,
+    INITS,
+    MAX_STYLES,
+    MIN_SIZE,
+    OPTIMIZERS,
+    STYLE_WEIGHT_PRESETS,
+    TV_WEIGHT_PRESETS,
+    WEIGHT_SOURCES,
+)
+from nst_core.device import describe_device, resolve_device
+from nst_core.gate import DeviceGate, shared_gate
+
+HERE = Path(__file__).resolve().parent
+CONTENT_DIR = HERE / "assets" / "content"
+STYLE_DIR = HERE / "assets" / "style"
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
+GALLERY_SIZE = 12  # results kept per session
+CHART_EVERY = 5  # steps between loss-chart updates
+
+OPTIMIZER_LABELS = {"lbfgs": "L-BFGS (fastest)", "adam": "Adam", "gd": "Gradient descent"}
+INIT_LABELS = {"content": "The photo", "noise": "Noise", "image": "An image"}
+COLOR_LABELS = {
+    "none": "Style's colours",
+    "luminance": "Photo's colours (luminance only)",
+    "match": "Match style to photo",
+}
+WEIGHT_LABELS = {
+    "original": "Original VGG19 (Simonyan & Zisserman)",
+    "torchvision": "torchvision IMAGENET1K_V1",
+    "hub": "Hugging Face hub (timm)",
+}
+
+log = logging.getLogger("nst_demo")
+
+
+# ---------------------------------------------------------------- shared, per process
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What every session shares: the device, its limits and its gate."""
+
+    device: torch.device
+    limits: Limits
+    gate: DeviceGate
+
+
+@st.cache_resource(show_spinner=False)
+def get_runtime() -> Runtime:
+    device = resolve_device(os.environ.get("NST_DEVICE", "auto"))
+    limits = Limits.for_device(device.type)
+    if device.type == "cpu":
+        # Share the cores between the runs allowed at once instead of oversubscribing them.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // limits.max_concurrent))
+    return Runtime(device, limits, shared_gate(limits.max_concurrent, limits.max_waiting))
+
+
+@st.cache_resource(show_spinner="Loading the VGG weights (once per server)...")
+def load_model(weights: str, backbone: str, device: str) -> FeatureExtractor:
+    return get_extractor(weights, backbone, device)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def thumbnail(path: str, size: tuple[int, int] = (240, 180)) -> Image.Image:
+    """An example image cropped to a uniform tile, so the gallery lines up."""
+    return ImageOps.fit(load_image(path), size)
+
+
+# ---------------------------------------------------------------- session state
+
+
+@dataclass
+class Entry:
+    """One finished (or stopped) run, kept in this session's gallery."""
+
+    number: int
+    image: Image.Image
+    content: Image.Image
+    styles: list[Image.Image]
+    recipe: dict[str, Any]
+    seconds: float
+    steps: int
+    note: str
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def png(self) -> bytes:
+        return png_bytes(self.image, self.recipe)
+
+
+def session_id() -> str:
+    if "session_id" not in st.session_state:
+        st.session_state["session_id"] = uuid.uuid4().hex
+    sid: str = st.session_state["session_id"]
+    return sid
+
+
+def gallery() -> list[Entry]:
+    if "gallery" not in st.session_state:
+        st.session_state["gallery"] = []
+    entries: list[Entry] = st.session_state["gallery"]
+    return entries
+
+
+def remember(entry: Entry) -> None:
+    entries = gallery()
+    entries.insert(0, entry)
+    del entries[GALLERY_SIZE:]
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def example_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))
+
+
+def pretty(path: Path) -> str:
+    return path.stem.replace("_", " ").replace("-", " ").title()
+
+
+def read_upload(upload: Any, limits: Limits) -> Image.Image:
+    """An uploaded file as a checked RGB image; raises ImageError."""
+    max_bytes = int(limits.max_upload_mb * 1024 * 1024)
+    if upload.size > max_bytes:
+        raise ImageError(
+            f"{upload.name} is too large ({upload.size / 1e6:.1f} MB); the limit is {limits.max_upload_mb:g} MB."
+        )
+    try:
+        return load_image(
+            upload.getvalue(),
+            max_bytes=max_bytes,
+            max_pixels=int(limits.max_megapixels * 1e6),
+            max_side=2 * limits.max_size,
+        )
+    except ImageError as error:
+        raise ImageError(f"{upload.name}: {error}") from None
+
+
+def render_content_picker(limits: Limits) -> Image.Image | None:
+    st.subheader("1 · Your photo")
+    source = st.radio(
+        "Photo from",
+        ["Examples", "Upload", "Camera"],
+        horizontal=True,
+        key="content_source",
+        label_visibility="collapsed",
+    )
+    if source == "Upload":
+        upload = st.file_uploader("Upload a photo (PNG, JPEG or WebP)", type=UPLOAD_TYPES, key="content_upload")
+        return read_upload(upload, limits) if upload is not None else None
+    if source == "Camera":
+        shot = st.camera_input("Take a photo", key="content_camera")
+        return read_upload(shot, limits) if shot is not None else None
+    files = example_files(CONTENT_DIR)
+    names = [p.name for p in files]
+    choice = st.session_state.get("content_example", "tubingen.jpg")
+    choice = choice if choice in names else names[0]
+    columns = st.columns(len(files))
+    for column, path in zip(columns, files, strict=True):
+        with column:
+            st.image(thumbnail(str(path)), width="stretch")
+            selected = path.name == choice
+            if st.button(
+                ("✓ " if selected else "") + pretty(path),
+                key=f"content_pick_{path.stem}",
+                type="primary" if selected else "secondary",
+                width="stretch",
+            ):
+                st.session_state["content_example"] = path.name
+                st.rerun()
+    return load_image(CONTENT_DIR / choice)
+
+
+def render_style_picker(limits: Limits) -> list[tuple[str, Image.Image]]:
+    st.subheader("2 · The painting(s)")
+    files = example_files(STYLE_DIR)
+    by_label = {pretty(p): p for p in files}
+    picked = st.multiselect(
+        "Example paintings",
+        list(by_label),
+        default=["Starry Night"] if "Starry Night" in by_label else [],
+        key="style_examples",
+    )
+    uploads = st.file_uploader(
+        "…or upload your own (several are blended)", type=UPLOAD_TYPES, accept_multiple_files=True, key="style_uploads"
+    )
+    styles = [(label, load_image(by_label[label])) for label in picked]
+    for upload in uploads or []:
+        styles.append((upload.name, read_upload(upload, limits)))
+    if len(styles) > MAX_STYLES:
+        raise ConfigError(f"At most {MAX_STYLES} style images can be blended; {len(styles)} were chosen.")
+    if styles:
+        columns = st.columns(4)
+        for index, (label, image) in enumerate(styles):
+            with columns[index % 4]:
+                st.image(ImageOps.fit(image, (240, 180)), caption=label, width="stretch")
+    return styles
+
+
+def render_form(limits: Limits, style_labels: list[str]) -> tuple[bool, dict[str, Any]]:
+    """The parameters, in a form so that moving a slider does not start a run."""
+    defaults = TransferConfig()
+    with st.form("parameters"):
+        st.subheader("3 · How to paint it")
+        left, right = st.columns(2)
+        with left:
+            size = st.slider(
+                "Output size (longest side, px)", MIN_SIZE, limits.max_size, limits.default_size, step=32, key="size"
+            )
+            steps = st.slider("Steps", 1, min(limits.max_steps, HARD_MAX_STEPS), limits.default_steps, key="steps")
+            style_weight = st.select_slider(
+                "Style strength",
+                options=list(STYLE_WEIGHT_PRESETS),
+                value=defaults.style_weight,
+                key="style_weight",
+                help="Means the same at every output size.",
+            )
+            tv_weight = st.select_slider(
+                "Smoothness", options=list(TV_WEIGHT_PRESETS), value=defaults.tv_weight, key="tv_weight"
+            )
+        with right:
+            optimizer = st.radio(
+                "Optimiser", OPTIMIZERS, format_func=OPTIMIZER_LABELS.__getitem__, key="optimizer", horizontal=True
+            )
+            init = st.radio(
+                "Start from",
+                [i for i in INITS if i != "image"],
+                format_func=INIT_LABELS.__getitem__,
+                key="init",
+                horizontal=True,
+            )
+            color = st.radio("Colours", COLOR_MODES, format_func=COLOR_LABELS.__getitem__, key="color")
+            seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=defaults.seed, step=1, key="seed")
+        blend: list[float] = []
+        if len(style_labels) > 1:
+            st.caption("Blend of the paintings")
+            blend_columns = st.columns(len(style_labels))
+            for index, (column, label) in enumerate(zip(blend_columns, style_labels, strict=True)):
+                with column:
+                    blend.append(st.slider(label, 0.0, 1.0, 1.0, 0.05, key=f"blend_{index}"))
+        with st.expander("Advanced"):
+            a_left, a_right = st.columns(2)
+            with a_left:
+                content_weight = st.number_input(
+                    "Content weight", 0.0, 100.0, defaults.content_weight, 0.1, key="content_weight"
+                )
+                style_scale = st.slider(
+                    "Style scale (painting size vs. output)", 0.25, 2.0, defaults.style_scale, 0.05, key="style_scale"
+                )
+                learning_rate = st.number_input(
+                    "Learning rate (0 = the optimiser's default)",
+                    0.0,
+                    10.0,
+                    0.0,
+                    0.01,
+                    format="%.3f",
+                    key="learning_rate",
+                )
+            with a_right:
+                weights = st.selectbox("Weights", WEIGHT_SOURCES, format_func=WEIGHT_LABELS.__getitem__, key="weights")
+                backbone = st.selectbox("Backbone", BACKBONES, key="backbone")
+                multiscale = st.checkbox("Coarse-to-fine above 384 px", defaults.multiscale, key="multiscale")
+                early_stop = st.checkbox("Stop when converged", defaults.early_stop, key="early_stop")
+        submitted = st.form_submit_button("Paint it", type="primary", width="stretch")
+    values = {
+        "size": int(size),
+        "steps": int(steps),
+        "style_weight": float(style_weight),
+        "tv_weight": float(tv_weight),
+        "optimizer": optimizer,
+        "init": init,
+        "color": color,
+        "seed": int(seed),
+        "style_blend": tuple(blend),
+        "content_weight": float(content_weight),
+        "style_scale": float(style_scale),
+        "learning_rate": float(learning_rate) or None,
+        "weights": weights,
+        "backbone": backbone,
+        "multiscale": bool(multiscale),
+        "early_stop": bool(early_stop),
+    }
+    return submitted, values
+
+
+def apply_recipe(recipe: dict[str, Any]) -> None:
+    """Put a recipe's values back into the form's widgets ("use these settings again")."""
+    for key in (
+        "size",
+        "steps",
+        "style_weight",
+        "tv_weight",
+        "optimizer",
+        "color",
+        "seed",
+        "content_weight",
+        "style_scale",
+        "weights",
+        "backbone",
+        "multiscale",
+        "early_stop",
+    ):
+        if key in recipe:
+            st.session_state[key] = recipe[key]
+    if recipe.get("init") in ("content", "noise"):
+        st.session_state["init"] = recipe["init"]
+    st.session_state["learning_rate"] = recipe.get("learning_rate") or 0.0
+
+
+# ---------------------------------------------------------------- the run
+
+
+def loss_chart_spec(points: list[dict[str, float]]) -> dict[str, Any]:
+    rows = [
+        {"step": p["step"], "seconds": p["seconds"], "term": term, "loss": p[term]}
+        for p in points
+        for term in ("content", "style", "total")
+        if p[term] > 0  # a log scale cannot show 0 (the content loss of the first step)
+    ]
+    return {
+        "data": {"values": rows},
+        "mark": {"type": "line", "point": False},
+        "encoding": {
+            "x": {"field": "step", "type": "quantitative"},
+            "y": {"field": "loss", "type": "quantitative", "scale": {"type": "log"}},
+            "color": {"field": "term", "type": "nominal"},
+        },
+        "height": 220,
+    }
+
+
+def progress_line(progress: Progress, rate: float) -> str:
+    left = (progress.total - progress.step) / rate if rate > 0 else 0.0
+    scale = f" · scale {progress.scale + 1}/{progress.scales}" if progress.scales > 1 else ""
+    return (
+        f"Step {progress.step}/{progress.total} · {rate:.1f} steps/s · about {left:.0f} s left · "
+        f"{progress.size[0]}×{progress.size[1]} px{scale}"
+    )
+
+
+def run_transfer(
+    runtime: Runtime, content: Image.Image, styles: list[tuple[str, Image.Image]], values: dict[str, Any]
+) -> None:
+    """Validate, queue, run with live progress, keep the result; every failure becomes one sentence."""
+    if not styles:
+        st.error("Choose at least one painting.")
+        return
+    try:
+        config = runtime.limits.clamp(TransferConfig(**values, preview_every=5, device=str(runtime.device)))
+        runtime.limits.check(config)
+        model = load_model(config.weights, config.backbone, str(runtime.device))
+    except WeightsError as error:
+        st.error(f"{error} Choose 'Original VGG19' under Advanced to continue.")
+        return
+    except NSTError as error:
+        st.error(str(error))
+        return
+
+    status = st.empty()
+    bar = st.progress(0.0, text="Waiting for the device…")
+    st.button(
+        "Stop and keep this", key="stop_run", help="Ends the run after the current step and keeps the image so far."
+    )
+    columns = st.columns(3)
+    columns[0].image(content, caption="Photo", width="stretch")
+    columns[1].image(styles[0][1], caption=" + ".join(label for label, _ in styles), width="stretch")
+    live = columns[2].empty()
+    chart = st.empty()
+    points: list[dict[str, float]] = []
+    latest: dict[str, Any] = {}
+    first_step_at: list[float] = []
+
+    def on_wait(position: int, estimate: float) -> None:
+        status.info(f"You are number {position} in line; about {estimate:.0f} s to wait.")
+
+    def on_progress(progress: Progress) -> None:
+        if not first_step_at:
+            first_step_at.append(progress.elapsed)
+            status.empty()
+        rate = (progress.step - 1) / max(progress.elapsed - first_step_at[0], 1e-6) if progress.step > 1 else 0.0
+        bar.progress(progress.fraction, text=progress_line(progress, rate))
+        points.append(
+            {
+                "step": progress.step,
+                "seconds": progress.elapsed,
+                "content": progress.losses.content,
+                "style": progress.losses.style,
+                "total": progress.losses.total,
+            }
+        )
+        if progress.preview is not None:
+            latest["preview"], latest["step"] = progress.preview, progress.step
+            live.image(progress.preview, caption=f"Step {progress.step}", width="stretch")
+        if progress.step % CHART_EVERY == 0 or progress.preview is not None:
+            chart.vega_lite_chart(loss_chart_spec(points), width="stretch")
+
+    number = gallery()[0].number + 1 if gallery() else 1
+    style_images = [image for _, image in styles]
+    started = time.monotonic()
+    try:
+        with runtime.gate.slot(session_id(), on_wait=on_wait) as ticket:
+            result = _stylize_with_retry(content, style_images, config, model, on_progress, ticket.cancel, status)
+    except BusyError as error:
+        bar.empty()
+        status.warning(str(error))
+        return
+    except NSTError as error:
+        bar.empty()
+        status.error(str(error))
+        return
+    except Exception:
+        log.exception("run failed")
+        bar.empty()
+        status.error("Something went wrong while painting; please try again, perhaps smaller.")
+        return
+    except BaseException:
+        # Streamlit stopped this script (Stop, a new submit, or the visitor left): keep the image so far.
+        if "preview" in latest:
+            recipe = {**config.to_dict(), "stopped_at_step": latest["step"]}
+            remember(
+                Entry(
+                    number,
+                    latest["preview"],
+                    content,
+                    style_images,
+                    recipe,
+                    time.monotonic() - started,
+                    latest["step"],
+                    f"stopped at step {latest['step']}",
+                    points,
+                )
+            )
+        raise
+    note = {
+        "cancelled": "stopped early",
+        "time budget": "stopped at the time limit",
+        "converged": "converged early",
+    }.get(result.stopped or "", "")
+    remember(
+        Entry(number, result.image, content, style_images, result.recipe, result.seconds, result.steps, note, points)
+    )
+    bar.progress(1.0, text=f"Done: {result.steps} steps in {result.seconds:.1f} s" + (f" ({note})" if note else ""))
+    st.rerun()
+
+
+def _stylize_with_retry(
+    content: Image.Image,
+    styles: list[Image.Image],
+    config: TransferConfig,
+    model: FeatureExtractor,
+    on_progress: Callable[[Progress], None],
+    cancel: Any,
+    status: Any,
+) -> TransferResult:
+    """One run; on CUDA out-of-memory, free the cache and retry once at three quarters of the size."""
+    try:
+        return stylize(content, styles, config, on_progress=on_progress, cancel=cancel, extractor=model)
+    except torch.OutOfMemoryError:
+        pass
+    torch.cuda.empty_cache()
+    smaller = config.replace(size=max(MIN_SIZE, int(config.size * 0.75)))
+    status.warning(f"The GPU ran out of memory at {config.size} px; retrying at {smaller.size} px.")
+    try:
+        return stylize(content, styles, smaller, on_progress=on_progress, cancel=cancel, extractor=model)
+    except torch.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        raise NSTError("The GPU ran out of memory even at a smaller size; please choose a smaller output.") from None
+
+
+# ---------------------------------------------------------------- results
+
+
+def render_result(entry: Entry) -> None:
+    st.subheader("Result")
+    columns = st.columns(3)
+    columns[0].image(entry.content, caption="Photo", width="stretch")
+    columns[1].image(
+        entry.styles[0],
+        caption="Painting" if len(entry.styles) == 1 else f"Paintings (1 of {len(entry.styles)})",
+        width="stretch",
+    )
+    caption = f"{entry.steps} steps · {entry.seconds:.1f} s" + (f" · {entry.note}" if entry.note else "")
+    columns[2].image(entry.image, caption=caption, width="stretch")
+    buttons = st.columns(3)
+    buttons[0].download_button(
+        "Download PNG",
+        entry.png,
+        file_name=f"painting-{entry.number}.png",
+        mime="image/png",
+        key=f"download_png_{entry.number}",
+        width="stretch",
+    )
+    buttons[1].download_button(
+        "Download recipe (JSON)",
+        json.dumps(entry.recipe, indent=2, sort_keys=True),
+        file_name=f"painting-{entry.number}.json",
+        mime="application/json",
+        key=f"download_json_{entry.number}",
+        width="stretch",
+    )
+    buttons[2].button(
+        "Use these settings again",
+        on_click=apply_recipe,
+        args=(entry.recipe,),
+        key=f"reuse_{entry.number}",
+        width="stretch",
+    )
+    if entry.history:
+        with st.expander("Loss curves"):
+            st.vega_lite_chart(loss_chart_spec(entry.history), width="stretch")
+
+
+def render_gallery(entries: list[Entry]) -> None:
+    if len(entries) < 2:
+        return
+    st.subheader("This session's paintings")
+    columns = st.columns(4)
+    for index, entry in enumerate(entries):
+        recipe = entry.recipe
+        settings = f"strength {recipe.get('style_weight', 0):g} · {recipe.get('optimizer', '')}"
+        caption = f"#{entry.number} · {settings} · {entry.seconds:.0f} s"
+        columns[index % 4].image(entry.image, caption=caption, width="stretch")
+
+
+# ---------------------------------------------------------------- page
+
+
+def render_header(runtime: Runtime) -> None:
+    st.title("Neural style transfer")
+    st.caption(
+        "Paint a photo in the manner of a painting, as Gatys, Ecker and Bethge did in 2016: the pixels are optimised "
+        "so that VGG19 sees the photo's content and the painting's textures. "
+        f"Running on {describe_device(runtime.device)} · "
+        f"up to {runtime.limits.max_size} px and {runtime.limits.max_steps} steps."
+    )
+
+
+def main() -> None:
+    st.set_page_config(page_title="Neural style transfer", page_icon="🎨", layout="wide")
+    try:
+        runtime = get_runtime()
+    except NSTError as error:
+        st.error(f"The demo cannot start: {error}")
+        return
+    render_header(runtime)
+    left, right = st.columns(2, gap="large")
+    content: Image.Image | None = None
+    styles: list[tuple[str, Image.Image]] = []
+    with left:
+        try:
+            content = render_content_picker(runtime.limits)
+        except NSTError as error:
+            st.error(str(error))
+    with right:
+        try:
+            styles = render_style_picker(runtime.limits)
+        except NSTError as error:
+            st.error(str(error))
+    submitted, values = render_form(runtime.limits, [label for label, _ in styles])
+    if submitted:
+        if content is None:
+            st.error("Choose or upload a photo first.")
+        else:
+            run_transfer(runtime, content, styles, values)
+    entries = gallery()
+    if entries:
+        render_result(entries[0])
+        render_gallery(entries)
+
+
+if __name__ == "__main__":
+    main()
