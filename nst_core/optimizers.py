@@ -14,18 +14,28 @@ step that raises the loss is undone and the curvature memory cleared.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from typing import Protocol
 
 import torch
 
 Closure = Callable[[], float]  # evaluates the loss, fills .grad, returns the loss
 
 
-class PixelLBFGS(torch.optim.Optimizer):
+class PixelOptimizer(Protocol):
+    """What the loop needs of an optimiser: one step per call of ``step(closure)``."""
+
+    def step(self, closure: Closure) -> object: ...
+
+
+class PixelLBFGS:
     """Limited-memory BFGS with one closure evaluation per step.
 
+    Not a ``torch.optim.Optimizer``: constructing one of those imports
+    ``torch._dynamo``, which costs about 2 s of every process's first step.
+
     Args:
-        params: one tensor, the image (optimised as a flat vector).
+        image: the tensor optimised (as a flat vector), updated in place.
         lr: factor on every quasi-Newton step (1 = the full step).
         history_size: curvature pairs kept.
         first_step: largest pixel change of the first, steepest-descent step.
@@ -34,15 +44,14 @@ class PixelLBFGS(torch.optim.Optimizer):
 
     def __init__(
         self,
-        params: Iterable[torch.Tensor],
+        image: torch.Tensor,
         lr: float = 1.0,
         history_size: int = 10,
         first_step: float = 0.05,
         max_step: float = 0.25,
     ) -> None:
-        super().__init__(params, {"lr": lr})
-        if len(self.param_groups) != 1 or len(self.param_groups[0]["params"]) != 1:
-            raise ValueError("PixelLBFGS optimises exactly one tensor.")
+        self.image = image
+        self.lr = lr
         self.history_size = history_size
         self.first_step = first_step
         self.max_step = max_step
@@ -50,18 +59,11 @@ class PixelLBFGS(torch.optim.Optimizer):
         self._previous: tuple[torch.Tensor, float, torch.Tensor] | None = None  # (x, f, g)
         self._trust = 1.0  # shrinks after a rejected step
 
-    @property
-    def _param(self) -> torch.Tensor:
-        param: torch.Tensor = self.param_groups[0]["params"][0]
-        return param
-
     @torch.no_grad()
-    def step(self, closure: Closure | None = None) -> float:  # type: ignore[override]
-        if closure is None:
-            raise ValueError("PixelLBFGS needs a closure that returns the loss.")
+    def step(self, closure: Closure) -> float:
         with torch.enable_grad():
             loss = closure()
-        x = self._param
+        x = self.image
         if x.grad is None:
             raise RuntimeError("The closure did not compute a gradient.")
         f = float(loss)
@@ -92,7 +94,7 @@ class PixelLBFGS(torch.optim.Optimizer):
 
     def _direction(self, g: torch.Tensor) -> torch.Tensor:
         """``-H g`` by the two-loop recursion; steepest descent without history."""
-        lr = float(self.param_groups[0]["lr"])
+        lr = self.lr
         if not self._pairs:
             largest = float(g.abs().max())
             return g * (-self.first_step * self._trust / largest) if largest > 0 else torch.zeros_like(g)
@@ -110,7 +112,7 @@ class PixelLBFGS(torch.optim.Optimizer):
         return q.mul_(-lr)
 
 
-class GradientDescent(torch.optim.Optimizer):
+class GradientDescent:
     """Plain gradient descent with a fixed step, calibrated on the first gradient.
 
     ``x <- x - lr * g / r`` where ``r`` is the RMS of the first gradient,
@@ -120,34 +122,31 @@ class GradientDescent(torch.optim.Optimizer):
     depend on every weight and on the input scaling of the backbone.
     """
 
-    def __init__(self, params: Iterable[torch.Tensor], lr: float = 0.01) -> None:
-        super().__init__(params, {"lr": lr})
+    def __init__(self, image: torch.Tensor, lr: float = 0.01) -> None:
+        self.image = image
+        self.lr = lr
         self._scale: float | None = None
 
     @torch.no_grad()
-    def step(self, closure: Closure | None = None) -> float:  # type: ignore[override]
-        if closure is None:
-            raise ValueError("GradientDescent needs a closure that returns the loss.")
+    def step(self, closure: Closure) -> float:
         with torch.enable_grad():
             loss = closure()
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                if self._scale is None:
-                    rms = float(param.grad.pow(2).mean().sqrt())
-                    self._scale = 1.0 / rms if rms > 0 else 0.0
-                param.add_(param.grad, alpha=-group["lr"] * self._scale)
+        grad = self.image.grad
+        if grad is None:
+            raise RuntimeError("The closure did not compute a gradient.")
+        if self._scale is None:
+            rms = float(grad.pow(2).mean().sqrt())
+            self._scale = 1.0 / rms if rms > 0 else 0.0
+        self.image.add_(grad, alpha=-self.lr * self._scale)
         return loss
 
 
-def build_optimizer(name: str, image: torch.Tensor, lr: float) -> torch.optim.Optimizer:
-    # Every optimiser here accepts a closure returning a float loss (Adam returns it unchanged).
+def build_optimizer(name: str, image: torch.Tensor, lr: float) -> PixelOptimizer:
     """The optimiser called ``name`` ("lbfgs", "adam" or "gd") over one image tensor."""
     if name == "lbfgs":
-        return PixelLBFGS([image], lr=lr)
+        return PixelLBFGS(image, lr=lr)
     if name == "adam":
         return torch.optim.Adam([image], lr=lr)
     if name == "gd":
-        return GradientDescent([image], lr=lr)
+        return GradientDescent(image, lr=lr)
     raise ValueError(f"Unknown optimiser {name!r}.")

@@ -278,7 +278,7 @@ class _Run:
 
         def closure() -> float:
             nonlocal best, best_total, best_losses, last
-            optimizer.zero_grad(set_to_none=True)
+            image.grad = None
             content, style, tv = loss_fn(image, self.extractor(image, layers))
             total = content + style + tv + RANGE_PENALTY_WEIGHT * range_penalty(image)
             total.backward()

@@ -1,0 +1,1 @@
+"""Speed and quality benchmark: ``python -m bench`` (see bench/README.md)."""
