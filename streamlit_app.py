@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 import torch
@@ -28,11 +29,10 @@ from nst_core import (
     NSTError,
     Progress,
     TransferConfig,
-    TransferResult,
     WeightsError,
+    compare,
     load_image,
     png_bytes,
-    stylize,
 )
 from nst_core.backbone import FeatureExtractor, get_extractor
 from nst_core.config import (
@@ -49,6 +49,7 @@ from nst_core.config import (
 )
 from nst_core.device import describe_device, resolve_device
 from nst_core.gate import DeviceGate, shared_gate
+from nst_core.transfer import stylize_with_retry
 
 HERE = Path(__file__).resolve().parent
 CONTENT_DIR = HERE / "assets" / "content"
@@ -56,6 +57,8 @@ STYLE_DIR = HERE / "assets" / "style"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
 GALLERY_SIZE = 12  # results kept per session
 CHART_EVERY = 5  # steps between loss-chart updates
+MAX_FRAMES = 60  # preview frames kept per run for the time-lapse
+STOP_NOTES = {"cancelled": "stopped early", "time budget": "stopped at the time limit", "converged": "converged early"}
 
 OPTIMIZER_LABELS = {"lbfgs": "L-BFGS (fastest)", "adam": "Adam", "gd": "Gradient descent"}
 INIT_LABELS = {"content": "The photo", "noise": "Noise", "image": "An image"}
@@ -64,6 +67,7 @@ COLOR_LABELS = {
     "luminance": "Photo's colours (luminance only)",
     "match": "Match style to photo",
 }
+DIMENSION_LABELS = {"optimizer": "Optimiser", "backbone": "Backbone", "style_weight": "Style strength"}
 WEIGHT_LABELS = {
     "original": "Original VGG19 (Simonyan & Zisserman)",
     "torchvision": "torchvision IMAGENET1K_V1",
@@ -71,6 +75,7 @@ WEIGHT_LABELS = {
 }
 
 log = logging.getLogger("nst_demo")
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- shared, per process
@@ -122,10 +127,15 @@ class Entry:
     steps: int
     note: str
     history: list[dict[str, float]] = field(default_factory=list)
+    frames: list[Image.Image] = field(default_factory=list)  # previews, for the time-lapse
 
     @property
     def png(self) -> bytes:
         return png_bytes(self.image, self.recipe)
+
+    @property
+    def timelapse(self) -> bytes:
+        return compare.timelapse_gif([*self.frames, self.image]) if self.frames else b""
 
 
 def session_id() -> str:
@@ -238,7 +248,7 @@ def render_style_picker(limits: Limits) -> list[tuple[str, Image.Image]]:
     return styles
 
 
-def render_form(limits: Limits, style_labels: list[str]) -> tuple[bool, dict[str, Any]]:
+def render_form(limits: Limits, style_labels: list[str]) -> tuple[str | None, dict[str, Any], tuple[str, list[str]]]:
     """The parameters, in a form so that moving a slider does not start a run."""
     defaults = TransferConfig()
     with st.form("parameters"):
@@ -303,6 +313,17 @@ def render_form(limits: Limits, style_labels: list[str]) -> tuple[bool, dict[str
                 multiscale = st.checkbox("Coarse-to-fine above 384 px", defaults.multiscale, key="multiscale")
                 early_stop = st.checkbox("Stop when converged", defaults.early_stop, key="early_stop")
         submitted = st.form_submit_button("Paint it", type="primary", width="stretch")
+        with st.expander("Compare (for presenters)"):
+            dimension = st.selectbox(
+                "Vary", compare.DIMENSIONS, format_func=DIMENSION_LABELS.__getitem__, key="compare_dimension"
+            )
+            st.caption("Values for the chosen dimension (2 to 6); everything else as set above.")
+            compare_values = {
+                name: st.multiselect(DIMENSION_LABELS[name], choices, default=list(choices[:3]), key=f"compare_{name}")
+                for name, choices in compare.CHOICES.items()
+            }
+            compared = st.form_submit_button("Compare", width="stretch")
+    action = "paint" if submitted else "compare" if compared else None
     values = {
         "size": int(size),
         "steps": int(steps),
@@ -321,7 +342,7 @@ def render_form(limits: Limits, style_labels: list[str]) -> tuple[bool, dict[str
         "multiscale": bool(multiscale),
         "early_stop": bool(early_stop),
     }
-    return submitted, values
+    return action, values, (dimension, list(compare_values[dimension]))
 
 
 def apply_recipe(recipe: dict[str, Any]) -> None:
@@ -379,6 +400,46 @@ def progress_line(progress: Progress, rate: float) -> str:
     )
 
 
+def in_gate(runtime: Runtime, status: Any, bar: Any, job: Callable[[threading.Event], T]) -> T | None:
+    """Run ``job(cancel)`` holding a device slot; every failure becomes one sentence on the page.
+
+    Exceptions that are not ``Exception`` (Streamlit stopping the script) propagate; the slot
+    is released in any case.
+    """
+
+    def on_wait(position: int, estimate: float) -> None:
+        status.info(f"You are number {position} in line; about {estimate:.0f} s to wait.")
+
+    try:
+        with runtime.gate.slot(session_id(), on_wait=on_wait) as ticket:
+            status.empty()
+            return job(ticket.cancel)
+    except BusyError as error:
+        status.warning(str(error))
+    except NSTError as error:
+        status.error(str(error))
+    except Exception:
+        log.exception("run failed")
+        status.error("Something went wrong while painting; please try again, perhaps smaller.")
+    bar.empty()
+    return None
+
+
+def checked_config(runtime: Runtime, values: dict[str, Any]) -> TransferConfig:
+    """The form's values as a config within this deployment's limits; raises NSTError."""
+    config = runtime.limits.clamp(TransferConfig(**values, preview_every=5, device=str(runtime.device)))
+    runtime.limits.check(config)
+    return config
+
+
+def preload(config: TransferConfig, runtime: Runtime) -> FeatureExtractor:
+    """The model for a config, with the fix named if its weights cannot be had."""
+    try:
+        return load_model(config.weights, config.backbone, str(runtime.device))
+    except WeightsError as error:
+        raise WeightsError(f"{error} Choose 'Original VGG19' (and VGG19) under Advanced to continue.") from None
+
+
 def run_transfer(
     runtime: Runtime, content: Image.Image, styles: list[tuple[str, Image.Image]], values: dict[str, Any]
 ) -> None:
@@ -387,12 +448,8 @@ def run_transfer(
         st.error("Choose at least one painting.")
         return
     try:
-        config = runtime.limits.clamp(TransferConfig(**values, preview_every=5, device=str(runtime.device)))
-        runtime.limits.check(config)
-        model = load_model(config.weights, config.backbone, str(runtime.device))
-    except WeightsError as error:
-        st.error(f"{error} Choose 'Original VGG19' under Advanced to continue.")
-        return
+        config = checked_config(runtime, values)
+        model = preload(config, runtime)
     except NSTError as error:
         st.error(str(error))
         return
@@ -408,29 +465,21 @@ def run_transfer(
     live = columns[2].empty()
     chart = st.empty()
     points: list[dict[str, float]] = []
-    latest: dict[str, Any] = {}
+    frames: list[Image.Image] = []
     first_step_at: list[float] = []
 
-    def on_wait(position: int, estimate: float) -> None:
-        status.info(f"You are number {position} in line; about {estimate:.0f} s to wait.")
+    def on_retry(old: int, new: int) -> None:
+        status.warning(f"The GPU ran out of memory at {old} px; retrying at {new} px.")
 
     def on_progress(progress: Progress) -> None:
         if not first_step_at:
             first_step_at.append(progress.elapsed)
-            status.empty()
         rate = (progress.step - 1) / max(progress.elapsed - first_step_at[0], 1e-6) if progress.step > 1 else 0.0
         bar.progress(progress.fraction, text=progress_line(progress, rate))
-        points.append(
-            {
-                "step": progress.step,
-                "seconds": progress.elapsed,
-                "content": progress.losses.content,
-                "style": progress.losses.style,
-                "total": progress.losses.total,
-            }
-        )
+        points.append(history_point(progress))
         if progress.preview is not None:
-            latest["preview"], latest["step"] = progress.preview, progress.step
+            frames.append(progress.preview)
+            del frames[:-MAX_FRAMES]
             live.image(progress.preview, caption=f"Step {progress.step}", width="stretch")
         if progress.step % CHART_EVERY == 0 or progress.preview is not None:
             chart.vega_lite_chart(loss_chart_spec(points), width="stretch")
@@ -438,74 +487,125 @@ def run_transfer(
     number = gallery()[0].number + 1 if gallery() else 1
     style_images = [image for _, image in styles]
     started = time.monotonic()
+
+    def job(cancel: threading.Event) -> Any:
+        return stylize_with_retry(
+            content, style_images, config, on_retry=on_retry, on_progress=on_progress, cancel=cancel, extractor=model
+        )
+
     try:
-        with runtime.gate.slot(session_id(), on_wait=on_wait) as ticket:
-            result = _stylize_with_retry(content, style_images, config, model, on_progress, ticket.cancel, status)
-    except BusyError as error:
-        bar.empty()
-        status.warning(str(error))
-        return
-    except NSTError as error:
-        bar.empty()
-        status.error(str(error))
-        return
-    except Exception:
-        log.exception("run failed")
-        bar.empty()
-        status.error("Something went wrong while painting; please try again, perhaps smaller.")
-        return
+        result = in_gate(runtime, status, bar, job)
     except BaseException:
         # Streamlit stopped this script (Stop, a new submit, or the visitor left): keep the image so far.
-        if "preview" in latest:
-            recipe = {**config.to_dict(), "stopped_at_step": latest["step"]}
-            remember(
-                Entry(
-                    number,
-                    latest["preview"],
-                    content,
-                    style_images,
-                    recipe,
-                    time.monotonic() - started,
-                    latest["step"],
-                    f"stopped at step {latest['step']}",
-                    points,
-                )
-            )
+        if frames:
+            step = int(points[-1]["step"])
+            recipe = {**config.to_dict(), "stopped_at_step": step}
+            seconds = time.monotonic() - started
+            note = f"stopped at step {step}"
+            remember(Entry(number, frames[-1], content, style_images, recipe, seconds, step, note, points, frames))
         raise
-    note = {
-        "cancelled": "stopped early",
-        "time budget": "stopped at the time limit",
-        "converged": "converged early",
-    }.get(result.stopped or "", "")
-    remember(
-        Entry(number, result.image, content, style_images, result.recipe, result.seconds, result.steps, note, points)
-    )
-    bar.progress(1.0, text=f"Done: {result.steps} steps in {result.seconds:.1f} s" + (f" ({note})" if note else ""))
+    if result is None:
+        return
+    note = STOP_NOTES.get(result.stopped or "", "")
+    remember(Entry(number, result.image, content, style_images, result.recipe, result.seconds, result.steps, note,
+                   points, frames))  # fmt: skip
     st.rerun()
 
 
-def _stylize_with_retry(
+def history_point(progress: Progress) -> dict[str, float]:
+    losses = progress.losses
+    return {"step": progress.step, "seconds": progress.elapsed, "content": losses.content, "style": losses.style,
+            "total": losses.total}  # fmt: skip
+
+
+@dataclass
+class ComparisonView:
+    """A finished comparison, kept for this session."""
+
+    labels: list[str]
+    images: list[Image.Image]
+    captions: list[str]
+    curves: list[dict[str, Any]]  # one row per step and variant, for the charts
+    sheet: bytes  # PNG, recipes embedded
+
+
+def run_comparison(
+    runtime: Runtime,
     content: Image.Image,
-    styles: list[Image.Image],
-    config: TransferConfig,
-    model: FeatureExtractor,
-    on_progress: Callable[[Progress], None],
-    cancel: Any,
-    status: Any,
-) -> TransferResult:
-    """One run; on CUDA out-of-memory, free the cache and retry once at three quarters of the size."""
+    styles: list[tuple[str, Image.Image]],
+    values: dict[str, Any],
+    dimension: str,
+    chosen: list[str],
+) -> None:
+    """The same picture under several settings, one after the other, with live progress."""
+    if not styles:
+        st.error("Choose at least one painting.")
+        return
     try:
-        return stylize(content, styles, config, on_progress=on_progress, cancel=cancel, extractor=model)
-    except torch.OutOfMemoryError:
-        pass
-    torch.cuda.empty_cache()
-    smaller = config.replace(size=max(MIN_SIZE, int(config.size * 0.75)))
-    status.warning(f"The GPU ran out of memory at {config.size} px; retrying at {smaller.size} px.")
-    try:
-        return stylize(content, styles, smaller, on_progress=on_progress, cancel=cancel, extractor=model)
-    except torch.OutOfMemoryError:
-        torch.cuda.empty_cache()
-        raise NSTError("The GPU ran out of memory even at a smaller size; please choose a smaller output.") from None
+        variants = compare.variants(dimension, chosen, checked_config(runtime, values))
+        for variant in variants:
+            preload(variant.config, runtime)
+    except NSTError as error:
+        st.error(str(error))
+        return
+    status = st.empty()
+    bar = st.progress(0.0, text="Waiting for the device…")
+    live = [column.empty() for column in st.columns(len(variants))]
+    total = sum(v.config.steps for v in variants)
+    done = [0]
+
+    def on_progress(index: int, progress: Progress) -> None:
+        done[0] += 1
+        bar.progress(min(1.0, done[0] / total), text=f"{variants[index].label}: step {progress.step}/{progress.total}")
+        if progress.preview is not None:
+            live[index].image(progress.preview, caption=variants[index].label, width="stretch")
+
+    style_images = [image for _, image in styles]
+
+    def job(cancel: threading.Event) -> Any:
+        return compare.run(content, style_images, variants, on_progress=on_progress, cancel=cancel)
+
+    results = in_gate(runtime, status, bar, job)
+    if not results:
+        return
+    labels = [v.label for v in variants[: len(results)]]
+    sheet = compare.comparison_sheet(content, style_images[0], results, labels)
+    curves = [
+        {"variant": label, "step": p.step, "seconds": p.elapsed, "total": p.losses.total,
+         "content": p.losses.content, "style": p.losses.style}
+        for label, result in zip(labels, results, strict=True)
+        for p in result.history
+    ]  # fmt: skip
+    captions = [f"{label} · {r.steps} steps · {r.seconds:.1f} s" for label, r in zip(labels, results, strict=True)]
+    st.session_state["comparison"] = ComparisonView(
+        labels, [r.image for r in results], captions, curves, compare.sheet_png(sheet, results, labels)
+    )
+    st.rerun()
+
+
+def comparison_chart_spec(rows: list[dict[str, Any]], x_axis: str, term: str) -> dict[str, Any]:
+    return {
+        "data": {"values": [row for row in rows if row[term] > 0]},
+        "mark": {"type": "line"},
+        "encoding": {
+            "x": {"field": x_axis, "type": "quantitative"},
+            "y": {"field": term, "type": "quantitative", "scale": {"type": "log"}, "title": f"{term} loss"},
+            "color": {"field": "variant", "type": "nominal"},
+        },
+        "height": 220,
+    }
+
+
+def render_comparison(view: ComparisonView) -> None:
+    st.subheader("Comparison")
+    for column, image, caption in zip(st.columns(len(view.images)), view.images, view.captions, strict=True):
+        column.image(image, caption=caption, width="stretch")
+    term = st.radio("Curve", ["total", "content", "style"], horizontal=True, key="comparison_term")
+    left, right = st.columns(2)
+    left.vega_lite_chart(comparison_chart_spec(view.curves, "step", term), width="stretch")
+    right.vega_lite_chart(comparison_chart_spec(view.curves, "seconds", term), width="stretch")
+    st.download_button("Download the comparison sheet (PNG)", view.sheet, file_name="comparison.png",
+                       mime="image/png", key="download_sheet")  # fmt: skip
 
 
 # ---------------------------------------------------------------- results
@@ -520,9 +620,11 @@ def render_result(entry: Entry) -> None:
         caption="Painting" if len(entry.styles) == 1 else f"Paintings (1 of {len(entry.styles)})",
         width="stretch",
     )
-    caption = f"{entry.steps} steps · {entry.seconds:.1f} s" + (f" · {entry.note}" if entry.note else "")
+    caption = f"#{entry.number} · {entry.steps} steps · {entry.seconds:.1f} s" + (
+        f" · {entry.note}" if entry.note else ""
+    )
     columns[2].image(entry.image, caption=caption, width="stretch")
-    buttons = st.columns(3)
+    buttons = st.columns(4)
     buttons[0].download_button(
         "Download PNG",
         entry.png,
@@ -539,7 +641,16 @@ def render_result(entry: Entry) -> None:
         key=f"download_json_{entry.number}",
         width="stretch",
     )
-    buttons[2].button(
+    if entry.frames:
+        buttons[2].download_button(
+            "Download time-lapse (GIF)",
+            entry.timelapse,
+            file_name=f"painting-{entry.number}.gif",
+            mime="image/gif",
+            key=f"download_gif_{entry.number}",
+            width="stretch",
+        )
+    buttons[3].button(
         "Use these settings again",
         on_click=apply_recipe,
         args=(entry.recipe,),
@@ -583,6 +694,13 @@ def main() -> None:
     except NSTError as error:
         st.error(f"The demo cannot start: {error}")
         return
+    try:
+        # Load the default weights at start-up, so a missing file is said at once, not after a submit.
+        defaults = TransferConfig()
+        load_model(defaults.weights, defaults.backbone, str(runtime.device))
+    except WeightsError as error:
+        st.error(f"The demo cannot start: {error}")
+        return
     render_header(runtime)
     left, right = st.columns(2, gap="large")
     content: Image.Image | None = None
@@ -597,12 +715,15 @@ def main() -> None:
             styles = render_style_picker(runtime.limits)
         except NSTError as error:
             st.error(str(error))
-    submitted, values = render_form(runtime.limits, [label for label, _ in styles])
-    if submitted:
-        if content is None:
-            st.error("Choose or upload a photo first.")
-        else:
-            run_transfer(runtime, content, styles, values)
+    action, values, (dimension, chosen) = render_form(runtime.limits, [label for label, _ in styles])
+    if action is not None and content is None:
+        st.error("Choose or upload a photo first.")
+    elif action == "paint" and content is not None:
+        run_transfer(runtime, content, styles, values)
+    elif action == "compare" and content is not None:
+        run_comparison(runtime, content, styles, values, dimension, chosen)
+    if "comparison" in st.session_state:
+        render_comparison(st.session_state["comparison"])
     entries = gallery()
     if entries:
         render_result(entries[0])

@@ -194,11 +194,14 @@ def main(argv: list[str] | None = None) -> int:
         out = tmp / f"default-{size}.png"
         seconds, peak, stdout = child(ours(out, size, None))
         distances = judge(Image.open(out))
+        native = Judge(get_extractor(), content_image, style_image, eval_size=size)(Image.open(out))
         defaults[size] = {
             "seconds": seconds,
             "peak_mib": peak,
             "steps": json.loads(stdout)["steps"],
             **distances.__dict__,
+            "style_at_own_size": native.style,
+            "content_at_own_size": native.content,
         }
         say(f"default {size} px: {seconds:.1f} s, {defaults[size]['steps']} steps, {distances}")
     report["defaults"] = defaults
@@ -241,12 +244,13 @@ def summary(report: dict[str, Any]) -> str:
         f"style {base['style']:.4f}, content {base['content']:.3f}): ours matches it on both in "
         f"{base['candidate_seconds'] or 0:.1f} s ({base['candidate_steps']} steps, whole process): {speed}.",
         "",
-        "| default run | wall s | steps | style | content | peak MiB |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| default run | wall s | steps | style | content | style, content at its own size | peak MiB |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for size, row in report["defaults"].items():
+        own = f"{row.get('style_at_own_size', 0):.4f}, {row.get('content_at_own_size', 0):.3f}"
         lines.append(f"| {size} px | {row['seconds']:.1f} | {row['steps']} | {row['style']:.4f} | "
-                     f"{row['content']:.3f} | {row['peak_mib']:.0f} |")  # fmt: skip
+                     f"{row['content']:.3f} | {own} | {row['peak_mib']:.0f} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -36,12 +36,14 @@ class Distances:
 class Judge:
     """Scores outputs against one content and one style image."""
 
-    def __init__(self, extractor: FeatureExtractor, content: Image.Image, style: Image.Image) -> None:
+    def __init__(
+        self, extractor: FeatureExtractor, content: Image.Image, style: Image.Image, eval_size: int = EVAL_SIZE
+    ) -> None:
         self.extractor = extractor
-        self.size = fit_size(content.size, EVAL_SIZE)
+        self.size = fit_size(content.size, eval_size)
         with torch.no_grad():
             self.content_features = extractor(to_tensor(resize(content, self.size)), [CONTENT_LAYER])[CONTENT_LAYER]
-            style_features = extractor(to_tensor(resize(style, fit_size(style.size, EVAL_SIZE))), STYLE_LAYERS)
+            style_features = extractor(to_tensor(resize(style, fit_size(style.size, eval_size))), STYLE_LAYERS)
             self.style_grams = {name: gram_matrix(style_features[name]) for name in STYLE_LAYERS}
 
     @torch.no_grad()

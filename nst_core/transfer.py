@@ -12,6 +12,7 @@ they do with the :class:`Progress` reports.
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 import time
@@ -26,9 +27,9 @@ from torch.nn import functional
 from . import __version__
 from .backbone import FeatureExtractor, get_extractor
 from .color import keep_content_chroma, match_color_statistics
-from .config import TransferConfig
+from .config import MIN_SIZE, TransferConfig
 from .device import describe_device, resolve_device
-from .errors import ConfigError
+from .errors import ConfigError, NSTError
 from .images import ImageSource, fit_size, load_image, resize, to_pil, to_tensor
 from .losses import ContentLoss, GatysLoss, Losses, StyleLoss, gram_matrix, range_penalty
 from .optimizers import build_optimizer
@@ -132,7 +133,7 @@ def stylize(
     """
     config = config or TransferConfig()
     started = time.perf_counter()
-    style_list = _as_list(styles)
+    style_list = as_list(styles)
     if not style_list:
         raise ConfigError("At least one style image is needed.")
     blend = config.style_blend or tuple(1.0 for _ in style_list)
@@ -178,7 +179,48 @@ def stylize(
     )
 
 
-def _as_list(styles: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:
+OOM_RETRY_SCALE = 0.75  # size factor of the one retry after the device runs out of memory
+
+
+def stylize_with_retry(
+    content: ImageSource,
+    styles: ImageSource | Sequence[ImageSource],
+    config: TransferConfig | None = None,
+    *,
+    on_retry: Callable[[int, int], None] | None = None,
+    **kwargs: Any,
+) -> TransferResult:
+    """:func:`stylize`, but on device out-of-memory free the cache and retry once, smaller.
+
+    ``on_retry(old_size, new_size)`` is called before the retry (to tell the visitor).
+
+    Raises:
+        NSTError: out of memory at the smaller size too, or any error of :func:`stylize`.
+    """
+    config = config or TransferConfig()
+    try:
+        return stylize(content, styles, config, **kwargs)
+    except torch.OutOfMemoryError:
+        pass  # leave the except block so the failed run's frames and tensors can be freed
+    _free_device_memory()
+    smaller = config.replace(size=max(MIN_SIZE, int(config.size * OOM_RETRY_SCALE)))
+    if on_retry is not None:
+        on_retry(config.size, smaller.size)
+    try:
+        return stylize(content, styles, smaller, **kwargs)
+    except torch.OutOfMemoryError:
+        pass
+    _free_device_memory()
+    raise NSTError(f"The device ran out of memory even at {smaller.size} px; please choose a smaller output size.")
+
+
+def _free_device_memory() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def as_list(styles: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:
     if isinstance(styles, (list, tuple)):
         return list(styles)
     return [styles]  # type: ignore[list-item]

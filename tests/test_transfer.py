@@ -10,10 +10,10 @@ import torch
 
 from nst_core import TransferConfig, stylize
 from nst_core.config import STYLE_LAYERS
-from nst_core.errors import ConfigError, ImageError
+from nst_core.errors import ConfigError, ImageError, NSTError
 from nst_core.images import to_tensor
 from nst_core.losses import gram_matrix, style_loss
-from nst_core.transfer import Progress, plan_scales
+from nst_core.transfer import Progress, plan_scales, stylize_with_retry
 
 TINY = TransferConfig(size=64, steps=8, preview_every=2, early_stop=False)
 
@@ -197,3 +197,31 @@ def test_init_from_a_given_image(content_image, style_image):
     result = stylize(content_image, style_image, TINY.replace(init="image", steps=0), init_image=style_image)
     expected = np.asarray(style_image.resize((64, 48), resample=3), dtype=float)
     assert np.abs(np.asarray(result.image, dtype=float) - expected).mean() < 3
+
+
+def test_out_of_memory_is_retried_once_at_three_quarters_size(content_image, style_image):
+    attempts: list[tuple[int, int]] = []
+
+    def out_of_memory_once(progress: Progress) -> None:
+        if not attempts:
+            attempts.append(progress.size)
+            raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+
+    retries: list[tuple[int, int]] = []
+    result = stylize_with_retry(
+        content_image,
+        style_image,
+        TINY.replace(size=96),
+        on_retry=lambda old, new: retries.append((old, new)),
+        on_progress=out_of_memory_once,
+    )
+    assert retries == [(96, 72)]
+    assert result.image.size == (72, 54)
+
+
+def test_out_of_memory_twice_gives_one_sentence(content_image, style_image):
+    def always(progress: Progress) -> None:
+        raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+
+    with pytest.raises(NSTError, match="ran out of memory even at 72 px"):
+        stylize_with_retry(content_image, style_image, TINY.replace(size=96), on_progress=always)

@@ -1,0 +1,105 @@
+"""Presenter tools at tiny size: comparisons, loss curves, the sheet, the time-lapse."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from nst_core import TransferConfig, compare
+from nst_core.cli import main
+from nst_core.errors import ConfigError
+from nst_core.images import RECIPE_KEY
+from nst_core.weights import torchvision_cache_path
+from tests.conftest import encode
+from tests.test_weights import random_features
+
+TINY = TransferConfig(size=48, steps=3, early_stop=False, preview_every=1)
+
+
+def test_variants_for_each_dimension():
+    optimizers = compare.variants("optimizer", ["lbfgs", "adam", "gd"], TINY)
+    assert [v.label for v in optimizers] == ["L-BFGS", "Adam", "Gradient descent"]
+    assert [v.config.optimizer for v in optimizers] == ["lbfgs", "adam", "gd"]
+    strengths = compare.variants("style_weight", ["10", 300], TINY)
+    assert [v.config.style_weight for v in strengths] == [10.0, 300.0]
+    with pytest.raises(ConfigError, match="VGG19 only"):
+        compare.variants("backbone", ["vgg19", "vgg16"], TINY)
+    with pytest.raises(ConfigError, match="between 2 and 6"):
+        compare.variants("optimizer", ["lbfgs"], TINY)
+    with pytest.raises(ConfigError, match="must be numbers"):
+        compare.variants("style_weight", ["strong", "weak"], TINY)
+    with pytest.raises(ConfigError, match="one of optimizer, backbone, style_weight"):
+        compare.variants("colour", ["a", "b"], TINY)
+
+
+def test_optimiser_comparison_gives_one_image_and_one_curve_per_optimiser(content_image, style_image):
+    chosen = compare.variants("optimizer", ["lbfgs", "adam", "gd"], TINY)
+    seen: list[int] = []
+    results = compare.run(content_image, style_image, chosen, on_progress=lambda i, p: seen.append(i))
+    assert len(results) == 3 and seen == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert [len(r.history) for r in results] == [3, 3, 3]
+    assert [r.recipe["optimizer"] for r in results] == ["lbfgs", "adam", "gd"]
+    labels = [v.label for v in chosen]
+    chart = compare.loss_chart([r.history for r in results], labels, "seconds", (400, 200))
+    assert chart.size == (400, 200)
+    colours = set(chart.getdata())
+    assert all(colour in colours for colour in compare.CURVE_COLOURS[:3])
+    sheet = compare.comparison_sheet(content_image, style_image, results, labels, tile=128)
+    assert sheet.size == (5 * (128 + 12) + 12, 12 + 128 + 28 + 150 + 2 * 320 + 36)
+    data = compare.sheet_png(sheet, results, labels)
+    recipes = json.loads(Image.open(io.BytesIO(data)).text[RECIPE_KEY])
+    assert set(recipes) == set(labels) and recipes["Adam"]["optimizer"] == "adam"
+
+
+def test_backbone_comparison_runs_vgg19_and_vgg16(tmp_path, monkeypatch, content_image, style_image):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    for arch in ("vgg19", "vgg16"):
+        path = torchvision_cache_path(arch)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({f"features.{k}": v for k, v in random_features(arch).items()}, path)
+    chosen = compare.variants("backbone", ["vgg19", "vgg16"], TINY.replace(weights="torchvision"))
+    results = compare.run(content_image, style_image, chosen)
+    assert [r.recipe["backbone"] for r in results] == ["vgg19", "vgg16"]
+    assert all(r.image.size == (48, 36) for r in results)
+    assert "VGG16" in results[1].weights
+
+
+def test_timelapse_has_one_frame_per_preview(content_image, style_image):
+    frames: list[Image.Image] = []
+    from nst_core import stylize
+
+    stylize(content_image, style_image, TINY.replace(steps=4), on_progress=lambda p: frames.append(p.preview))
+    gif = Image.open(io.BytesIO(compare.timelapse_gif(frames)))
+    assert gif.n_frames == 4 and gif.size == (48, 36)
+    with pytest.raises(ConfigError, match="at least one preview frame"):
+        compare.timelapse_gif([])
+
+
+def test_cli_compare_writes_the_sheet_and_a_json_line_per_run(tmp_path, content_image, style_image):
+    content, style, sheet = tmp_path / "c.png", tmp_path / "s.png", tmp_path / "sheet.png"
+    content.write_bytes(encode(content_image))
+    style.write_bytes(encode(style_image))
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["compare", str(content), str(style), "--vary", "style_weight", "--values", "10", "1000",
+            "--size", "48", "--steps", "2", "-o", str(sheet), "--json", "--quiet"]  # fmt: skip
+    assert main(argv, stdout=out, stderr=err) == 0, err.getvalue()
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["label"] for line in lines] == ["strength 10", "strength 1000"]
+    assert Image.open(sheet).width == 4 * (256 + 12) + 12
+    bad = ["compare", str(content), str(style), "--vary", "style_weight", "--values", "10", "-o", str(sheet)]
+    assert main(bad, stdout=out, stderr=err) == 2 and "between 2 and 6" in err.getvalue()
+
+
+def test_cli_timelapse(tmp_path, content_image, style_image):
+    content, style = tmp_path / "c.png", tmp_path / "s.png"
+    content.write_bytes(encode(content_image))
+    style.write_bytes(encode(style_image))
+    gif = tmp_path / "run.gif"
+    argv = [str(content), str(style), "-o", str(tmp_path / "o.png"), "--size", "48", "--steps", "10",
+            "--no-early-stop", "--timelapse", str(gif), "--quiet"]  # fmt: skip
+    assert main(argv, stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert Image.open(gif).n_frames == 2  # previews every 5 steps
