@@ -153,9 +153,19 @@ def gallery() -> list[Entry]:
 
 
 def remember(entry: Entry) -> None:
+    """Keep a run in this session's gallery, with its inputs shrunk to what the page shows."""
+    entry.content = shrunk(entry.content)
+    entry.styles = [shrunk(style) for style in entry.styles]
     entries = gallery()
     entries.insert(0, entry)
     del entries[GALLERY_SIZE:]
+
+
+def shrunk(image: Image.Image, longest: int = 512) -> Image.Image:
+    """A copy no larger than ``longest`` px, so a session's gallery stays small in memory."""
+    small = image.copy()
+    small.thumbnail((longest, longest))
+    return small
 
 
 # ---------------------------------------------------------------- inputs
