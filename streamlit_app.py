@@ -100,6 +100,43 @@ def get_runtime() -> Runtime:
     return Runtime(device, limits, shared_gate(limits.max_concurrent, limits.max_waiting))
 
 
+class Handoff:
+    """Runs that Streamlit interrupted (Stop, a new submit), passed to the session's next script run.
+
+    The interrupted run's thread cannot safely write ``st.session_state`` while the next run
+    of the same session is already starting (fastReruns), so it leaves its picture here,
+    before it gives up its device slot, and the next run collects it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, Any] = {}
+
+    def put(self, owner: str, entry: Any) -> None:
+        with self._lock:
+            self._entries[owner] = entry
+
+    def pop(self, owner: str) -> Any:
+        with self._lock:
+            return self._entries.pop(owner, None)
+
+
+@st.cache_resource(show_spinner=False)
+def get_handoff() -> Handoff:
+    return Handoff()
+
+
+def collect_interrupted_run(runtime: Runtime) -> None:
+    """Wait (a step at most) for this session's interrupted run to stop, and keep its picture."""
+    owner = session_id()
+    deadline = time.monotonic() + 10
+    while runtime.gate.holds(owner) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    entry = get_handoff().pop(owner)
+    if entry is not None:
+        remember(entry)
+
+
 @st.cache_resource(show_spinner="Loading the VGG weights (once per server)...")
 def load_model(weights: str, backbone: str, device: str) -> FeatureExtractor:
     return get_extractor(weights, backbone, device)
@@ -497,23 +534,27 @@ def run_transfer(
     number = gallery()[0].number + 1 if gallery() else 1
     style_images = [image for _, image in styles]
     started = time.monotonic()
+    # Taken now: once Streamlit is stopping this script, st.* calls (caches, session state) raise again.
+    owner, handoff = session_id(), get_handoff()
 
     def job(cancel: threading.Event) -> Any:
-        return stylize_with_retry(
-            content, style_images, config, on_retry=on_retry, on_progress=on_progress, cancel=cancel, extractor=model
-        )
+        try:
+            return stylize_with_retry(
+                content, style_images, config, on_retry=on_retry, on_progress=on_progress, cancel=cancel,
+                extractor=model,
+            )  # fmt: skip
+        except BaseException as stop:
+            if not isinstance(stop, Exception) and frames:
+                # Streamlit stopped this script (Stop, a new submit): hand the picture so far to the next run.
+                step = int(points[-1]["step"])
+                recipe = {**config.to_dict(), "stopped_at_step": step}
+                note = f"stopped at step {step}"
+                seconds = time.monotonic() - started
+                entry = Entry(number, frames[-1], content, style_images, recipe, seconds, step, note, points, frames)
+                handoff.put(owner, entry)
+            raise
 
-    try:
-        result = in_gate(runtime, status, bar, job)
-    except BaseException:
-        # Streamlit stopped this script (Stop, a new submit, or the visitor left): keep the image so far.
-        if frames:
-            step = int(points[-1]["step"])
-            recipe = {**config.to_dict(), "stopped_at_step": step}
-            seconds = time.monotonic() - started
-            note = f"stopped at step {step}"
-            remember(Entry(number, frames[-1], content, style_images, recipe, seconds, step, note, points, frames))
-        raise
+    result = in_gate(runtime, status, bar, job)
     if result is None:
         return
     note = STOP_NOTES.get(result.stopped or "", "")
@@ -687,12 +728,12 @@ def render_gallery(entries: list[Entry]) -> None:
 # ---------------------------------------------------------------- page
 
 
-def render_header(runtime: Runtime) -> None:
+def render_header(runtime: Runtime, model: FeatureExtractor) -> None:
     st.title("Neural style transfer")
     st.caption(
         "Paint a photo in the manner of a painting, as Gatys, Ecker and Bethge did in 2016: the pixels are optimised "
         "so that VGG19 sees the photo's content and the painting's textures. "
-        f"Running on {describe_device(runtime.device)} · "
+        f"Running on {describe_device(runtime.device)} · {model.description} · "
         f"up to {runtime.limits.max_size} px and {runtime.limits.max_steps} steps."
     )
 
@@ -707,11 +748,12 @@ def main() -> None:
     try:
         # Load the default weights at start-up, so a missing file is said at once, not after a submit.
         defaults = TransferConfig()
-        load_model(defaults.weights, defaults.backbone, str(runtime.device))
+        model = load_model(defaults.weights, defaults.backbone, str(runtime.device))
     except WeightsError as error:
         st.error(f"The demo cannot start: {error}")
         return
-    render_header(runtime)
+    collect_interrupted_run(runtime)
+    render_header(runtime, model)
     left, right = st.columns(2, gap="large")
     content: Image.Image | None = None
     styles: list[tuple[str, Image.Image]] = []

@@ -40,18 +40,34 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def child(argv: list[str]) -> tuple[float, float, str]:
-    """Run a process; (wall seconds, its own peak RSS in MiB, stdout)."""
+    """Run a process; (wall seconds, its peak RSS in MiB, stdout).
+
+    The peak is read from /proc (VmHWM) while it runs: ``wait4``'s ru_maxrss would
+    report this (large) parent's size, which a child inherits across fork and exec.
+    """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
+        peak = 0.0
+        while process.poll() is None:
+            peak = max(peak, _peak_rss_mib(process.pid))
+            time.sleep(0.05)
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         if process.returncode != 0:
             raise RuntimeError(f"{argv[:4]} failed: {err.read()[-2000:]}")
-        return seconds, usage.ru_maxrss / 1024, out.read()
+        return seconds, peak, out.read()
+
+
+def _peak_rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def ours(out: Path, size: int, steps: int | None, extra: list[str] | None = None) -> list[str]:
@@ -136,9 +152,22 @@ def speedups(reference: list[dict[str, Any]], candidate: list[dict[str, Any]]) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer points, no 1024 px, short baseline (a smoke run)")
+    parser.add_argument(
+        "--defaults-only", action="store_true", help="rerun only the default-settings runs and update the results"
+    )
     args = parser.parse_args(argv)
     device = resolve_device("auto")
     quick = args.quick
+    name = "quick" if quick else device.type
+    sizes = (256, 512) if quick else (256, 512, 1024)
+    if args.defaults_only:
+        previous: dict[str, Any] = json.loads((RESULTS / f"{name}.json").read_text())
+        content_image, style_image = load_image(CONTENT), load_image(STYLE)
+        judge = Judge(get_extractor(), content_image, style_image)
+        tmp = Path(tempfile.mkdtemp(prefix="nst-bench-"))
+        previous["defaults"] = default_runs(sizes, judge, tmp, content_image, style_image)
+        previous["defaults_date"] = time.strftime("%Y-%m-%d %H:%M")
+        return write(previous, name)
     report: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -189,13 +218,21 @@ def main(argv: list[str] | None = None) -> int:
     say(f"baseline {baseline_steps} steps: {final['seconds']:.1f} s, {Distances(final['style'], final['content'])}")
     report["vs_baseline"] = speedups([final], report["ours_256"])[0]
 
+    report["defaults"] = default_runs(sizes, judge, tmp, content_image, style_image)
+    return write(report, name)
+
+
+def default_runs(
+    sizes: tuple[int, ...], judge: Judge, tmp: Path, content_image: Image.Image, style_image: Image.Image
+) -> dict[str, Any]:
+    """The CLI with default settings at each size: wall time, memory, quality at 256 px and at its own size."""
     defaults = {}
-    for size in (256, 512) if quick else (256, 512, 1024):
+    for size in sizes:
         out = tmp / f"default-{size}.png"
         seconds, peak, stdout = child(ours(out, size, None))
         distances = judge(Image.open(out))
         native = Judge(get_extractor(), content_image, style_image, eval_size=size)(Image.open(out))
-        defaults[size] = {
+        defaults[str(size)] = {
             "seconds": seconds,
             "peak_mib": peak,
             "steps": json.loads(stdout)["steps"],
@@ -203,11 +240,12 @@ def main(argv: list[str] | None = None) -> int:
             "style_at_own_size": native.style,
             "content_at_own_size": native.content,
         }
-        say(f"default {size} px: {seconds:.1f} s, {defaults[size]['steps']} steps, {distances}")
-    report["defaults"] = defaults
+        say(f"default {size} px: {seconds:.1f} s, {defaults[str(size)]['steps']} steps, {distances}")
+    return defaults
 
+
+def write(report: dict[str, Any], name: str) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "quick" if quick else device.type
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
     (RESULTS / f"{name}.md").write_text(summary(report))
     print(summary(report))
@@ -243,6 +281,8 @@ def summary(report: dict[str, Any]) -> str:
         f"Against the report's baseline ({base['reference_steps']} Adam steps, {base['reference_seconds']:.1f} s, "
         f"style {base['style']:.4f}, content {base['content']:.3f}): ours matches it on both in "
         f"{base['candidate_seconds'] or 0:.1f} s ({base['candidate_steps']} steps, whole process): {speed}.",
+        "",
+        f"Default settings (measured {report.get('defaults_date', report['date'])}):",
         "",
         "| default run | wall s | steps | style | content | style, content at its own size | peak MiB |",
         "| --- | --- | --- | --- | --- | --- | --- |",

@@ -102,6 +102,11 @@ class DeviceGate:
         """Rough wait for the k-th in line, from the mean duration of recent runs."""
         return position * self._mean_run_seconds / self.max_concurrent
 
+    def holds(self, owner: str) -> bool:
+        """Whether this owner has a ticket in a slot or in line."""
+        with self._condition:
+            return any(ticket.owner == owner for ticket in self._line)
+
     @property
     def inside(self) -> int:
         """Runs holding a slot now."""

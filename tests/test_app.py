@@ -300,3 +300,28 @@ def test_compare_backbones_without_vgg16_weights_says_so_and_offers_vgg19():
     at.run()
     assert not at.exception
     assert any("VGG19 only" in e.value for e in at.error)
+
+
+def test_compare_backbones_with_reachable_vgg16_weights(tmp_path, monkeypatch):
+    import torch
+
+    from nst_core.weights import torchvision_cache_path
+    from tests.test_weights import random_features
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    for arch in ("vgg19", "vgg16"):
+        path = torchvision_cache_path(arch)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({f"features.{k}": v for k, v in random_features(arch).items()}, path)
+    at = new_app()
+    at.slider(key="size").set_value(64)
+    at.slider(key="steps").set_value(2)
+    at.selectbox(key="weights").set_value("torchvision")
+    at.selectbox(key="compare_dimension").set_value("backbone")
+    at.multiselect(key="compare_backbone").set_value(["vgg19", "vgg16"])
+    at.button(key="FormSubmitter:parameters-Compare").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    view = at.session_state["comparison"]
+    assert view.labels == ["VGG19", "VGG16"] and len(view.images) == 2
+    assert {row["variant"] for row in view.curves} == {"VGG19", "VGG16"}

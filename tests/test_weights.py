@@ -155,6 +155,16 @@ def test_local_safetensors_in_both_layouts(tmp_path):
         assert torch.equal(first.state_dict[key], value) and torch.equal(second.state_dict[key], value)
 
 
+def test_local_safetensors_for_vgg16(tmp_path):
+    state = random_features("vgg16")
+    path = tmp_path / "vgg16.safetensors"
+    save_file(state, str(path))
+    weights = load_weights(str(path), "vgg16")
+    assert weights.arch == "vgg16" and set(weights.state_dict) == vgg.expected_keys("vgg16")
+    with pytest.raises(WeightsError, match="does not hold VGG19"):
+        load_weights(str(path), "vgg19")
+
+
 def test_local_weights_must_be_safetensors_and_complete(tmp_path):
     pth = tmp_path / "weights.pth"
     torch.save(random_features(), pth)
