@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,9 +243,3 @@ def _checked(weights: BackboneWeights) -> BackboneWeights:
         if not (torch.isfinite(weight).all() and torch.isfinite(bias).all()):
             raise WeightsError(f"{weights.source}: layer {index} holds NaN or infinite values.")
     return weights
-
-
-def describe_source(source: str) -> str:
-    """A short human name for a weights source, without loading it."""
-    names = {"original": "original VGG19 weights", "torchvision": "torchvision weights", "hub": "hub weights"}
-    return names.get(source, os.path.basename(source))

@@ -40,11 +40,6 @@ def paint(at: AppTest) -> AppTest:
     return at
 
 
-def result_images(at: AppTest) -> list:
-    captions = [getattr(image, "caption", "") for image in at.image]
-    return captions
-
-
 def assert_painted(at: AppTest) -> dict:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
