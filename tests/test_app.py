@@ -320,3 +320,13 @@ def test_compare_backbones_with_reachable_vgg16_weights(tmp_path, monkeypatch):
     view = at.session_state["comparison"]
     assert view.labels == ["VGG19", "VGG16"] and len(view.images) == 2
     assert {row["variant"] for row in view.curves} == {"VGG19", "VGG16"}
+
+
+def test_a_camera_snapshot_is_painted(content_image):
+    at = new_app()
+    at.radio(key="content_source").set_value("Camera")
+    at.run()
+    at.camera_input(key="content_camera").set_value(("shot.jpg", encode(content_image, "JPEG"), "image/jpeg"))
+    at.run()
+    assert not at.error
+    assert_painted(paint(at))
