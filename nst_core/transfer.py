@@ -262,6 +262,7 @@ class _Run:
         for scale, (longest, steps) in enumerate(self.plan):
             size = final_size if scale == len(self.plan) - 1 else fit_size(self.content.size, longest)
             image = self._initial(image, start_image, size)
+            self.stopped = None  # a coarse scale that converged does not make the whole run "converged"
             image = self._optimise_scale(image, size, scale, steps)
             if self.stopped in ("cancelled", "time budget"):
                 break

@@ -171,6 +171,10 @@ def test_coarse_to_fine_plan_and_run(content_image, style_image):
     assert [r.scale for r in reports] == [0, 0, 0, 0, 1, 1]
     assert reports[0].size == (200, 150) and reports[-1].size == (400, 300)
     assert result.image.size == (400, 300)
+    # Content = style: the coarse scale (20 planned steps) converges after 11; the fine scale still runs
+    # its 10 steps in full, so the run as a whole did not stop early.
+    same = stylize(content_image, content_image, config.replace(steps=30, early_stop=True))
+    assert same.steps == 21 and same.stopped is None
 
 
 def test_bad_inputs_are_refused_before_the_network(style_image):
