@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import streamlit as st
 import torch
@@ -43,11 +43,13 @@ from nst_core.config import (
     MAX_STYLES,
     MIN_SIZE,
     OPTIMIZERS,
+    PRECISIONS,
     STYLE_WEIGHT_PRESETS,
     TV_WEIGHT_PRESETS,
     WEIGHT_SOURCES,
+    Precision,
 )
-from nst_core.device import describe_device, resolve_device
+from nst_core.device import describe_device, describe_precision, resolve_device, resolve_precision
 from nst_core.gate import DeviceGate, shared_gate
 from nst_core.transfer import stylize_with_retry
 
@@ -86,6 +88,7 @@ class Runtime:
     """What every session shares: the device, its limits and its gate."""
 
     device: torch.device
+    precision: Precision
     limits: Limits
     gate: DeviceGate
 
@@ -93,11 +96,17 @@ class Runtime:
 @st.cache_resource(show_spinner=False)
 def get_runtime() -> Runtime:
     device = resolve_device(os.environ.get("NST_DEVICE", "auto"))
+    raw = os.environ.get("NST_PRECISION", "auto").strip().lower() or "auto"
+    if raw not in PRECISIONS:
+        choices = ", ".join(PRECISIONS)
+        raise ConfigError(f"The environment variable NST_PRECISION must be one of {choices}, not {raw!r}.")
+    precision = cast(Precision, raw)
+    resolve_precision(precision, device)  # bf16 on a GPU without it stops the page at start-up, with a sentence
     limits = Limits.for_device(device.type)
     if device.type == "cpu":
         # Share the cores between the runs allowed at once instead of oversubscribing them.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // limits.max_concurrent))
-    return Runtime(device, limits, shared_gate(limits.max_concurrent, limits.max_waiting))
+    return Runtime(device, precision, limits, shared_gate(limits.max_concurrent, limits.max_waiting))
 
 
 class Handoff:
@@ -138,8 +147,8 @@ def collect_interrupted_run(runtime: Runtime) -> None:
 
 
 @st.cache_resource(show_spinner="Loading the VGG weights (once per server)...")
-def load_model(weights: str, backbone: str, device: str) -> FeatureExtractor:
-    return get_extractor(weights, backbone, device)
+def load_model(weights: str, backbone: str, device: str, precision: str) -> FeatureExtractor:
+    return get_extractor(weights, backbone, device, resolve_precision(precision, torch.device(device)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -474,7 +483,8 @@ def in_gate(runtime: Runtime, status: Any, bar: Any, job: Callable[[threading.Ev
 
 def checked_config(runtime: Runtime, values: dict[str, Any]) -> TransferConfig:
     """The form's values as a config within this deployment's limits; raises NSTError."""
-    config = runtime.limits.clamp(TransferConfig(**values, preview_every=5, device=str(runtime.device)))
+    device, precision = str(runtime.device), runtime.precision
+    config = runtime.limits.clamp(TransferConfig(**values, preview_every=5, device=device, precision=precision))
     runtime.limits.check(config)
     return config
 
@@ -482,7 +492,7 @@ def checked_config(runtime: Runtime, values: dict[str, Any]) -> TransferConfig:
 def preload(config: TransferConfig, runtime: Runtime) -> FeatureExtractor:
     """The model for a config, with the fix named if its weights cannot be had."""
     try:
-        return load_model(config.weights, config.backbone, str(runtime.device))
+        return load_model(config.weights, config.backbone, str(runtime.device), runtime.precision)
     except WeightsError as error:
         raise WeightsError(f"{error} Choose 'Original VGG19' (and VGG19) under Advanced to continue.") from None
 
@@ -733,7 +743,7 @@ def render_header(runtime: Runtime, model: FeatureExtractor) -> None:
     st.caption(
         "Paint a photo in the manner of a painting, as Gatys, Ecker and Bethge did in 2016: the pixels are optimised "
         "so that VGG19 sees the photo's content and the painting's textures. "
-        f"Running on {describe_device(runtime.device)} · {model.description} · "
+        f"Running on {describe_device(runtime.device)} ({describe_precision(model.dtype)}) · {model.description} · "
         f"up to {runtime.limits.max_size} px and {runtime.limits.max_steps} steps."
     )
 
@@ -748,7 +758,7 @@ def main() -> None:
     try:
         # Load the default weights at start-up, so a missing file is said at once, not after a submit.
         defaults = TransferConfig()
-        model = load_model(defaults.weights, defaults.backbone, str(runtime.device))
+        model = load_model(defaults.weights, defaults.backbone, str(runtime.device), runtime.precision)
     except WeightsError as error:
         st.error(f"The demo cannot start: {error}")
         return

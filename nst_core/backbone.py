@@ -7,6 +7,7 @@ A forward pass stops at the deepest layer asked for.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Sequence
 
@@ -26,6 +27,8 @@ class FeatureExtractor(nn.Module):
 
     ``forward(image, layers)`` takes a (N, 3, H, W) RGB tensor with values
     in [0, 1] and returns ``{layer name: activation}`` for the layers asked.
+    The preprocessing runs in the image's dtype; the network in ``dtype``
+    (see :meth:`at_precision`), so a bf16 extractor returns bf16 activations.
     """
 
     scale: torch.Tensor
@@ -38,18 +41,19 @@ class FeatureExtractor(nn.Module):
         self.description = weights.description
         self.source = weights.source
         self.names = vgg.layer_names(weights.arch)
+        shapes = vgg.conv_shapes(weights.arch)
         layers: list[nn.Module] = []
-        for name in self.names:
+        for index, name in enumerate(self.names):
             if name.startswith("conv"):
-                layers.append(nn.Conv2d(1, 1, kernel_size=3, padding=1))  # shape set by load_state_dict
+                out_channels, in_channels = shapes[index]
+                # On the meta device: no random initialisation of weights that are replaced at once.
+                layers.append(nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, device="meta"))
             elif name.startswith("relu"):
                 layers.append(nn.ReLU(inplace=False))  # keeps conv outputs readable as layers
             else:
                 layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
         self.features = nn.Sequential(*layers)
-        for index, (out_channels, in_channels) in vgg.conv_shapes(weights.arch).items():
-            self.features[index] = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
-        self.features.load_state_dict(weights.state_dict, strict=True)
+        self.features.load_state_dict(weights.state_dict, strict=True, assign=True)
         if weights.preprocessing == "caffe":
             scale = torch.full((3,), 255.0)
             shift = torch.tensor(CAFFE_MEAN_BGR[::-1])  # RGB order of the BGR mean
@@ -60,6 +64,35 @@ class FeatureExtractor(nn.Module):
         self.register_buffer("shift", shift.view(1, 3, 1, 1))
         self.requires_grad_(False)
         self.eval()
+        self.dtype = torch.float32
+        self.memory_format = torch.contiguous_format
+        self._variants: dict[torch.dtype, FeatureExtractor] = {}
+
+    def at_precision(self, dtype: torch.dtype) -> FeatureExtractor:
+        """This extractor with its convolutions in ``dtype``; made once, then shared.
+
+        Reduced precision (bf16) also switches to the channels_last layout, in
+        which oneDNN (AMX on CPU) and cuDNN (tensor cores) run bf16 convolutions
+        fastest. The preprocessing buffers stay fp32.
+        """
+        if dtype == self.dtype:
+            return self
+        with _variants_lock:
+            variant = self._variants.get(dtype)
+            if variant is None:
+                variants, self._variants = self._variants, {}
+                try:
+                    variant = copy.deepcopy(self)
+                finally:
+                    self._variants = variants
+                variant.dtype = dtype
+                variant.memory_format = torch.channels_last if dtype != torch.float32 else torch.contiguous_format
+                for module in variant.features:
+                    if isinstance(module, nn.Conv2d):
+                        module.to(dtype=dtype)
+                        module.to(memory_format=variant.memory_format)
+                self._variants[dtype] = variant
+            return variant
 
     def preprocess(self, image: torch.Tensor) -> torch.Tensor:
         """[0, 1] RGB to what the weights were trained on (caffe: BGR, 0-255, minus mean)."""
@@ -75,7 +108,7 @@ class FeatureExtractor(nn.Module):
             raise ValueError(f"{self.arch} has no layer named {sorted(unknown)[0]!r}.")
         last = max(self.names.index(name) for name in wanted)
         outputs: dict[str, torch.Tensor] = {}
-        x = self.preprocess(image)
+        x = self.preprocess(image).to(dtype=self.dtype, memory_format=self.memory_format)
         for index in range(last + 1):
             x = self.features[index](x)
             name = self.names[index]
@@ -86,14 +119,19 @@ class FeatureExtractor(nn.Module):
 
 _cache: dict[tuple[str, str, str], FeatureExtractor] = {}
 _cache_lock = threading.Lock()
+_variants_lock = threading.Lock()
 
 
 def get_extractor(
-    source: str = "original", arch: str = "vgg19", device: torch.device | str = "cpu"
+    source: str = "original",
+    arch: str = "vgg19",
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
 ) -> FeatureExtractor:
     """The shared extractor for these weights on this device, loaded on first use.
 
-    Thread-safe: concurrent first calls load the weights once.
+    Thread-safe: concurrent first calls load the weights once. ``dtype`` picks
+    the precision of the convolutions (see :meth:`FeatureExtractor.at_precision`).
 
     Raises:
         WeightsError: the weights cannot be loaded.
@@ -104,7 +142,7 @@ def get_extractor(
         if extractor is None:
             extractor = FeatureExtractor(load_weights(source, arch)).to(device)
             _cache[key] = extractor
-        return extractor
+    return extractor.at_precision(dtype)
 
 
 def clear_cache() -> None:

@@ -21,7 +21,7 @@ from PIL import Image
 
 from . import __version__, compare
 from .compare import DIMENSIONS, timelapse_gif
-from .config import BACKBONES, COLOR_MODES, OPTIMIZERS, Init, TransferConfig
+from .config import BACKBONES, COLOR_MODES, OPTIMIZERS, PRECISIONS, Init, TransferConfig
 from .errors import NSTError
 from .images import load_image, save_png
 from .transfer import Progress, TransferResult, stylize
@@ -73,6 +73,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=_DEFAULTS.steps, help="optimiser iterations in total")
     parser.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="seed of the noise initialisation")
     parser.add_argument("--device", default=_DEFAULTS.device, help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=_DEFAULTS.precision,
+        help="of the VGG convolutions; auto = bf16 where native (AMX CPUs, Ampere+ GPUs), else fp32",
+    )
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=_DEFAULTS.optimizer)
     parser.add_argument("--learning-rate", type=float, default=None, help="step factor; default per optimiser")
     parser.add_argument("--content-weight", type=float, default=_DEFAULTS.content_weight)
@@ -131,6 +137,7 @@ def config_from_args(args: argparse.Namespace) -> TransferConfig:
         weights=args.weights,
         max_seconds=args.max_seconds,
         device=args.device,
+        precision=args.precision,
         preview_every=5 if getattr(args, "timelapse", None) else 0,
     )
 
@@ -205,6 +212,7 @@ def _record(result: TransferResult, output: Path) -> dict[str, object]:
         "steps": result.steps,
         "seconds": round(result.seconds, 3),
         "device": result.device,
+        "precision": result.precision,
         "weights": result.weights,
         "stopped": result.stopped,
         "losses": {

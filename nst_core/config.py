@@ -29,11 +29,13 @@ Optimizer = Literal["lbfgs", "adam", "gd"]
 Init = Literal["content", "noise", "image"]
 ColorMode = Literal["none", "luminance", "match"]
 Backbone = Literal["vgg19", "vgg16"]
+Precision = Literal["auto", "fp32", "bf16"]
 
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 INITS: tuple[str, ...] = get_args(Init)
 COLOR_MODES: tuple[str, ...] = get_args(ColorMode)
 BACKBONES: tuple[str, ...] = get_args(Backbone)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 # Named weight sources; anything else is read as a path to a .safetensors file.
 WEIGHT_SOURCES: tuple[str, ...] = ("original", "torchvision", "hub")
@@ -80,6 +82,7 @@ class TransferConfig:
     preview_every: int = 5  # steps between preview images; 0 = none
     max_seconds: float | None = None  # wall-clock budget; None = unlimited
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:N" or "mps"
+    precision: Precision = "auto"  # of the VGG convolutions: bf16 where it is native and fast, else fp32
 
     def __post_init__(self) -> None:
         _check_int("size", self.size, MIN_SIZE, HARD_MAX_SIZE)
@@ -124,6 +127,7 @@ class TransferConfig:
             _check_float("max_seconds", self.max_seconds, 0.1, 24 * 3600.0)
         if not isinstance(self.device, str):
             raise ConfigError("device must be auto, cpu, cuda, cuda:N or mps.")
+        _check_choice("precision", self.precision, PRECISIONS)
 
     @property
     def effective_learning_rate(self) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,21 +24,65 @@ TV_REFERENCE_SIZE = 256  # px; TV is scaled to what it would be at this size
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """Gram matrix averaged over channels and positions.
+    """Gram matrix averaged over channels and positions, always in at least fp32.
 
     Args:
-        features: (N, C, H, W) activations.
+        features: (N, C, H, W) activations, in any float dtype and either
+            memory layout (NCHW or channels_last).
 
     Returns:
-        (N, C, C), ``F F^T / (C H W)``; symmetric, positive semi-definite.
+        (N, C, C), ``F F^T / (C H W)``; symmetric, positive semi-definite;
+        fp32 for bf16/fp16/fp32 features, fp64 for fp64 ones.
     """
+    gram: torch.Tensor = _Gram.apply(features)
+    return gram
+
+
+def _positions_by_channels(features: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """A (N, H*W, C) view of channels_last features, else (N, C, H*W); and which one."""
     n, c, h, w = features.shape
-    flat = features.reshape(n, c, h * w)
-    return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
+    if features.is_contiguous(memory_format=torch.channels_last) and not features.is_contiguous():
+        return features.permute(0, 2, 3, 1).reshape(n, h * w, c), True
+    return features.reshape(n, c, h * w), False
+
+
+class _Gram(torch.autograd.Function):
+    """``F F^T / (C H W)`` with a layout-aware, single-product backward.
+
+    Autograd's own backward of ``bmm(F, F^T)`` runs two products and, for
+    channels_last features, copies them to NCHW and back. Here the forward reads
+    the features in their own layout, in fp32 whatever their dtype (the Gram and
+    the losses stay fp32 under mixed precision), and the backward is one product,
+    ``dF = (dG + dG^T) F / (C H W)``, returned in the features' dtype and layout.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, features: torch.Tensor) -> torch.Tensor:
+        _, c, h, w = features.shape
+        flat, channels_last = _positions_by_channels(features)
+        precise = flat.to(torch.promote_types(features.dtype, torch.float32))
+        if channels_last:
+            gram = torch.bmm(precise.transpose(1, 2), precise)
+        else:
+            gram = torch.bmm(precise, precise.transpose(1, 2))
+        ctx.save_for_backward(features)
+        return gram / (c * h * w)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        (features,) = ctx.saved_tensors
+        n, c, h, w = features.shape
+        symmetric = ((grad + grad.transpose(1, 2)) / (c * h * w)).to(features.dtype)
+        flat, channels_last = _positions_by_channels(features)
+        if channels_last:
+            return torch.bmm(flat, symmetric).reshape(n, h, w, c).permute(0, 3, 1, 2)
+        return torch.bmm(symmetric, flat).reshape(n, c, h, w)
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``||F - P||^2 / ||P||^2``: 0 on identical features, 1 on zero features."""
+    """``||F - P||^2 / ||P||^2``: 0 on identical features, 1 on zero features; in fp32 or better."""
+    features = features.to(torch.promote_types(features.dtype, target.dtype))
     return (features - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
 
 
@@ -151,7 +196,7 @@ class GatysLoss(nn.Module):
         """The three weighted terms (content, style, tv) as 0-dim tensors."""
         content = self.content_weight * self.content(features[self.content_layer])
         style = sum(
-            (self.style_layer_weights[name] * loss(features[name].float()) for name, loss in self.styles.items()),
+            (self.style_layer_weights[name] * loss(features[name]) for name, loss in self.styles.items()),
             torch.zeros((), device=image.device),
         )
         tv = self.tv_weight * total_variation(image) if self.tv_weight > 0 else torch.zeros((), device=image.device)

@@ -28,7 +28,7 @@ from . import __version__
 from .backbone import FeatureExtractor, get_extractor
 from .color import keep_content_chroma, match_color_statistics
 from .config import MIN_SIZE, TransferConfig
-from .device import describe_device, resolve_device
+from .device import describe_device, describe_precision, resolve_device, resolve_precision
 from .errors import ConfigError, NSTError
 from .images import ImageSource, fit_size, load_image, resize, to_pil, to_tensor
 from .losses import ContentLoss, GatysLoss, Losses, StyleLoss, gram_matrix, range_penalty
@@ -77,6 +77,7 @@ class TransferResult:
     steps: int  # steps run
     seconds: float  # wall time of the run, weights loading included
     device: str  # for people, e.g. "CPU, 2 threads"
+    precision: str  # of the convolutions: "bf16" or "fp32"
     weights: str  # for people, e.g. "VGG19, original ImageNet weights"
     stopped: str | None  # None, "cancelled", "time budget" or "converged"
     history: list[HistoryPoint] = field(repr=False)
@@ -148,8 +149,13 @@ def stylize(
     final_size = fit_size(content_image.size, config.size)
 
     device = resolve_device(config.device) if extractor is None else next(extractor.parameters()).device
+    dtype = resolve_precision(config.precision, device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # every step repeats the same shapes
     if extractor is None:
-        extractor = get_extractor(config.weights, config.backbone, device)
+        extractor = get_extractor(config.weights, config.backbone, device, dtype)
+    else:
+        extractor = extractor.at_precision(dtype)
 
     run = _Run(config, extractor, device, blend, content_image, style_images, on_progress, cancel, started)
     image = run.optimise(start_image, final_size)
@@ -161,6 +167,7 @@ def stylize(
         "nst_core_version": __version__,
         "weights_description": extractor.description,
         "device_used": describe_device(device),
+        "precision_used": describe_precision(dtype),
         "width": output.width,
         "height": output.height,
         "style_count": len(style_images),
@@ -172,6 +179,7 @@ def stylize(
         steps=run.steps_done,
         seconds=time.perf_counter() - started,
         device=describe_device(device),
+        precision=describe_precision(dtype),
         weights=extractor.description,
         stopped=run.stopped,
         history=run.history,
@@ -289,7 +297,7 @@ class _Run:
         content = to_tensor(resize(self.content, size), self.device)
         style_longest = max(round(max(size) * config.style_scale), 32)
         with torch.no_grad():
-            content_features = self.extractor(content, [config.content_layer])[config.content_layer]
+            content_features = self.extractor(content, [config.content_layer])[config.content_layer].float()
             grams: dict[str, list[torch.Tensor]] = {name: [] for name in config.style_layers}
             for style_image in self.styles:
                 style = to_tensor(resize(style_image, fit_size(style_image.size, style_longest)), self.device)
@@ -297,7 +305,7 @@ class _Run:
                     style = match_color_statistics(style, content)
                 features = self.extractor(style, config.style_layers)
                 for name in config.style_layers:
-                    grams[name].append(gram_matrix(features[name].float())[0])
+                    grams[name].append(gram_matrix(features[name])[0])
         return GatysLoss(
             content=ContentLoss(content_features),
             content_layer=config.content_layer,

@@ -250,6 +250,20 @@ def test_weights_missing_at_start_give_a_start_up_message(monkeypatch):
     backbone.clear_cache()
 
 
+def test_the_operator_picks_the_precision_and_a_bad_value_is_a_start_up_message(monkeypatch):
+    monkeypatch.setenv("NST_PRECISION", "fp32")
+    at = paint(new_app())
+    recipe = assert_painted(at)
+    assert recipe["precision"] == "fp32" and recipe["precision_used"] == "fp32"
+    assert "(fp32)" in at.caption.values[0]
+    st.cache_resource.clear()
+    monkeypatch.setenv("NST_PRECISION", "fp8")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert any("cannot start" in e.value and "NST_PRECISION" in e.value for e in at.error)
+
+
 def test_no_visitor_text_can_become_html():
     source = (ROOT / "streamlit_app.py").read_text()
     assert "unsafe_allow_html" not in source and "st.html" not in source and "components" not in source

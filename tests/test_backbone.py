@@ -67,3 +67,22 @@ def test_loader_runs_once_under_concurrent_first_calls(monkeypatch):
         thread.join()
     assert len(calls) == 1
     assert len(results) == 8 and all(r is results[0] for r in results)
+
+
+def test_a_bf16_variant_is_made_once_and_leaves_the_fp32_one_alone(content_image):
+    extractor = get_extractor("original", "vgg19", "cpu")
+    half = extractor.at_precision(torch.bfloat16)
+    assert extractor.at_precision(torch.bfloat16) is half
+    assert get_extractor("original", "vgg19", "cpu", torch.bfloat16) is half
+    assert extractor.at_precision(torch.float32) is extractor
+    conv = half.features[2]
+    assert conv.weight.dtype == torch.bfloat16 and conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert extractor.features[2].weight.dtype == torch.float32
+    image = to_tensor(content_image)
+    with torch.no_grad():
+        precise = extractor(image, ["relu1_1", "relu4_2"])
+        reduced = half(image, ["relu1_1", "relu4_2"])
+    for name, value in reduced.items():
+        assert value.dtype == torch.bfloat16
+        error = (value.float() - precise[name]).norm() / precise[name].norm()
+        assert float(error) < 0.02, name  # bf16 keeps 8 bits of mantissa: about 0.4% per value

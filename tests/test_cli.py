@@ -32,7 +32,8 @@ def test_success_writes_the_png_and_one_json_line(tmp_path, pair):
     code, out, err = run_cli(*pair, "-o", str(output), "--size", "64", "--steps", "3", "--json", "--seed", "5")
     assert code == EXIT_OK, err
     record = json.loads(out)
-    assert set(record) >= {"output", "width", "height", "steps", "seconds", "device", "weights", "losses"}
+    assert set(record) >= {"output", "width", "height", "steps", "seconds", "device", "precision", "weights", "losses"}
+    assert record["precision"] in ("fp32", "bf16")
     assert set(record["losses"]) == {"content", "style", "tv", "total"}
     assert (record["width"], record["height"], record["steps"]) == (64, 48, 3)
     assert Image.open(output).size == (64, 48)
@@ -63,11 +64,14 @@ def test_blend_colours_and_optimizer_options_reach_the_core(tmp_path, pair):
         "noise",
         "--tv-weight",
         "1",
+        "--precision",
+        "bf16",
         "--quiet",
     )
     assert code == EXIT_OK, err
     recipe = read_recipe(output)
     assert recipe is not None
+    assert recipe["precision"] == "bf16" and recipe["precision_used"] == "bf16"
     assert recipe["style_blend"] == [2.0, 1.0] and recipe["color"] == "luminance" and recipe["optimizer"] == "adam"
     assert recipe["init"] == "noise" and recipe["tv_weight"] == 1.0
 

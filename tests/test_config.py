@@ -31,6 +31,7 @@ from nst_core.errors import ConfigError
         ("style_blend", (1.0, math.inf), "finite"),
         ("style_blend", (0.0, 0.0), "above 0"),
         ("backbone", "resnet50", "one of vgg19, vgg16"),
+        ("precision", "fp16", "one of auto, fp32, bf16"),
         ("weights", "", "weights must name a source"),
         ("style_layer_weights", (1.0,), "5 style layers need 5 layer weights"),
     ],

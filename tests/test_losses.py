@@ -98,3 +98,46 @@ def test_losses_mean_the_same_at_two_sizes(extractor, content_image, style_image
         extractor, resize(content_image, large), resize(style_image, (style_image.width * 2, style_image.height * 2))
     )
     assert large_loss == pytest.approx(small_loss, rel=0.35)
+
+
+def _reference_gram(features: torch.Tensor) -> torch.Tensor:
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_gram_gradient_is_exact_in_both_layouts(channels_last):
+    features = torch.randn(2, 5, 4, 3, dtype=torch.float64)
+    if channels_last:
+        features = features.contiguous(memory_format=torch.channels_last)
+    features.requires_grad_(True)
+    assert torch.autograd.gradcheck(gram_matrix, (features,))
+    weights = torch.randn(2, 5, 5, dtype=torch.float64)
+    (grad,) = torch.autograd.grad((gram_matrix(features) * weights).sum(), features)
+    reference = features.detach().clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad((_reference_gram(reference) * weights).sum(), reference)
+    assert torch.allclose(grad, expected)
+    # The gradient keeps the features' layout, so nothing downstream copies it.
+    assert grad.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
+def test_gram_of_bf16_features_is_fp32_and_as_exact_as_fp32():
+    features = torch.rand(1, 32, 24, 24).bfloat16().contiguous(memory_format=torch.channels_last)
+    gram = gram_matrix(features)
+    assert gram.dtype == torch.float32
+    # The bf16 values are exact in fp32; the products are accumulated and kept in fp32.
+    assert torch.allclose(gram, _reference_gram(features.float()), rtol=1e-5, atol=1e-7)
+    features.requires_grad_(True)
+    loss = style_loss(features, torch.eye(32) * 0.1)
+    assert loss.dtype == torch.float32
+    loss.backward()
+    assert features.grad is not None and features.grad.dtype == torch.bfloat16
+
+
+def test_content_loss_of_bf16_features_is_computed_in_fp32():
+    target = torch.rand(1, 16, 8, 8)
+    features = (target + 0.01 * torch.randn_like(target)).bfloat16()
+    loss = content_loss(features, target)
+    assert loss.dtype == torch.float32
+    assert float(loss) == pytest.approx(float(content_loss(features.float(), target)), rel=1e-6)
