@@ -51,7 +51,7 @@ from nst_core.config import (
 )
 from nst_core.device import describe_device, describe_precision, resolve_device, resolve_precision
 from nst_core.gate import DeviceGate, shared_gate
-from nst_core.transfer import stylize_with_retry
+from nst_core.transfer import planned_steps, stylize_with_retry
 
 HERE = Path(__file__).resolve().parent
 CONTENT_DIR = HERE / "assets" / "content"
@@ -314,7 +314,14 @@ def render_form(limits: Limits, style_labels: list[str]) -> tuple[str | None, di
             size = st.slider(
                 "Output size (longest side, px)", MIN_SIZE, limits.max_size, limits.default_size, step=32, key="size"
             )
-            steps = st.slider("Steps", 1, min(limits.max_steps, HARD_MAX_STEPS), limits.default_steps, key="steps")
+            steps = st.slider(
+                "Steps",
+                1,
+                min(limits.max_steps, HARD_MAX_STEPS),
+                limits.default_steps,
+                key="steps",
+                help="Optimiser iterations at each scale; above 384 px the picture is first painted at about 256 px.",
+            )
             style_weight = st.select_slider(
                 "Style strength",
                 options=list(STYLE_WEIGHT_PRESETS),
@@ -612,7 +619,7 @@ def run_comparison(
     status = st.empty()
     bar = st.progress(0.0, text="Waiting for the device…")
     live = [column.empty() for column in st.columns(len(variants))]
-    total = sum(v.config.steps for v in variants)
+    total = sum(planned_steps(v.config) for v in variants)
     done = [0]
 
     def on_progress(index: int, progress: Progress) -> None:

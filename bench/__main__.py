@@ -29,7 +29,7 @@ from bench.metric import EVAL_SIZE, Distances, Judge
 from nst_core import TransferConfig, load_image, stylize
 from nst_core.backbone import clear_cache, get_extractor
 from nst_core.config import CONTENT_LAYER, STYLE_LAYERS
-from nst_core.device import describe_device, resolve_device
+from nst_core.device import describe_device, describe_precision, resolve_device, resolve_precision
 from nst_core.images import fit_size, resize
 from nst_core.losses import content_loss, gram_matrix, style_loss
 
@@ -88,10 +88,15 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def conv_throughput() -> float:
-    """GFLOP/s of a large 3x3 convolution (256 -> 256 channels, 128x128), forward, best of 5."""
-    x = torch.randn(1, 256, 128, 128)
-    conv = torch.nn.Conv2d(256, 256, 3, padding=1).requires_grad_(False)
+def conv_throughput(dtype: torch.dtype = torch.float32) -> float:
+    """GFLOP/s of a large 3x3 convolution (256 -> 256 channels, 128x128), forward, best of 5.
+
+    In bf16 it runs channels_last, the layout the bf16 extractor uses.
+    """
+    layout = torch.channels_last if dtype != torch.float32 else torch.contiguous_format
+    x = torch.randn(1, 256, 128, 128).to(dtype=dtype, memory_format=layout)
+    conv = torch.nn.Conv2d(256, 256, 3, padding=1).requires_grad_(False).to(dtype=dtype)
+    conv.to(memory_format=layout)
     flops = 2 * 256 * 256 * 9 * 128 * 128
     conv(x)
     best = min(_timed(lambda: conv(x)) for _ in range(5))
@@ -104,32 +109,35 @@ def _timed(fn: Any) -> float:
     return time.perf_counter() - started
 
 
-def flops_per_iteration(size: tuple[int, int]) -> float:
+def flops_per_iteration(size: tuple[int, int], dtype: torch.dtype) -> float:
     """FLOPs of one step: forward to relu5_1, the losses, backward to the image."""
-    extractor = get_extractor()
+    extractor = get_extractor(dtype=dtype)
     image = torch.rand(1, 3, size[1], size[0], requires_grad=True)
     with torch.no_grad():
         targets = extractor(torch.rand(1, 3, size[1], size[0]), [CONTENT_LAYER, *STYLE_LAYERS])
     counter = FlopCounterMode(display=False)
     with counter:
         features = extractor(image, [CONTENT_LAYER, *STYLE_LAYERS])
-        loss = content_loss(features[CONTENT_LAYER], targets[CONTENT_LAYER])
+        loss = content_loss(features[CONTENT_LAYER], targets[CONTENT_LAYER].float())
         for name in STYLE_LAYERS:
             loss = loss + style_loss(features[name], gram_matrix(targets[name])[0])
         loss.backward()  # type: ignore[no-untyped-call]
     return float(counter.get_total_flops())
 
 
-def per_iteration(size: int, gflops: float) -> dict[str, float]:
+def per_iteration(size: int, precision: str, gflops: float) -> dict[str, Any]:
+    """Median ms of one step at ``size`` px, and its ratio to the FLOP floor at ``gflops`` (same precision)."""
     content = load_image(CONTENT)
-    config = TransferConfig(size=size, steps=6, multiscale=False, early_stop=False, preview_every=0)
+    config = TransferConfig.from_dict(
+        {"size": size, "steps": 6, "multiscale": False, "early_stop": False, "preview_every": 0, "precision": precision}
+    )
     result = stylize(content, load_image(STYLE), config)
     times = [b.elapsed - a.elapsed for a, b in zip(result.history, result.history[1:], strict=False)][1:]
     ms = statistics.median(times) * 1000
-    flops = flops_per_iteration(fit_size(content.size, size))
+    flops = flops_per_iteration(fit_size(content.size, size), resolve_precision(precision, torch.device("cpu")))
     floor_ms = flops / (gflops * 1e9) * 1000
-    return {"size": size, "ms_per_iteration": ms, "gflop_per_iteration": flops / 1e9, "floor_ms": floor_ms,
-            "ratio_to_floor": ms / floor_ms}  # fmt: skip
+    return {"size": size, "precision": precision, "ms_per_iteration": ms, "gflop_per_iteration": flops / 1e9,
+            "floor_ms": floor_ms, "ratio_to_floor": ms / floor_ms}  # fmt: skip
 
 
 def speedups(reference: list[dict[str, Any]], candidate: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -159,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device("auto")
     quick = args.quick
     name = "quick" if quick else device.type
-    sizes = (256, 512) if quick else (256, 512, 1024)
+    sizes: tuple[int, ...] = (256, 512) if quick else (256, 512, 1024)
     if args.defaults_only:
         previous: dict[str, Any] = json.loads((RESULTS / f"{name}.json").read_text())
         content_image, style_image = load_image(CONTENT), load_image(STYLE)
@@ -182,12 +190,18 @@ def main(argv: list[str] | None = None) -> int:
     report["load_seconds"] = _timed(get_extractor)
     report["startup_seconds"] = child([sys.executable, "-m", "nst_core", "--version"])[0]
     judge = Judge(get_extractor(), content_image, style_image)
-    report["conv_gflops"] = gflops = conv_throughput()
-    say(f"conv throughput {gflops:.0f} GFLOP/s; weights load {report['load_seconds']:.2f} s")
+    auto = describe_precision(resolve_precision("auto", device))
+    report["precision"] = auto
+    precisions = ["fp32"] if auto == "fp32" else ["fp32", auto]
+    report["conv_gflops"] = {p: conv_throughput(resolve_precision(p, device)) for p in precisions}
+    say(f"conv throughput {report['conv_gflops']} GFLOP/s; weights load {report['load_seconds']:.2f} s")
 
-    report["per_iteration"] = [per_iteration(size, gflops) for size in ((256, 512) if quick else (256, 512, 1024))]
+    report["per_iteration"] = [
+        per_iteration(size, precision, report["conv_gflops"][precision]) for precision in precisions for size in sizes
+    ]
     for row in report["per_iteration"]:
-        say(f"{row['size']} px: {row['ms_per_iteration']:.0f} ms/iteration, {row['ratio_to_floor']:.2f}x floor")
+        say(f"{row['size']} px {row['precision']}: {row['ms_per_iteration']:.0f} ms/iteration, "
+            f"{row['ratio_to_floor']:.2f}x floor")  # fmt: skip
 
     def curve(name: str, argv_for: Any, steps_list: list[int]) -> list[dict[str, Any]]:
         points = []
@@ -199,11 +213,19 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{name} {steps} steps: {seconds:.1f} s, {distances}")
         return points
 
-    our_steps = [5, 10, 20, 30] if quick else [5, 10, 15, 20, 30, 40, 50, 75, 100]
+    our_steps = [5, 10, 20, 30] if quick else [3, 5, 8, 10, 15, 20, 30, 40, 50, 75, 100]
     report["ours_256"] = curve("ours", lambda out, n: ours(out, 256, n, ["--no-early-stop"]), our_steps)
+    if auto != "fp32":  # the same curve in fp32: how much is the algorithm, how much the precision
+        fp32_steps = [10, 15, 20] if quick else [5, 8, 10, 15, 20, 30, 50]
+        report["ours_256_fp32"] = curve(
+            "ours-fp32", lambda out, n: ours(out, 256, n, ["--no-early-stop", "--precision", "fp32"]), fp32_steps
+        )
+        report["vs_pastiche_fp32"] = None  # filled below
     pastiche_steps = [10, 25] if quick else [10, 25, 50, 100, 200]
     report["pastiche_256"] = curve("pastiche", lambda out, n: pastiche(out, 256, n), pastiche_steps)
     report["vs_pastiche"] = speedups(report["pastiche_256"], report["ours_256"])
+    if "ours_256_fp32" in report:
+        report["vs_pastiche_fp32"] = speedups(report["pastiche_256"], report["ours_256_fp32"])
 
     baseline_points: list[dict[str, Any]] = []
     content_256 = resize(content_image, fit_size(content_image.size, 256))
@@ -217,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     final = baseline_points[-1]
     say(f"baseline {baseline_steps} steps: {final['seconds']:.1f} s, {Distances(final['style'], final['content'])}")
     report["vs_baseline"] = speedups([final], report["ours_256"])[0]
+    if "ours_256_fp32" in report:
+        report["vs_baseline_fp32"] = speedups([final], report["ours_256_fp32"])[0]
 
     report["defaults"] = default_runs(sizes, judge, tmp, content_image, style_image)
     return write(report, name)
@@ -253,36 +277,49 @@ def write(report: dict[str, Any], name: str) -> int:
 
 
 def summary(report: dict[str, Any]) -> str:
+    throughput = ", ".join(f"{p} {g:.0f}" for p, g in report["conv_gflops"].items())
     lines = [
         f"# Benchmark ({report['date']}; {report['machine']}; {report['device']}; torch {report['torch']})",
         "",
-        f"Conv throughput {report['conv_gflops']:.0f} GFLOP/s; weights load {report['load_seconds']:.2f} s; "
-        f"`python -m nst_core --version` {report['startup_seconds']:.2f} s. "
-        f"Quality measured at {report['eval_size']} px.",
+        f"Default precision here: {report['precision']}. Conv throughput (GFLOP/s): {throughput}; "
+        f"weights load {report['load_seconds']:.2f} s; `python -m nst_core --version` "
+        f"{report['startup_seconds']:.2f} s. Quality measured at {report['eval_size']} px.",
         "",
-        "| size | ms / iteration | GFLOP / iteration | floor ms | ratio to floor |",
-        "| --- | --- | --- | --- | --- |",
+        "| size | precision | ms / iteration | GFLOP / iteration | floor ms | ratio to floor |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for row in report["per_iteration"]:
-        lines.append(f"| {row['size']} | {row['ms_per_iteration']:.0f} | {row['gflop_per_iteration']:.0f} | "
-                     f"{row['floor_ms']:.0f} | {row['ratio_to_floor']:.2f} |")  # fmt: skip
-    lines += ["", "Against pastiche (L-BFGS, same weights), 256 px, whole process:", "",
-              "| pastiche steps | pastiche s | style | content | ours: steps | ours s | speed-up |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
-    for row in report["vs_pastiche"]:
-        speed = f"{row['speedup']:.1f}x" if row["speedup"] else "not reached"
-        ours_seconds = row["candidate_seconds"] or 0
-        lines.append(f"| {row['reference_steps']} | {row['reference_seconds']:.1f} | {row['style']:.4f} | "
-                     f"{row['content']:.3f} | {row['candidate_steps']} | {ours_seconds:.1f} | {speed} |")  # fmt: skip
-    base = report["vs_baseline"]
-    speed = f"{base['speedup']:.1f}x" if base["speedup"] else "not reached"
+        lines.append(
+            f"| {row['size']} | {row['precision']} | {row['ms_per_iteration']:.0f} | "
+            f"{row['gflop_per_iteration']:.0f} | {row['floor_ms']:.0f} | {row['ratio_to_floor']:.2f} |"
+        )
+    for key, label in (("vs_pastiche", report["precision"]), ("vs_pastiche_fp32", "fp32")):
+        if not report.get(key):
+            continue
+        lines += ["", f"Against pastiche (L-BFGS, same weights, fp32), 256 px, whole process; ours in {label}:", "",
+                  "| pastiche steps | pastiche s | style | content | ours: steps | ours s | speed-up |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        for row in report[key]:
+            speed = f"{row['speedup']:.1f}x" if row["speedup"] else "not reached"
+            ours_seconds = row["candidate_seconds"] or 0
+            lines.append(
+                f"| {row['reference_steps']} | {row['reference_seconds']:.1f} | {row['style']:.4f} | "
+                f"{row['content']:.3f} | {row['candidate_steps']} | {ours_seconds:.1f} | {speed} |"
+            )
+    lines.append("")
+    for key, label in (("vs_baseline", report["precision"]), ("vs_baseline_fp32", "fp32")):
+        base = report.get(key)
+        if not base:
+            continue
+        speed = f"{base['speedup']:.1f}x" if base["speedup"] else "not reached"
+        lines.append(
+            f"Against the report's baseline ({base['reference_steps']} Adam steps, {base['reference_seconds']:.1f} s, "
+            f"style {base['style']:.4f}, content {base['content']:.3f}): ours in {label} matches it on both in "
+            f"{base['candidate_seconds'] or 0:.1f} s ({base['candidate_steps']} steps, whole process): {speed}."
+        )
+        lines.append("")
     lines += [
-        "",
-        f"Against the report's baseline ({base['reference_steps']} Adam steps, {base['reference_seconds']:.1f} s, "
-        f"style {base['style']:.4f}, content {base['content']:.3f}): ours matches it on both in "
-        f"{base['candidate_seconds'] or 0:.1f} s ({base['candidate_steps']} steps, whole process): {speed}.",
-        "",
-        f"Default settings (measured {report.get('defaults_date', report['date'])}):",
+        f"Default settings, {report['precision']} (measured {report.get('defaults_date', report['date'])}):",
         "",
         "| default run | wall s | steps | style | content | style, content at its own size | peak MiB |",
         "| --- | --- | --- | --- | --- | --- | --- |",

@@ -24,7 +24,7 @@ from .compare import DIMENSIONS, timelapse_gif
 from .config import BACKBONES, COLOR_MODES, OPTIMIZERS, PRECISIONS, Init, TransferConfig
 from .errors import NSTError
 from .images import load_image, save_png
-from .transfer import Progress, TransferResult, stylize
+from .transfer import Progress, TransferResult, planned_steps, stylize
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -70,7 +70,12 @@ def _new_parser(prog: str, description: str, output_help: str) -> argparse.Argum
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=_DEFAULTS.size, help="longest side of the output, px")
-    parser.add_argument("--steps", type=int, default=_DEFAULTS.steps, help="optimiser iterations in total")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=_DEFAULTS.steps,
+        help="optimiser iterations at each scale; above 384 px the output is first painted at about 256 px",
+    )
     parser.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="seed of the noise initialisation")
     parser.add_argument("--device", default=_DEFAULTS.device, help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument(
@@ -193,7 +198,7 @@ def _compare(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     chosen = compare.variants(args.vary, args.values, config_from_args(args))
     content = load_image(args.content)
     styles = [load_image(style) for style in args.styles]
-    bar = tqdm(total=sum(v.config.steps for v in chosen), file=err, disable=args.quiet, unit="step")
+    bar = tqdm(total=sum(planned_steps(v.config) for v in chosen), file=err, disable=args.quiet, unit="step")
     try:
         results = compare.run(content, styles, chosen, on_progress=lambda index, progress: bar.update(1))
     finally:
@@ -229,7 +234,7 @@ def _run(
 ) -> TransferResult:
     from tqdm import tqdm
 
-    bar = tqdm(total=config.steps, file=err, disable=args.quiet, unit="step", dynamic_ncols=True)
+    bar = tqdm(total=planned_steps(config), file=err, disable=args.quiet, unit="step", dynamic_ncols=True)
 
     def report(progress: Progress) -> None:
         if progress.preview is not None:

@@ -61,7 +61,7 @@ class TransferConfig:
     """Every parameter of one style-transfer run, validated on construction."""
 
     size: int = 256  # px, longest side of the output
-    steps: int = 40  # optimiser iterations in total, over all scales
+    steps: int = 40  # optimiser iterations at each scale (one scale up to 384 px)
     optimizer: Optimizer = "lbfgs"
     content_weight: float = 1.0  # weight of the content loss
     style_weight: float = 100.0  # "style strength"; means the same at every size

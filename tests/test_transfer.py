@@ -13,7 +13,7 @@ from nst_core.config import STYLE_LAYERS
 from nst_core.errors import ConfigError, ImageError, NSTError
 from nst_core.images import to_tensor
 from nst_core.losses import gram_matrix, style_loss
-from nst_core.transfer import Progress, plan_scales, stylize_with_retry
+from nst_core.transfer import Progress, plan_scales, planned_steps, stylize_with_retry
 
 TINY = TransferConfig(size=64, steps=8, preview_every=2, early_stop=False)
 
@@ -162,19 +162,21 @@ def test_early_stop_ends_a_converged_run(content_image):
 
 def test_coarse_to_fine_plan_and_run(content_image, style_image):
     assert plan_scales(256, 50) == [(256, 50)]
-    assert plan_scales(512, 60) == [(256, 40), (512, 20)]
-    assert plan_scales(1024, 70) == [(256, 40), (512, 20), (1024, 10)]
+    assert plan_scales(512, 60) == [(256, 60), (512, 60)]
+    assert plan_scales(1024, 70) == [(256, 70), (512, 70), (1024, 70)]
     assert plan_scales(1024, 70, multiscale=False) == [(1024, 70)]
+    assert planned_steps(TransferConfig(size=512, steps=30)) == 60
     reports: list[Progress] = []
-    config = TransferConfig(size=400, steps=6, multiscale=True, early_stop=False, preview_every=0)
+    config = TransferConfig(size=400, steps=3, multiscale=True, early_stop=False, preview_every=0)
     result = stylize(content_image, style_image, config, on_progress=reports.append)
-    assert [r.scale for r in reports] == [0, 0, 0, 0, 1, 1]
+    assert [r.scale for r in reports] == [0, 0, 0, 1, 1, 1]
+    assert [r.total for r in reports] == [6] * 6
     assert reports[0].size == (200, 150) and reports[-1].size == (400, 300)
     assert result.image.size == (400, 300)
-    # Content = style: the coarse scale (20 planned steps) converges after 11; the fine scale still runs
-    # its 10 steps in full, so the run as a whole did not stop early.
-    same = stylize(content_image, content_image, config.replace(steps=30, early_stop=True))
-    assert same.steps == 21 and same.stopped is None
+    # Content = style: the coarse scale (15 planned steps) converges after 11; the fine scale still runs
+    # its 15 steps in full, so the run as a whole did not stop early.
+    same = stylize(content_image, content_image, config.replace(steps=15, early_stop=True))
+    assert same.steps == 26 and same.stopped is None
 
 
 def test_bad_inputs_are_refused_before_the_network(style_image):
