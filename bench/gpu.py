@@ -1,0 +1,185 @@
+"""``python -m bench.gpu``: the GPU figures of issue #4 and the real out-of-memory check of #5, in one short run.
+
+Made to fit one call of a lent GPU machine (a few minutes): per-iteration time
+in fp32 and bf16 at 256/512/1024 px with the ratio to the measured
+convolution throughput, the default 512 px run (in process and as a whole
+process), peak memory, and a real CUDA out-of-memory (the allocator capped
+with ``set_per_process_memory_fraction``) that must be retried smaller, leave
+the allocated memory where it was, and not break the next run. Results go to
+``bench/results/<device>-gpu.json`` and ``.md``; the exit status is 1 if the
+out-of-memory check fails. ``--device cpu`` runs the same code on the CPU (a
+smoke test; no OOM check there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.__main__ import CONTENT, RESULTS, STYLE, child, flops_per_iteration, ours, say
+from bench.metric import Judge
+from nst_core import TransferConfig, load_image, stylize
+from nst_core.backbone import get_extractor
+from nst_core.device import describe_device, resolve_device
+from nst_core.errors import NSTError
+from nst_core.images import fit_size
+from nst_core.transfer import stylize_with_retry
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def conv_throughput(device: torch.device, dtype: torch.dtype) -> float:
+    """GFLOP/s of a 256 -> 256 channel 3x3 convolution on 1x256x128x128, forward, best of 10."""
+    layout = torch.channels_last if dtype != torch.float32 else torch.contiguous_format
+    x = torch.randn(1, 256, 128, 128, device=device).to(dtype=dtype, memory_format=layout)
+    conv = torch.nn.Conv2d(256, 256, 3, padding=1).requires_grad_(False).to(device=device, dtype=dtype)
+    conv.to(memory_format=layout)
+    flops = 2 * 256 * 256 * 9 * 128 * 128
+    for _ in range(3):
+        conv(x)
+    best = float("inf")
+    for _ in range(10):
+        synchronize(device)
+        started = time.perf_counter()
+        conv(x)
+        synchronize(device)
+        best = min(best, time.perf_counter() - started)
+    return flops / best / 1e9
+
+
+def per_iteration(device: torch.device, size: int, precision: str, gflops: float) -> dict[str, Any]:
+    content, style = load_image(CONTENT), load_image(STYLE)
+    config = TransferConfig.from_dict(
+        {"size": size, "steps": 12, "multiscale": False, "early_stop": False, "preview_every": 0,
+         "precision": precision, "device": str(device)}
+    )  # fmt: skip
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    result = stylize(content, style, config)
+    times = [b.elapsed - a.elapsed for a, b in zip(result.history, result.history[1:], strict=False)][3:]
+    ms = sorted(times)[len(times) // 2] * 1000
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    flops = flops_per_iteration(fit_size(content.size, size), dtype)
+    floor_ms = flops / (gflops * 1e9) * 1000
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0.0
+    return {"size": size, "precision": precision, "ms_per_iteration": ms, "gflop_per_iteration": flops / 1e9,
+            "floor_ms": floor_ms, "ratio_to_floor": ms / floor_ms, "peak_mib": peak}  # fmt: skip
+
+
+def default_512(device: torch.device, judge: Judge) -> dict[str, Any]:
+    """The default 512 px run: in process (weights loaded, warm) and as a whole process (the CLI)."""
+    content, style = load_image(CONTENT), load_image(STYLE)
+    config = TransferConfig(size=512, device=str(device))
+    stylize(content, style, config.replace(steps=3))  # warm-up: cuDNN autotuning for these shapes
+    synchronize(device)
+    started = time.perf_counter()
+    result = stylize(content, style, config)
+    synchronize(device)
+    in_process = time.perf_counter() - started
+    out = Path(tempfile.mkdtemp(prefix="nst-gpu-")) / "default-512.png"
+    seconds, _, stdout = child(ours(out, 512, None, ["--device", str(device)]))
+    distances = judge(result.image)
+    return {"in_process_seconds": in_process, "whole_process_seconds": seconds, "steps": result.steps,
+            "precision": result.precision, "cli": json.loads(stdout), **distances.__dict__}  # fmt: skip
+
+
+def oom_check(device: torch.device) -> dict[str, Any]:
+    """A real CUDA OOM: the allocator capped at 4 GiB, a 2048 px run; memory back to where it was after."""
+    content, style = load_image(CONTENT), load_image(STYLE)
+    get_extractor(device=device, dtype=torch.bfloat16)  # the shared model stays loaded, as on the page
+    torch.cuda.synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    total = torch.cuda.get_device_properties(device).total_memory
+    torch.cuda.set_per_process_memory_fraction(min(1.0, 4 * 2**30 / total), device)
+    retries: list[tuple[int, int]] = []
+    outcome: str
+    try:
+        config = TransferConfig(size=4096, steps=2, multiscale=False, device=str(device))
+        result = stylize_with_retry(content, style, config, on_retry=lambda old, new: retries.append((old, new)))
+        outcome = f"finished at {max(result.image.size)} px"
+    except NSTError as error:
+        outcome = f"refused: {error}"
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0, device)
+    torch.cuda.synchronize(device)
+    after = torch.cuda.memory_allocated(device)
+    following = stylize(content, style, TransferConfig(size=128, steps=3, device=str(device)))
+    return {"retries": retries, "outcome": outcome, "allocated_before_mib": before / 2**20,
+            "allocated_after_mib": after / 2**20, "next_run_steps": following.steps,
+            "ok": bool(retries) and after <= before and following.steps == 3}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.gpu", description=__doc__)
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    args = parser.parse_args(argv)
+    device = resolve_device(args.device)
+    report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"), "device": describe_device(device),
+                              "torch": torch.__version__}  # fmt: skip
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        report["tf32_conv"] = torch.backends.cudnn.allow_tf32
+    gflops = {p: conv_throughput(device, torch.bfloat16 if p == "bf16" else torch.float32) for p in ("fp32", "bf16")}
+    report["conv_gflops"] = gflops
+    say(f"conv throughput {gflops}")
+    report["per_iteration"] = []
+    for precision in ("fp32", "bf16"):
+        for size in args.sizes:
+            row = per_iteration(device, size, precision, gflops[precision])
+            report["per_iteration"].append(row)
+            say(f"{size} px {precision}: {row['ms_per_iteration']:.1f} ms/iteration, {row['ratio_to_floor']:.2f}x")
+    judge = Judge(get_extractor(), load_image(CONTENT), load_image(STYLE))
+    report["default_512"] = default_512(device, judge)
+    say(f"default 512: {report['default_512']}")
+    ok = True
+    if device.type == "cuda":
+        report["oom"] = oom_check(device)
+        say(f"oom: {report['oom']}")
+        ok = report["oom"]["ok"]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = f"{device.type}-gpu"
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
+    (RESULTS / f"{name}.md").write_text(summary(report))
+    print(summary(report))
+    return 0 if ok else 1
+
+
+def summary(report: dict[str, Any]) -> str:
+    gflops = ", ".join(f"{p} {g:.0f}" for p, g in report["conv_gflops"].items())
+    lines = [
+        f"# GPU check ({report['date']}; {report['device']}; torch {report['torch']})",
+        "",
+        f"Conv throughput (GFLOP/s): {gflops}.",
+        "",
+        "| size | precision | ms / iteration | floor ms | ratio | peak MiB |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in report["per_iteration"]:
+        lines.append(
+            f"| {row['size']} | {row['precision']} | {row['ms_per_iteration']:.1f} | {row['floor_ms']:.1f} | "
+            f"{row['ratio_to_floor']:.2f} | {row['peak_mib']:.0f} |"
+        )
+    d = report["default_512"]
+    lines += [
+        "",
+        f"Default 512 px ({d['steps']} steps, {d['precision']}): {d['in_process_seconds']:.2f} s in process, "
+        f"{d['whole_process_seconds']:.1f} s whole process; style {d['style']:.4f}, content {d['content']:.3f}.",
+    ]
+    if "oom" in report:
+        lines += ["", f"Out of memory: {report['oom']}"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

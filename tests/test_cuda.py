@@ -1,0 +1,54 @@
+"""On a CUDA machine only (skipped elsewhere): real runs, bf16, and a real out-of-memory.
+
+Run on a lent GPU with ``python -m pytest tests/test_cuda.py``; ``python -m bench.gpu``
+measures the same machine.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nst_core import TransferConfig, stylize
+from nst_core.backbone import get_extractor
+from nst_core.errors import NSTError
+from nst_core.transfer import stylize_with_retry
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_cuda_run_lowers_the_loss(content_image, style_image, precision):
+    config = TransferConfig(size=128, steps=10, early_stop=False, device="cuda", precision=precision)
+    reports = []
+    result = stylize(content_image, style_image, config, on_progress=reports.append)
+    assert result.device.startswith("CUDA") and result.precision == precision
+    assert result.steps == 10 and reports[-1].losses.total < 0.5 * reports[0].losses.total
+
+
+def test_auto_precision_on_a_bf16_gpu_is_bf16(content_image, style_image):
+    if not torch.cuda.is_bf16_supported(including_emulation=False):
+        pytest.skip("this GPU has no native bf16")
+    result = stylize(content_image, style_image, TransferConfig(size=64, steps=2, device="cuda"))
+    assert result.precision == "bf16"
+
+
+def test_a_real_out_of_memory_is_retried_smaller_and_frees_its_memory(content_image, style_image):
+    device = torch.device("cuda")
+    get_extractor(device=device, dtype=torch.bfloat16)
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    total = torch.cuda.get_device_properties(device).total_memory
+    torch.cuda.set_per_process_memory_fraction(2 * 2**30 / total)  # a 2 GiB GPU, as far as the allocator knows
+    retries: list[tuple[int, int]] = []
+    try:
+        config = TransferConfig(size=4096, steps=2, multiscale=False, device="cuda", precision="bf16")
+        with pytest.raises(NSTError, match="ran out of memory"):
+            stylize_with_retry(content_image, style_image, config, on_retry=lambda a, b: retries.append((a, b)))
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+    assert retries == [(4096, 3072)]
+    torch.cuda.synchronize()
+    assert torch.cuda.memory_allocated() <= before
+    after = stylize(content_image, style_image, TransferConfig(size=128, steps=3, device="cuda"))
+    assert after.steps == 3
