@@ -693,29 +693,19 @@ def render_result(entry: Entry) -> None:
     )
     columns[2].image(entry.image, caption=caption, width="stretch")
     buttons = st.columns(4)
-    buttons[0].download_button(
-        "Download PNG",
-        entry.png,
-        file_name=f"painting-{entry.number}.png",
-        mime="image/png",
-        key=f"download_png_{entry.number}",
-        width="stretch",
-    )
-    buttons[1].download_button(
-        "Download recipe (JSON)",
-        json.dumps(entry.recipe, indent=2, sort_keys=True),
-        file_name=f"painting-{entry.number}.json",
-        mime="application/json",
-        key=f"download_json_{entry.number}",
-        width="stretch",
-    )
+    downloads: list[tuple[str, str | bytes, str, str]] = [
+        ("Download PNG", entry.png, "png", "image/png"),
+        ("Download recipe (JSON)", json.dumps(entry.recipe, indent=2, sort_keys=True), "json", "application/json"),
+    ]
     if entry.frames:
-        buttons[2].download_button(
-            "Download time-lapse (GIF)",
-            entry.timelapse,
-            file_name=f"painting-{entry.number}.gif",
-            mime="image/gif",
-            key=f"download_gif_{entry.number}",
+        downloads.append(("Download time-lapse (GIF)", entry.timelapse, "gif", "image/gif"))
+    for button, (label, data, extension, mime) in zip(buttons, downloads, strict=False):
+        button.download_button(
+            label,
+            data,
+            file_name=f"painting-{entry.number}.{extension}",
+            mime=mime,
+            key=f"download_{extension}_{entry.number}",
             width="stretch",
         )
     buttons[3].button(

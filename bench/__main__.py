@@ -220,7 +220,6 @@ def main(argv: list[str] | None = None) -> int:
         report["ours_256_fp32"] = curve(
             "ours-fp32", lambda out, n: ours(out, 256, n, ["--no-early-stop", "--precision", "fp32"]), fp32_steps
         )
-        report["vs_pastiche_fp32"] = None  # filled below
     pastiche_steps = [10, 25] if quick else [10, 25, 50, 100, 200]
     report["pastiche_256"] = curve("pastiche", lambda out, n: pastiche(out, 256, n), pastiche_steps)
     report["vs_pastiche"] = speedups(report["pastiche_256"], report["ours_256"])

@@ -165,7 +165,7 @@ class Limits:
     """
 
     max_size: int  # px; NST_MAX_SIZE
-    max_steps: int  # NST_MAX_STEPS
+    max_steps: int  # per scale; NST_MAX_STEPS
     max_seconds: float  # wall-clock budget per run; NST_MAX_SECONDS
     max_concurrent: int  # runs on the device at once; NST_MAX_CONCURRENT
     max_waiting: int  # visitors allowed to queue; NST_MAX_WAITING
@@ -208,7 +208,7 @@ class Limits:
         if config.size > self.max_size:
             raise ConfigError(f"The output size is limited to {self.max_size} px here; {config.size} px was asked.")
         if config.steps > self.max_steps:
-            raise ConfigError(f"Runs are limited to {self.max_steps} steps here; {config.steps} were asked.")
+            raise ConfigError(f"Runs are limited to {self.max_steps} steps per scale here; {config.steps} were asked.")
 
     def clamp(self, config: TransferConfig) -> TransferConfig:
         """The same config with the wall-clock budget no longer than this deployment's."""

@@ -65,7 +65,7 @@ def test_limits_check_and_clamp():
     limits = Limits.for_device("cpu", {"NST_MAX_SECONDS": "30"})
     with pytest.raises(ConfigError, match="limited to 512 px"):
         limits.check(TransferConfig(size=1024))
-    with pytest.raises(ConfigError, match="limited to 200 steps"):
+    with pytest.raises(ConfigError, match="limited to 200 steps per scale"):
         limits.check(TransferConfig(steps=HARD_MAX_STEPS))
     assert limits.clamp(TransferConfig()).max_seconds == 30
     assert limits.clamp(TransferConfig(max_seconds=5)).max_seconds == 5

@@ -240,6 +240,9 @@ def test_bf16_and_fp32_runs_reach_the_same_quality(extractor, content_image, sty
     }
     for precision, result in results.items():
         assert result.precision == precision and result.recipe["precision_used"] == precision
+    # An fp32 extractor handed in is switched to the precision asked for.
+    handed = stylize(content_image, style_image, TINY.replace(steps=1, precision="bf16"), extractor=extractor)
+    assert handed.precision == "bf16"
     content = content_image.resize(results["fp32"].image.size)
     before = distance_to_style(extractor, content, style_image)
     after = {p: distance_to_style(extractor, r.image, style_image) for p, r in results.items()}
