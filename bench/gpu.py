@@ -14,6 +14,7 @@ smoke test; no OOM check there).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import tempfile
@@ -26,7 +27,7 @@ import torch
 from bench.__main__ import CONTENT, RESULTS, STYLE, child, flops_per_iteration, ours, say
 from bench.metric import Judge
 from nst_core import TransferConfig, load_image, stylize
-from nst_core.backbone import get_extractor
+from nst_core.backbone import FeatureExtractor, get_extractor
 from nst_core.device import describe_device, resolve_device
 from nst_core.errors import NSTError
 from nst_core.images import fit_size
@@ -39,25 +40,33 @@ def synchronize(device: torch.device) -> None:
 
 
 def conv_throughput(device: torch.device, dtype: torch.dtype) -> float:
-    """GFLOP/s of a 256 -> 256 channel 3x3 convolution on 1x256x128x128, forward, best of 10."""
+    """GFLOP/s of a 3x3 convolution, forward, the best of two shapes (the batch of one a transfer runs), best of 10.
+
+    Shapes: 256 -> 256 channels at 128x128 and 64 -> 64 at 512x512 (layer sizes a 512 px run has).
+    """
     layout = torch.channels_last if dtype != torch.float32 else torch.contiguous_format
-    x = torch.randn(1, 256, 128, 128, device=device).to(dtype=dtype, memory_format=layout)
-    conv = torch.nn.Conv2d(256, 256, 3, padding=1).requires_grad_(False).to(device=device, dtype=dtype)
-    conv.to(memory_format=layout)
-    flops = 2 * 256 * 256 * 9 * 128 * 128
-    for _ in range(3):
-        conv(x)
-    best = float("inf")
-    for _ in range(10):
-        synchronize(device)
-        started = time.perf_counter()
-        conv(x)
-        synchronize(device)
-        best = min(best, time.perf_counter() - started)
-    return flops / best / 1e9
+    best_rate = 0.0
+    for channels, side in ((256, 128), (64, 512)):
+        x = torch.randn(1, channels, side, side, device=device).to(dtype=dtype, memory_format=layout)
+        conv = torch.nn.Conv2d(channels, channels, 3, padding=1).requires_grad_(False).to(device=device, dtype=dtype)
+        conv.to(memory_format=layout)
+        flops = 2 * channels * channels * 9 * side * side
+        for _ in range(3):
+            conv(x)
+        best = float("inf")
+        for _ in range(10):
+            synchronize(device)
+            started = time.perf_counter()
+            conv(x)
+            synchronize(device)
+            best = min(best, time.perf_counter() - started)
+        best_rate = max(best_rate, flops / best / 1e9)
+    return best_rate
 
 
-def per_iteration(device: torch.device, size: int, precision: str, gflops: float) -> dict[str, Any]:
+def per_iteration(
+    device: torch.device, size: int, precision: str, gflops: float, extractor: FeatureExtractor | None = None
+) -> dict[str, Any]:
     content, style = load_image(CONTENT), load_image(STYLE)
     config = TransferConfig.from_dict(
         {"size": size, "steps": 12, "multiscale": False, "early_stop": False, "preview_every": 0,
@@ -65,7 +74,9 @@ def per_iteration(device: torch.device, size: int, precision: str, gflops: float
     )  # fmt: skip
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    result = stylize(content, style, config)
+    started = time.perf_counter()
+    result = stylize(content, style, config, extractor=extractor)
+    first_run = time.perf_counter() - started
     times = [b.elapsed - a.elapsed for a, b in zip(result.history, result.history[1:], strict=False)][3:]
     ms = sorted(times)[len(times) // 2] * 1000
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
@@ -73,7 +84,38 @@ def per_iteration(device: torch.device, size: int, precision: str, gflops: float
     floor_ms = flops / (gflops * 1e9) * 1000
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0.0
     return {"size": size, "precision": precision, "ms_per_iteration": ms, "gflop_per_iteration": flops / 1e9,
-            "floor_ms": floor_ms, "ratio_to_floor": ms / floor_ms, "peak_mib": peak}  # fmt: skip
+            "floor_ms": floor_ms, "ratio_to_floor": ms / floor_ms, "peak_mib": peak,
+            "first_run_seconds": first_run}  # fmt: skip
+
+
+def profile(device: torch.device, size: int = 512) -> str:
+    """Where a bf16 iteration's time goes: the profiler's top operators, and kernels launched per step."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as profiler
+
+    content, style = load_image(CONTENT), load_image(STYLE)
+    config = TransferConfig(size=size, steps=8, multiscale=False, early_stop=False, device=str(device),
+                            precision="bf16")  # fmt: skip
+    stylize(content, style, config.replace(steps=2))
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profiler(activities=activities) as prof:
+        stylize(content, style, config)
+    events = prof.key_averages()
+    kernels = sum(int(e.count) for e in events if e.device_type.name == "CUDA")
+    sort = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+    tables: str = events.table(sort_by=sort, row_limit=30)
+    tables += "\n\n" + events.table(sort_by="self_cpu_time_total", row_limit=20)
+    return f"{size} px bf16, {config.steps} steps (plus the targets): {kernels} GPU kernels\n\n" + tables
+
+
+def compiled(device: torch.device, gflops: float, size: int = 512) -> dict[str, Any]:
+    """torch.compile on a copy of the bf16 extractor: compile time (first run) and ms per iteration after."""
+    extractor = copy.deepcopy(get_extractor(device=device, dtype=torch.bfloat16))
+    extractor.compile()
+    try:
+        return per_iteration(device, size, "bf16", gflops, extractor=extractor)
+    except Exception as error:  # noqa: BLE001 -- a compiler failure is a finding, not a crash of the check
+        return {"size": size, "error": f"{type(error).__name__}: {str(error)[:500]}"}
 
 
 def default_512(device: torch.device, judge: Judge) -> dict[str, Any]:
@@ -123,10 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.gpu", description=__doc__)
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--profile", action="store_true", help="also write the profiler's table of a 512 px bf16 run")
+    parser.add_argument("--compile", action="store_true", help="also measure torch.compile on the bf16 extractor")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"), "device": describe_device(device),
-                              "torch": torch.__version__}  # fmt: skip
+                              "torch": torch.__version__, "file": f"{device.type}-gpu"}  # fmt: skip
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         report["tf32_conv"] = torch.backends.cudnn.allow_tf32
@@ -139,20 +183,34 @@ def main(argv: list[str] | None = None) -> int:
             row = per_iteration(device, size, precision, gflops[precision])
             report["per_iteration"].append(row)
             say(f"{size} px {precision}: {row['ms_per_iteration']:.1f} ms/iteration, {row['ratio_to_floor']:.2f}x")
+    write(report)
     judge = Judge(get_extractor(), load_image(CONTENT), load_image(STYLE))
     report["default_512"] = default_512(device, judge)
     say(f"default 512: {report['default_512']}")
+    write(report)
     ok = True
     if device.type == "cuda":
         report["oom"] = oom_check(device)
         say(f"oom: {report['oom']}")
         ok = report["oom"]["ok"]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = f"{device.type}-gpu"
-    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / f"{name}.md").write_text(summary(report))
+        write(report)
+    if args.profile:
+        (RESULTS / f"{device.type}-profile.txt").write_text(profile(device))
+        say("profile written")
+    if args.compile:
+        report["compiled"] = compiled(device, gflops["bf16"])
+        say(f"compiled: {report['compiled']}")
+        write(report)
     print(summary(report))
     return 0 if ok else 1
+
+
+def write(report: dict[str, Any]) -> None:
+    """Results so far (each section adds to them, so a run cut short still leaves its figures)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = report["file"]
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
+    (RESULTS / f"{name}.md").write_text(summary(report))
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -170,14 +228,17 @@ def summary(report: dict[str, Any]) -> str:
             f"| {row['size']} | {row['precision']} | {row['ms_per_iteration']:.1f} | {row['floor_ms']:.1f} | "
             f"{row['ratio_to_floor']:.2f} | {row['peak_mib']:.0f} |"
         )
-    d = report["default_512"]
-    lines += [
-        "",
-        f"Default 512 px ({d['steps']} steps, {d['precision']}): {d['in_process_seconds']:.2f} s in process, "
-        f"{d['whole_process_seconds']:.1f} s whole process; style {d['style']:.4f}, content {d['content']:.3f}.",
-    ]
+    if "default_512" in report:
+        d = report["default_512"]
+        lines += [
+            "",
+            f"Default 512 px ({d['steps']} steps, {d['precision']}): {d['in_process_seconds']:.2f} s in process, "
+            f"{d['whole_process_seconds']:.1f} s whole process; style {d['style']:.4f}, content {d['content']:.3f}.",
+        ]
     if "oom" in report:
         lines += ["", f"Out of memory: {report['oom']}"]
+    if "compiled" in report:
+        lines += ["", f"torch.compile (bf16 extractor): {report['compiled']}"]
     return "\n".join(lines) + "\n"
 
 

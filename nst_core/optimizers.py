@@ -61,6 +61,8 @@ class PixelLBFGS:
 
     @torch.no_grad()
     def step(self, closure: Closure) -> float:
+        # On a GPU every Python number read from a tensor waits for the queue to drain, so
+        # the step reads one (the curvature test); the rest stay 0-dim tensors.
         with torch.enable_grad():
             loss = closure()
         x = self.image
@@ -78,38 +80,35 @@ class PixelLBFGS:
                 self._trust *= 0.25
             else:
                 s, y = flat - x_prev, g - g_prev
-                sy = float(s.dot(y))
-                if sy > 1e-10 * float(s.norm() * y.norm()):
+                sy, scale = torch.stack([s.dot(y), s.norm() * y.norm()]).tolist()
+                if sy > 1e-10 * scale:
                     self._pairs.append((s, y, 1.0 / sy))
                     del self._pairs[: -self.history_size]
                 self._trust = min(1.0, self._trust * 2)
         direction = self._direction(g)
-        largest = float(direction.abs().max())
         limit = self.max_step * self._trust
-        if largest > limit:
-            direction.mul_(limit / largest)
+        direction.mul_((limit / direction.abs().max()).clamp(max=1.0))  # no pixel moves more than the limit
         self._previous = (flat.clone(), f, g)
         flat.add_(direction)
         return loss
 
     def _direction(self, g: torch.Tensor) -> torch.Tensor:
         """``-H g`` by the two-loop recursion; steepest descent without history."""
-        lr = self.lr
         if not self._pairs:
-            largest = float(g.abs().max())
-            return g * (-self.first_step * self._trust / largest) if largest > 0 else torch.zeros_like(g)
+            largest = g.abs().max()
+            factor = torch.where(largest > 0, -self.first_step * self._trust / largest, 0.0)
+            return g * factor
         q = g.clone()
-        alphas: list[float] = []
+        alphas: list[torch.Tensor] = []
         for s, y, rho in reversed(self._pairs):
-            alpha = rho * float(s.dot(q))
-            q.add_(y, alpha=-alpha)
+            alpha = s.dot(q) * rho
+            q.addcmul_(y, alpha, value=-1)
             alphas.append(alpha)
         s, y, _ = self._pairs[-1]
-        q.mul_(float(s.dot(y)) / float(y.dot(y)))
+        q.mul_(s.dot(y) / y.dot(y))
         for (s, y, rho), alpha in zip(self._pairs, reversed(alphas), strict=True):
-            beta = rho * float(y.dot(q))
-            q.add_(s, alpha=alpha - beta)
-        return q.mul_(-lr)
+            q.addcmul_(s, alpha - y.dot(q) * rho)
+        return q.mul_(-self.lr)
 
 
 class GradientDescent:

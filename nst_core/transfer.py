@@ -337,8 +337,10 @@ class _Run:
             content, style, tv = loss_fn(image, self.extractor(image, layers))
             total = content + style + tv + RANGE_PENALTY_WEIGHT * range_penalty(image)
             total.backward()
-            value = float(total.detach())
-            last = Losses(float(content.detach()), float(style.detach()), float(tv.detach()), value)
+            # One device-to-host copy for the four numbers (on a GPU, each copy waits for the queue).
+            values: list[float] = torch.stack([content, style, tv, total]).detach().tolist()
+            content_value, style_value, tv_value, value = values
+            last = Losses(content_value, style_value, tv_value, value)
             if value < best_total and math.isfinite(value):
                 best_total, best, best_losses = value, image.detach().clone(), last
             return value
