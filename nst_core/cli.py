@@ -115,6 +115,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-early-stop", dest="early_stop", action="store_false", help="run every step even once converged"
     )
+    parser.add_argument(
+        "--no-cuda-graphs",
+        dest="cuda_graphs",
+        action="store_false",
+        help="on CUDA, launch every kernel from Python instead of replaying a captured graph",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line describing the result")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--version", action="version", version=f"nst_core {__version__}")
@@ -143,6 +149,7 @@ def config_from_args(args: argparse.Namespace) -> TransferConfig:
         max_seconds=args.max_seconds,
         device=args.device,
         precision=args.precision,
+        cuda_graphs=args.cuda_graphs,
         preview_every=5 if getattr(args, "timelapse", None) else 0,
     )
 

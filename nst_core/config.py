@@ -83,6 +83,7 @@ class TransferConfig:
     max_seconds: float | None = None  # wall-clock budget; None = unlimited
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:N" or "mps"
     precision: Precision = "auto"  # of the VGG convolutions: bf16 where it is native and fast, else fp32
+    cuda_graphs: bool = True  # on CUDA: replay each scale's loss and gradient as one CUDA graph
 
     def __post_init__(self) -> None:
         _check_int("size", self.size, MIN_SIZE, HARD_MAX_SIZE)
@@ -128,6 +129,7 @@ class TransferConfig:
         if not isinstance(self.device, str):
             raise ConfigError("device must be auto, cpu, cuda, cuda:N or mps.")
         _check_choice("precision", self.precision, PRECISIONS)
+        _check_bool("cuda_graphs", self.cuda_graphs)
 
     @property
     def effective_learning_rate(self) -> float:

@@ -30,6 +30,7 @@ from .color import keep_content_chroma, match_color_statistics
 from .config import MIN_SIZE, TransferConfig
 from .device import describe_device, describe_precision, resolve_device, resolve_precision
 from .errors import ConfigError, NSTError
+from .graphs import GraphedEvaluation
 from .images import ImageSource, fit_size, load_image, resize, to_pil, to_tensor
 from .losses import ContentLoss, GatysLoss, Losses, StyleLoss, gram_matrix, range_penalty
 from .optimizers import build_optimizer
@@ -177,6 +178,10 @@ def stylize(
         "style_count": len(style_images),
         "steps_run": run.steps_done,
     }
+    if run.use_graphs:
+        recipe["cuda_graphs_used"] = run.graph_failure is None
+        if run.graph_failure is not None:
+            recipe["cuda_graphs_failure"] = run.graph_failure[:300]
     return TransferResult(
         image=output,
         losses=run.best_losses or Losses(0.0, 0.0, 0.0, 0.0),
@@ -268,6 +273,8 @@ class _Run:
         self.stopped: str | None = None
         self.history: list[HistoryPoint] = []
         self.best_losses: Losses | None = None
+        self.use_graphs = config.cuda_graphs and device.type == "cuda"
+        self.graph_failure: str | None = None
 
     def optimise(self, start_image: Image.Image | None, final_size: tuple[int, int]) -> torch.Tensor:
         image: torch.Tensor | None = None
@@ -331,14 +338,23 @@ class _Run:
         last: Losses | None = None
         totals: list[float] = []
 
-        def closure() -> float:
-            nonlocal best, best_total, best_losses, last
-            image.grad = None
+        def evaluate() -> torch.Tensor:
             content, style, tv = loss_fn(image, self.extractor(image, layers))
             total = content + style + tv + RANGE_PENALTY_WEIGHT * range_penalty(image)
             total.backward()
+            return torch.stack([content, style, tv, total]).detach()
+
+        def eager() -> torch.Tensor:
+            image.grad = None
+            return evaluate()
+
+        graphed = GraphedEvaluation(evaluate, image) if self.use_graphs else None
+        evaluation = graphed if graphed is not None else eager
+
+        def closure() -> float:
+            nonlocal best, best_total, best_losses, last
             # One device-to-host copy for the four numbers (on a GPU, each copy waits for the queue).
-            values: list[float] = torch.stack([content, style, tv, total]).detach().tolist()
+            values: list[float] = evaluation().tolist()
             content_value, style_value, tv_value, value = values
             last = Losses(content_value, style_value, tv_value, value)
             if value < best_total and math.isfinite(value):
@@ -368,6 +384,9 @@ class _Run:
             if converged:
                 self.stopped = "converged"
                 break
+        if graphed is not None:
+            self.graph_failure = self.graph_failure or graphed.failed
+            graphed.release()
         if best_losses is None:
             return image.detach()
         # The best image of the scale is the one returned; its losses are the ones reported.

@@ -66,12 +66,14 @@ def test_blend_colours_and_optimizer_options_reach_the_core(tmp_path, pair):
         "1",
         "--precision",
         "bf16",
+        "--no-cuda-graphs",
         "--quiet",
     )
     assert code == EXIT_OK, err
     recipe = read_recipe(output)
     assert recipe is not None
     assert recipe["precision"] == "bf16" and recipe["precision_used"] == "bf16"
+    assert recipe["cuda_graphs"] is False and "cuda_graphs_used" not in recipe  # a CPU run uses no graphs
     assert recipe["style_blend"] == [2.0, 1.0] and recipe["color"] == "luminance" and recipe["optimizer"] == "adam"
     assert recipe["init"] == "noise" and recipe["tv_weight"] == 1.0
 

@@ -32,6 +32,7 @@ from nst_core.errors import ConfigError
         ("style_blend", (0.0, 0.0), "above 0"),
         ("backbone", "resnet50", "one of vgg19, vgg16"),
         ("precision", "fp16", "one of auto, fp32, bf16"),
+        ("cuda_graphs", "yes", "cuda_graphs must be true or false"),
         ("weights", "", "weights must name a source"),
         ("style_layer_weights", (1.0,), "5 style layers need 5 layer weights"),
     ],

@@ -52,3 +52,19 @@ def test_a_real_out_of_memory_is_retried_smaller_and_frees_its_memory(content_im
     assert torch.cuda.memory_allocated() <= before
     after = stylize(content_image, style_image, TransferConfig(size=128, steps=3, device="cuda"))
     assert after.steps == 3
+
+
+def test_cuda_graphs_replay_the_same_run_as_eager_launches(content_image, style_image):
+    config = TransferConfig(size=128, steps=8, early_stop=False, device="cuda", precision="fp32")
+    graphed = stylize(content_image, style_image, config)
+    eager = stylize(content_image, style_image, config.replace(cuda_graphs=False))
+    assert graphed.recipe["cuda_graphs_used"] is True and "cuda_graphs_used" not in eager.recipe
+    assert graphed.steps == eager.steps == 8
+    for a, b in zip(graphed.history, eager.history, strict=True):
+        assert abs(a.losses.total - b.losses.total) <= 1e-3 * b.losses.total
+
+
+def test_a_multiscale_graphed_run_captures_each_scale(content_image, style_image):
+    result = stylize(content_image, style_image, TransferConfig(size=400, steps=6, early_stop=False, device="cuda"))
+    assert result.recipe["cuda_graphs_used"] is True and result.steps == 12
+    assert result.history[-1].losses.total < result.history[6].losses.total
