@@ -37,8 +37,9 @@ def match_color_statistics(source: torch.Tensor, reference: torch.Tensor) -> tor
     src = source.reshape(3, -1).double()
     ref = reference.reshape(3, -1).double()
     mu_s, mu_r = src.mean(1, keepdim=True), ref.mean(1, keepdim=True)
-    cov_s = torch.cov(src) + 1e-5 * torch.eye(3, dtype=torch.float64)
-    cov_r = torch.cov(ref) + 1e-5 * torch.eye(3, dtype=torch.float64)
+    eye = torch.eye(3, dtype=torch.float64, device=source.device)
+    cov_s = torch.cov(src) + 1e-5 * eye
+    cov_r = torch.cov(ref) + 1e-5 * eye
     transform = _matrix_power(cov_r, 0.5) @ _matrix_power(cov_s, -0.5)
     out = transform @ (src - mu_s) + mu_r
     return out.reshape(source.shape).clamp(0, 1).to(source.dtype)

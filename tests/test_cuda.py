@@ -28,6 +28,12 @@ def test_a_cuda_run_lowers_the_loss(content_image, style_image, precision):
     assert result.steps == 10 and reports[-1].losses.total < 0.5 * reports[0].losses.total
 
 
+@pytest.mark.parametrize("color", ["match", "luminance"])
+def test_colour_modes_run_on_cuda(content_image, style_image, color):
+    result = stylize(content_image, style_image, TransferConfig(size=64, steps=2, color=color, device="cuda"))
+    assert result.steps == 2 and result.image.size == (64, 48)
+
+
 def test_auto_precision_on_a_bf16_gpu_is_bf16(content_image, style_image):
     if not torch.cuda.is_bf16_supported(including_emulation=False):
         pytest.skip("this GPU has no native bf16")
@@ -83,7 +89,7 @@ def test_a_capture_is_not_broken_by_another_thread_using_the_gpu(content_image, 
     def busy() -> None:
         try:
             while not stop.is_set():
-                (torch.randn(256, 256, device="cuda") @ torch.randn(256, 256, device="cuda")).sum().item()
+                (torch.full((256, 256), 0.5, device="cuda") @ torch.ones(256, 256, device="cuda")).sum().item()
         except BaseException as error:
             errors.append(error)
 

@@ -78,7 +78,9 @@ def test_concurrent_runs_do_not_share_random_state(content_image, style_image):
     torch.manual_seed(999)  # the global generator must not matter
     for thread in threads:
         thread.join()
-    assert np.array_equal(results[3], alone)
+    # Bit for bit on the CPU; on CUDA the same up to the order of floating-point sums (measured: 1 level).
+    assert np.abs(results[3].astype(int) - alone).max() <= 2
+    assert np.abs(results[4].astype(int) - alone).max() > 20
 
 
 def test_blending_with_a_zero_weight_equals_the_single_style(content_image, style_image, style_image_2):
