@@ -78,9 +78,11 @@ def test_concurrent_runs_do_not_share_random_state(content_image, style_image):
     torch.manual_seed(999)  # the global generator must not matter
     for thread in threads:
         thread.join()
-    # Bit for bit on the CPU; on CUDA the same up to the order of floating-point sums (measured: 1 level).
-    assert np.abs(results[3].astype(int) - alone).max() <= 2
-    assert np.abs(results[4].astype(int) - alone).max() > 20
+    # Bit for bit on the CPU; on CUDA the same up to the order of floating-point sums
+    # (measured on an H200: a few pixels off by 1-3 levels of 255). Another seed moves every pixel.
+    same = np.abs(results[3].astype(int) - alone).mean()
+    other = np.abs(results[4].astype(int) - alone).mean()
+    assert same < 0.05 and other > 20, (same, other)
 
 
 def test_blending_with_a_zero_weight_equals_the_single_style(content_image, style_image, style_image_2):
