@@ -79,10 +79,10 @@ def test_concurrent_runs_do_not_share_random_state(content_image, style_image):
     for thread in threads:
         thread.join()
     # Bit for bit on the CPU; on CUDA the same up to the order of floating-point sums
-    # (measured on an H200: a few pixels off by 1-3 levels of 255). Another seed moves every pixel.
+    # (measured on an H200: a mean difference of 0.17 levels of 255, a few pixels 3 off). Another seed: 83.
     same = np.abs(results[3].astype(int) - alone).mean()
     other = np.abs(results[4].astype(int) - alone).mean()
-    assert same < 0.05 and other > 20, (same, other)
+    assert same < 2 and other > 20, (same, other)
 
 
 def test_blending_with_a_zero_weight_equals_the_single_style(content_image, style_image, style_image_2):
