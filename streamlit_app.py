@@ -59,6 +59,8 @@ STYLE_DIR = HERE / "assets" / "style"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
 GALLERY_SIZE = 12  # results kept per session
 CHART_EVERY = 5  # steps between loss-chart updates
+BAR_INTERVAL = 0.05  # s between progress-bar updates: a GPU runs 100+ steps a second
+PREVIEW_INTERVAL = 0.25  # s between live pictures and charts (each is an encoded image sent to the browser)
 MAX_FRAMES = 60  # preview frames kept per run for the time-lapse
 STOP_NOTES = {"cancelled": "stopped early", "time budget": "stopped at the time limit", "converged": "converged early"}
 
@@ -454,6 +456,20 @@ def loss_chart_spec(points: list[dict[str, float]]) -> dict[str, Any]:
     }
 
 
+class Throttle:
+    """True at most once per ``interval`` seconds of run time, and always when forced (the last step)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.last: float | None = None
+
+    def __call__(self, now: float, force: bool = False) -> bool:
+        if force or self.last is None or now - self.last >= self.interval:
+            self.last = now
+            return True
+        return False
+
+
 def progress_line(progress: Progress, rate: float) -> str:
     left = (progress.total - progress.step) / rate if rate > 0 else 0.0
     scale = f" · scale {progress.scale + 1}/{progress.scales}" if progress.scales > 1 else ""
@@ -535,17 +551,23 @@ def run_transfer(
     def on_retry(old: int, new: int) -> None:
         status.warning(f"The GPU ran out of memory at {old} px; retrying at {new} px.")
 
+    bar_due, preview_due = Throttle(BAR_INTERVAL), Throttle(PREVIEW_INTERVAL)
+
     def on_progress(progress: Progress) -> None:
         if not first_step_at:
             first_step_at.append(progress.elapsed)
         rate = (progress.step - 1) / max(progress.elapsed - first_step_at[0], 1e-6) if progress.step > 1 else 0.0
-        bar.progress(progress.fraction, text=progress_line(progress, rate))
+        last = progress.step >= progress.total
+        if bar_due(progress.elapsed, last):
+            bar.progress(progress.fraction, text=progress_line(progress, rate))
         points.append(history_point(progress))
         if progress.preview is not None:
-            frames.append(progress.preview)
+            frames.append(progress.preview)  # every one, for the time-lapse
             del frames[:-MAX_FRAMES]
-            live.image(progress.preview, caption=f"Step {progress.step}", width="stretch")
-        if progress.step % CHART_EVERY == 0 or progress.preview is not None:
+            if preview_due(progress.elapsed, last):
+                live.image(progress.preview, caption=f"Step {progress.step}", width="stretch")
+                chart.vega_lite_chart(loss_chart_spec(points), width="stretch")
+        elif progress.step % CHART_EVERY == 0 and preview_due(progress.elapsed, last):
             chart.vega_lite_chart(loss_chart_spec(points), width="stretch")
 
     number = gallery()[0].number + 1 if gallery() else 1

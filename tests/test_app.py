@@ -344,3 +344,15 @@ def test_a_camera_snapshot_is_painted(content_image):
     at.run()
     assert not at.error
     assert_painted(paint(at))
+
+
+def test_live_updates_are_throttled_by_run_time_and_the_last_step_always_shows():
+    from streamlit_app import Throttle
+
+    every_quarter = Throttle(0.25)
+    # A GPU's steps a few ms apart: the first, then one per quarter second, then the forced last one.
+    shown = [every_quarter(step * 0.004, force=step == 99) for step in range(100)]
+    assert [step for step, due in enumerate(shown) if due] == [0, 63, 99]
+    # A CPU's steps 0.4 s apart: every one.
+    slow = Throttle(0.25)
+    assert all(slow(step * 0.4) for step in range(10))
