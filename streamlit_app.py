@@ -79,6 +79,13 @@ WEIGHT_LABELS = {
 }
 
 log = logging.getLogger("nst_demo")
+log.setLevel(logging.INFO)  # one line per run on the server's stderr (Streamlit configures only its own loggers)
+if not any(handler.get_name() == "nst_demo_stderr" for handler in log.handlers):  # the script reruns
+    _handler = logging.StreamHandler()
+    _handler.set_name("nst_demo_stderr")
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s nst_demo: %(message)s"))
+    log.addHandler(_handler)
+    log.propagate = False
 T = TypeVar("T")
 
 
@@ -597,6 +604,11 @@ def run_transfer(
     if result is None:
         return
     note = STOP_NOTES.get(result.stopped or "", "")
+    log.info(
+        "run done: %dx%d px, %d steps, %.1f s, %s, %s, GPU peak %s MiB",
+        result.image.width, result.image.height, result.steps, result.seconds, result.device, result.precision,
+        result.recipe.get("gpu_peak_mib", "-"),
+    )  # fmt: skip
     remember(Entry(number, result.image, content, style_images, result.recipe, result.seconds, result.steps, note,
                    points, frames))  # fmt: skip
     st.rerun()

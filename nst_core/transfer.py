@@ -157,6 +157,7 @@ def stylize(
     dtype = resolve_precision(config.precision, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # every step repeats the same shapes
+        torch.cuda.reset_peak_memory_stats(device)  # for the recipe's peak (process-wide: exact with one run at once)
     if extractor is None:
         extractor = get_extractor(config.weights, config.backbone, device, dtype)
     else:
@@ -178,6 +179,8 @@ def stylize(
         "style_count": len(style_images),
         "steps_run": run.steps_done,
     }
+    if device.type == "cuda":
+        recipe["gpu_peak_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20)
     if run.use_graphs:
         recipe["cuda_graphs_used"] = run.graph_failure is None
         if run.graph_failure is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -56,9 +57,18 @@ def assert_painted(at: AppTest) -> dict:
 
 
 def test_examples_happy_path_shows_three_images_downloads_and_recipe():
-    at = paint(new_app())
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("nst_demo").addHandler(handler)
+    try:
+        at = paint(new_app())
+    finally:
+        logging.getLogger("nst_demo").removeHandler(handler)
     recipe = assert_painted(at)
     assert recipe["weights"] == "original"
+    # The server logs one line per run, for operators.
+    assert any(record.getMessage().startswith("run done: ") for record in records)
     # Photo, painting and result side by side, after the example thumbnails and style previews.
     assert len(at.image) >= 3 + 5 + 1
 

@@ -75,6 +75,7 @@ def test_blend_colours_and_optimizer_options_reach_the_core(tmp_path, pair):
     assert recipe is not None
     assert recipe["precision"] == "bf16" and recipe["precision_used"] == "bf16"
     assert recipe["cuda_graphs"] is False and "cuda_graphs_used" not in recipe  # a CPU run uses no graphs
+    assert "gpu_peak_mib" not in recipe
     assert recipe["style_blend"] == [2.0, 1.0] and recipe["color"] == "luminance" and recipe["optimizer"] == "adam"
     assert recipe["init"] == "noise" and recipe["tv_weight"] == 1.0
 

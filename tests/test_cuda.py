@@ -25,6 +25,7 @@ def test_a_cuda_run_lowers_the_loss(content_image, style_image, precision):
     reports = []
     result = stylize(content_image, style_image, config, on_progress=reports.append)
     assert result.device.startswith("CUDA") and result.precision == precision
+    assert 0 < result.recipe["gpu_peak_mib"] < 8 * 1024  # 128 px: well under a few GB, even with cuDNN autotuning
     assert result.steps == 10 and reports[-1].losses.total < 0.5 * reports[0].losses.total
 
 
