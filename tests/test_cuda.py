@@ -14,6 +14,7 @@ import torch
 from nst_core import TransferConfig, stylize
 from nst_core.backbone import get_extractor
 from nst_core.errors import NSTError
+from nst_core.graphs import GraphedEvaluation
 from nst_core.transfer import stylize_with_retry
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -104,3 +105,21 @@ def test_a_capture_is_not_broken_by_another_thread_using_the_gpu(content_image, 
         other.join()
     assert not errors
     assert all(result.recipe["cuda_graphs_used"] is True and result.steps == 6 for result in results)
+
+
+def test_a_capture_that_fails_falls_back_to_eager_launches():
+    """An evaluation that cannot be captured (it reads from the GPU) stays eager, and right."""
+    image = torch.rand(1, 3, 16, 16, device="cuda", requires_grad=True)
+
+    def evaluate() -> torch.Tensor:
+        loss = (image**2).sum()
+        loss.backward()
+        float(loss)  # a read from the GPU: not allowed inside a capture
+        return loss.detach().reshape(1)
+
+    graphed = GraphedEvaluation(evaluate, image)
+    expected = float((image.detach() ** 2).sum())
+    values = [float(graphed()[0]) for _ in range(5)]
+    assert graphed.failed is not None and graphed.graph is None
+    assert values == pytest.approx([expected] * 5)
+    assert image.grad is not None and torch.allclose(image.grad, 2 * image.detach())
