@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, TypeAlias
@@ -62,7 +63,9 @@ def load_image(
         return _normalise(source)
     data = _read_bytes(source, max_bytes)
     try:
-        image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
+        with warnings.catch_warnings():  # Pillow's bomb warning: our own pixel cap, just below, decides
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
     except UnidentifiedImageError:
         raise ImageError("This file is not an image we can read; use PNG, JPEG, WebP, GIF or BMP.") from None
     except Image.DecompressionBombError:
