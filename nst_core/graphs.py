@@ -29,15 +29,19 @@ class GraphedEvaluation:
     thread's CUDA work (the page loading a model for another visitor) neither
     breaks it nor is refused.
 
+    With ``capture=False`` (off the GPU, or turned off) every call is eager.
+
     Args:
         evaluate: computes the loss terms and their gradient for ``image``.
         image: the leaf tensor optimised in place.
+        capture: whether to capture at all (only on CUDA).
         warmup: eager calls before the capture.
     """
 
-    def __init__(self, evaluate: Evaluation, image: torch.Tensor, warmup: int = 2) -> None:
+    def __init__(self, evaluate: Evaluation, image: torch.Tensor, capture: bool = True, warmup: int = 2) -> None:
         self.evaluate = evaluate
         self.image = image
+        self.capture = capture
         self.warmup = warmup
         self.calls = 0
         self.graph: torch.cuda.CUDAGraph | None = None
@@ -50,7 +54,7 @@ class GraphedEvaluation:
             self.graph.replay()
             assert self.output is not None
             return self.output
-        if self.failed is not None:
+        if not self.capture or self.failed is not None:
             return self._eager()
         if self.calls <= self.warmup:
             current = torch.cuda.current_stream(self.image.device)

@@ -347,12 +347,7 @@ class _Run:
             total.backward()
             return torch.stack([content, style, tv, total]).detach()
 
-        def eager() -> torch.Tensor:
-            image.grad = None
-            return evaluate()
-
-        graphed = GraphedEvaluation(evaluate, image) if self.use_graphs else None
-        evaluation = graphed if graphed is not None else eager
+        evaluation = GraphedEvaluation(evaluate, image, capture=self.use_graphs)
 
         def closure() -> float:
             nonlocal best, best_total, best_losses, last
@@ -387,9 +382,8 @@ class _Run:
             if converged:
                 self.stopped = "converged"
                 break
-        if graphed is not None:
-            self.graph_failure = self.graph_failure or graphed.failed
-            graphed.release()
+        self.graph_failure = self.graph_failure or evaluation.failed
+        evaluation.release()
         if best_losses is None:
             return image.detach()
         # The best image of the scale is the one returned; its losses are the ones reported.
