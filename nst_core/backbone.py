@@ -15,11 +15,9 @@ import torch
 from torch import nn
 
 from . import vgg
-from .weights import BackboneWeights, load_weights
+from .weights import IMAGENET_MEAN, IMAGENET_STD, BackboneWeights, load_weights
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)  # on 0-255 values
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class FeatureExtractor(nn.Module):
@@ -39,7 +37,6 @@ class FeatureExtractor(nn.Module):
         self.arch = weights.arch
         self.preprocessing = weights.preprocessing
         self.description = weights.description
-        self.source = weights.source
         self.names = vgg.layer_names(weights.arch)
         shapes = vgg.conv_shapes(weights.arch)
         layers: list[nn.Module] = []

@@ -3,7 +3,9 @@
 ``python -m nst_core compare CONTENT STYLE --vary optimizer --values lbfgs adam gd -o sheet.png``
 runs the same picture under several settings and writes a comparison sheet.
 
-Defaults and choices come from :class:`~nst_core.config.TransferConfig`.
+The run options are derived from the fields of :class:`~nst_core.config.TransferConfig`
+(name, type, default, help), with one small map of renames: a new parameter is
+added to the config once and appears here.
 Exit status: 0 on success, 2 on bad arguments or bad input (``error: ...``
 on stderr, no traceback), 130 when interrupted.
 """
@@ -11,26 +13,33 @@ on stderr, no traceback), 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, Literal, TextIO
 
 from PIL import Image
 
-from . import __version__, compare
-from .compare import DIMENSIONS, timelapse_gif
-from .config import BACKBONES, COLOR_MODES, OPTIMIZERS, PRECISIONS, Init, TransferConfig
-from .errors import NSTError
-from .images import load_image, save_png
-from .transfer import Progress, TransferResult, planned_steps, stylize
+from . import compare
+from .compare import DIMENSIONS
+from .config import INITS, TransferConfig, field_help
+from .errors import ImageError, NSTError
+from .images import load_image, save_png, timelapse_gif
+from .reports import Progress, TransferResult
+from .transfer import planned_steps, stylize
+from .version import __version__
 
 EXIT_OK = 0
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-_DEFAULTS = TransferConfig()
+RENAMED = {"color": "preserve-colors"}  # option names that differ from the field's
+NOT_OPTIONS = frozenset({"content_layer", "style_layers", "style_layer_weights", "preview_every"})  # library only
+HELP = {"init": "content, noise, or the path of a starting image"}  # where the CLI accepts more than the field
+METAVARS = {"style_blend": "W"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,99 +68,66 @@ def build_compare_parser() -> argparse.ArgumentParser:
 
 
 def _new_parser(prog: str, description: str, output_help: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
     parser.add_argument("content", help="the photo (PNG, JPEG, WebP, GIF or BMP)")
     parser.add_argument("styles", nargs="+", metavar="style", help="one or more style images")
     parser.add_argument("-o", "--output", required=True, help=output_help)
     return parser
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except for flags and options whose default is "none given"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.nargs == 0 or action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def option_fields() -> list[dataclasses.Field[Any]]:
+    """The fields of :class:`TransferConfig` that are command-line options."""
+    return [item for item in dataclasses.fields(TransferConfig) if item.name not in NOT_OPTIONS]
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--size", type=int, default=_DEFAULTS.size, help="longest side of the output, px")
-    parser.add_argument(
-        "--steps",
-        type=int,
-        default=_DEFAULTS.steps,
-        help="optimiser iterations at each scale; above 384 px the output is first painted at about 256 px",
-    )
-    parser.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="seed of the noise initialisation")
-    parser.add_argument("--device", default=_DEFAULTS.device, help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=_DEFAULTS.precision,
-        help="of the VGG convolutions; auto = bf16 where native (AMX CPUs, Ampere+ GPUs), else fp32",
-    )
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=_DEFAULTS.optimizer)
-    parser.add_argument("--learning-rate", type=float, default=None, help="step factor; default per optimiser")
-    parser.add_argument("--content-weight", type=float, default=_DEFAULTS.content_weight)
-    parser.add_argument(
-        "--style-weight", type=float, default=_DEFAULTS.style_weight, help="style strength; the same at every size"
-    )
-    parser.add_argument("--tv-weight", type=float, default=_DEFAULTS.tv_weight, help="smoothness (denoising)")
-    parser.add_argument("--init", default=_DEFAULTS.init, help="content, noise, or the path of a starting image")
-    parser.add_argument(
-        "--preserve-colors",
-        choices=COLOR_MODES,
-        default=_DEFAULTS.color,
-        help="luminance: keep the photo's colours; match: recolour the styles to the photo first",
-    )
-    parser.add_argument(
-        "--style-blend", type=float, nargs="+", default=None, metavar="W", help="one weight per style image"
-    )
-    parser.add_argument(
-        "--style-scale", type=float, default=_DEFAULTS.style_scale, help="style image size relative to the output"
-    )
-    parser.add_argument("--backbone", choices=BACKBONES, default=_DEFAULTS.backbone)
-    parser.add_argument(
-        "--weights", default=_DEFAULTS.weights, help="original, torchvision, hub, or a .safetensors file"
-    )
-    parser.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
-    parser.add_argument(
-        "--no-multiscale", dest="multiscale", action="store_false", help="optimise at the output size only"
-    )
-    parser.add_argument(
-        "--no-early-stop", dest="early_stop", action="store_false", help="run every step even once converged"
-    )
-    parser.add_argument(
-        "--no-cuda-graphs",
-        dest="cuda_graphs",
-        action="store_false",
-        help="on CUDA, launch every kernel from Python instead of replaying a captured graph",
-    )
+    types = typing.get_type_hints(TransferConfig)
+    for item in option_fields():
+        name, kind, default = item.name, types[item.name], item.default
+        flag = "--" + RENAMED.get(name, name).replace("_", "-")
+        text = HELP.get(name, field_help(name))
+        if kind is bool:
+            if default:
+                parser.add_argument(f"--no-{flag[2:]}", dest=name, action="store_false", help=f"do not {text}")
+            else:
+                parser.add_argument(flag, dest=name, action="store_true", help=text)
+        elif typing.get_origin(kind) is tuple:
+            element = typing.get_args(kind)[0]
+            parser.add_argument(flag, dest=name, type=element, nargs="+", default=None, metavar=METAVARS.get(name),
+                                help=text)  # fmt: skip
+        elif typing.get_origin(kind) is Literal:
+            choices = None if name in HELP else typing.get_args(kind)  # an open choice also takes a path
+            parser.add_argument(flag, dest=name, choices=choices, default=default, help=text)
+        else:
+            scalar = next((t for t in typing.get_args(kind) if t is not type(None)), kind)  # float | None -> float
+            parser.add_argument(flag, dest=name, type=scalar, default=default, help=text)
     parser.add_argument("--json", action="store_true", help="print one JSON line describing the result")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no closing line")
     parser.add_argument("--version", action="version", version=f"nst_core {__version__}")
 
 
 def config_from_args(args: argparse.Namespace) -> TransferConfig:
     """The run's config; raises ConfigError for values out of bounds."""
-    init: Init = args.init if args.init in ("content", "noise") else "image"
-    return TransferConfig(
-        size=args.size,
-        steps=args.steps,
-        optimizer=args.optimizer,
-        content_weight=args.content_weight,
-        style_weight=args.style_weight,
-        tv_weight=args.tv_weight,
-        init=init,
-        color=args.preserve_colors,
-        style_scale=args.style_scale,
-        style_blend=tuple(args.style_blend or ()),
-        seed=args.seed,
-        learning_rate=args.learning_rate,
-        multiscale=args.multiscale,
-        early_stop=args.early_stop,
-        backbone=args.backbone,
-        weights=args.weights,
-        max_seconds=args.max_seconds,
-        device=args.device,
-        precision=args.precision,
-        cuda_graphs=args.cuda_graphs,
-        preview_every=5 if getattr(args, "timelapse", None) else 0,
-    )
+    values = {item.name: getattr(args, item.name) for item in option_fields()}
+    values["style_blend"] = tuple(values["style_blend"] or ())
+    if values["init"] not in INITS:
+        values["init"] = "image"  # a path: the starting image
+    values["preview_every"] = 5 if getattr(args, "timelapse", None) else 0
+    return TransferConfig(**values)
+
+
+def init_image_path(args: argparse.Namespace) -> str | None:
+    """The starting image's path when ``--init`` names a file."""
+    return None if args.init in INITS else str(args.init)
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -186,15 +162,35 @@ def _checked_output(path: str) -> Path:
     return output
 
 
+def _input(kind: str, path: str) -> Image.Image:
+    """An input image, read before any work starts; the error names which input is bad."""
+    try:
+        return load_image(path)
+    except ImageError as error:
+        raise ImageError(f"The {kind} {path}: {error}") from None
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Image.Image, list[Image.Image], Image.Image | None]:
+    content = _input("photo", args.content)
+    styles = [_input("style image", style) for style in args.styles]
+    start = init_image_path(args)
+    return content, styles, None if start is None else _input("starting image", start)
+
+
 def _paint(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     frames: list[Image.Image] = []
     config = config_from_args(args)
     output = _checked_output(args.output)
     timelapse = _checked_output(args.timelapse) if args.timelapse else None
-    result = _run(args, config, err, frames.append)
+    content, styles, start = _inputs(args)
+    result = _run(args, config, err, frames.append, content, styles, start)
     save_png(result.image, output, result.recipe)
+    written = [str(output)]
     if timelapse is not None:
         timelapse.write_bytes(timelapse_gif(frames))
+        written.append(str(timelapse))
+    if not args.quiet:
+        print(f"wrote {' and '.join(written)} ({_summary(result)})", file=err)
     return [_record(result, output)]
 
 
@@ -203,8 +199,7 @@ def _compare(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
 
     output = _checked_output(args.output)
     chosen = compare.variants(args.vary, args.values, config_from_args(args))
-    content = load_image(args.content)
-    styles = [load_image(style) for style in args.styles]
+    content, styles, _ = _inputs(args)
     bar = tqdm(total=sum(planned_steps(v.config) for v in chosen), file=err, disable=args.quiet, unit="step")
     try:
         results = compare.run(content, styles, chosen, on_progress=lambda index, progress: bar.update(1))
@@ -213,7 +208,14 @@ def _compare(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     labels = [v.label for v in chosen]
     sheet = compare.comparison_sheet(content, styles[0], results, labels)
     output.write_bytes(compare.sheet_png(sheet, results, labels))
+    if not args.quiet:
+        print(f"wrote {output} ({len(results)} runs: {', '.join(labels)})", file=err)
     return [_record(result, output) | {"label": label} for label, result in zip(labels, results, strict=True)]
+
+
+def _summary(result: TransferResult) -> str:
+    stopped = f", {result.stopped}" if result.stopped else ""
+    return f"{result.image.width}x{result.image.height} px, {result.steps} steps, {result.seconds:.1f} s{stopped}"
 
 
 def _record(result: TransferResult, output: Path) -> dict[str, object]:
@@ -237,7 +239,13 @@ def _record(result: TransferResult, output: Path) -> dict[str, object]:
 
 
 def _run(
-    args: argparse.Namespace, config: TransferConfig, err: TextIO, on_preview: Callable[[Image.Image], None]
+    args: argparse.Namespace,
+    config: TransferConfig,
+    err: TextIO,
+    on_preview: Callable[[Image.Image], None],
+    content: Image.Image,
+    styles: list[Image.Image],
+    start: Image.Image | None,
 ) -> TransferResult:
     from tqdm import tqdm
 
@@ -255,12 +263,6 @@ def _run(
         )
 
     try:
-        return stylize(
-            args.content,
-            args.styles,
-            config,
-            init_image=args.init if config.init == "image" else None,
-            on_progress=report,
-        )
+        return stylize(content, styles, config, init_image=start, on_progress=report)
     finally:
         bar.close()

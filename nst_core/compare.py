@@ -1,4 +1,4 @@
-"""Presenter tools: the same picture under several settings, loss curves, a sheet, a time-lapse.
+"""Presenter tools: the same picture under several settings, loss curves, one comparison sheet.
 
 The source report compares Adam with plain gradient descent (its section 6)
 and VGG19 with VGG16 (its section 7); :func:`variants` builds those
@@ -10,19 +10,18 @@ style, every result, the loss curves and each recipe on one PNG for a slide.
 from __future__ import annotations
 
 import io
-import json
-import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps, PngImagePlugin
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from .config import BACKBONES, OPTIMIZERS, TransferConfig
 from .errors import ConfigError
-from .images import RECIPE_KEY, ImageSource, load_image
-from .transfer import HistoryPoint, Progress, TransferResult, as_list, stylize
+from .images import ImageSource, load_image, png_bytes
+from .reports import HistoryPoint, Progress, TransferResult
+from .transfer import as_list, stylize
 
 Dimension = Literal["optimizer", "backbone", "style_weight"]
 DIMENSIONS: tuple[str, ...] = get_args(Dimension)
@@ -105,44 +104,28 @@ def loss_chart(
     x_axis: Literal["step", "seconds"] = "step",
     size: tuple[int, int] = (640, 320),
 ) -> Image.Image:
-    """Total loss of each run against step or seconds, log scale, one colour per run."""
-    width, height = size
-    chart = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(chart)
-    font = ImageFont.load_default()
-    left, right, top, bottom = 56, width - 12, 12, height - 36
-    points = [
-        [(p.step if x_axis == "step" else p.elapsed, p.losses.total) for p in history if p.losses.total > 0]
-        for history in histories
-    ]
-    xs = [x for run_points in points for x, _ in run_points] or [0.0, 1.0]
-    ys = [y for run_points in points for _, y in run_points] or [1.0, 10.0]
-    x_low, x_high = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
-    y_low, y_high = math.log10(min(ys)), math.log10(max(ys))
-    if y_high - y_low < 1e-6:
-        y_low, y_high = y_low - 0.5, y_high + 0.5
+    """Total loss of each run against step or seconds: log axis, legend, labelled axes (matplotlib)."""
+    from matplotlib.figure import Figure  # not pyplot: no global state, safe in a server's threads
 
-    def place(x: float, y: float) -> tuple[float, float]:
-        px = left + (x - x_low) / (x_high - x_low) * (right - left)
-        py = bottom - (math.log10(y) - y_low) / (y_high - y_low) * (bottom - top)
-        return px, py
-
-    draw.rectangle((left, top, right, bottom), outline=(160, 160, 160))
-    for decade in range(math.floor(y_low), math.ceil(y_high) + 1):
-        if y_low <= decade <= y_high:
-            _, py = place(x_low, 10.0**decade)
-            draw.line((left, py, right, py), fill=(230, 230, 230))
-            draw.text((4, py - 6), f"1e{decade}", fill="black", font=font)
-    for index, run_points in enumerate(points):
-        colour = CURVE_COLOURS[index % len(CURVE_COLOURS)]
-        if len(run_points) > 1:
-            draw.line([place(x, y) for x, y in run_points], fill=colour, width=2)
-        draw.text((left + 8 + 150 * index, bottom + 18), labels[index], fill=colour, font=font)
-    draw.text((left, bottom + 4), f"{x_low:g}", fill="black", font=font)
-    axis = "step" if x_axis == "step" else "seconds"
-    draw.text((right - 90, bottom + 4), f"{x_high:.3g} ({axis})", fill="black", font=font)
-    draw.text((left + 4, top + 2), "total loss (log)", fill=(90, 90, 90), font=font)
-    return chart
+    dpi = 100
+    figure = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi)
+    axes = figure.add_subplot()
+    for index, (history, label) in enumerate(zip(histories, labels, strict=True)):
+        points = [(p.step if x_axis == "step" else p.elapsed, p.losses.total) for p in history if p.losses.total > 0]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            colour = "#{:02x}{:02x}{:02x}".format(*CURVE_COLOURS[index % len(CURVE_COLOURS)])
+            axes.plot(xs, ys, color=colour, linewidth=2, label=label)
+    axes.set_yscale("log")
+    axes.set_xlabel("step" if x_axis == "step" else "seconds")
+    axes.set_ylabel("total loss (log scale)")
+    axes.grid(True, which="major", color="#e6e6e6")
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(loc="upper right", fontsize="small")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return Image.open(buffer).convert("RGB")
 
 
 def comparison_sheet(
@@ -193,28 +176,8 @@ def comparison_sheet(
 
 
 def sheet_png(sheet: Image.Image, results: Sequence[TransferResult], labels: Sequence[str]) -> bytes:
-    """The sheet as PNG bytes, every recipe embedded as JSON."""
-    info = PngImagePlugin.PngInfo()
-    info.add_text(RECIPE_KEY, json.dumps({label: r.recipe for label, r in zip(labels, results, strict=True)}))
-    buffer = io.BytesIO()
-    sheet.save(buffer, format="PNG", pnginfo=info)
-    return buffer.getvalue()
-
-
-def timelapse_gif(frames: Sequence[Image.Image], seconds_per_frame: float = 0.15, hold_last: float = 1.5) -> bytes:
-    """An animated GIF of a run's preview frames; the last frame is held a little longer.
-
-    Raises:
-        ConfigError: no frames.
-    """
-    if not frames:
-        raise ConfigError("A time-lapse needs at least one preview frame; set preview_every above 0.")
-    size = frames[-1].size
-    images = [frame.convert("RGB").resize(size) for frame in frames]
-    durations = [round(seconds_per_frame * 1000)] * (len(images) - 1) + [round(hold_last * 1000)]
-    buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
-    return buffer.getvalue()
+    """The sheet as PNG bytes, every recipe embedded as JSON (keyed by label)."""
+    return png_bytes(sheet, {label: r.recipe for label, r in zip(labels, results, strict=True)})
 
 
 # Kept here so the page and the CLI list the same choices.

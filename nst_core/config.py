@@ -1,7 +1,8 @@
 """One frozen, validated configuration: the single source of defaults and bounds.
 
-The CLI and the page read their defaults, choices and slider bounds from
-here, so the three front-ends cannot drift apart. ``TransferConfig`` checks
+The CLI derives its options from the fields of :class:`TransferConfig`
+(types, defaults, help) and the page its form, so a new parameter is added
+once and the front-ends cannot drift apart. ``TransferConfig`` checks
 every field when it is built, whatever the caller (a form, argparse, a test
 or a hand-written dict), and raises :class:`~nst_core.errors.ConfigError`
 with a sentence that names the field and its bounds.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -56,55 +56,67 @@ TV_WEIGHT_PRESETS: tuple[float, ...] = (0.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000
 DEFAULT_LEARNING_RATES: Mapping[str, float] = {"lbfgs": 1.0, "adam": 0.03, "gd": 0.01}
 
 
+def option(default: Any, help: str) -> Any:
+    """A config field whose ``help`` the CLI's options and the page's tooltips read (one place for both)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class TransferConfig:
-    """Every parameter of one style-transfer run, validated on construction."""
+    """Every parameter of one style-transfer run, validated on construction.
 
-    size: int = 256  # px, longest side of the output
-    steps: int = 40  # optimiser iterations at each scale (one scale up to 384 px)
-    optimizer: Optimizer = "lbfgs"
-    content_weight: float = 1.0  # weight of the content loss
-    style_weight: float = 100.0  # "style strength"; means the same at every size
-    tv_weight: float = 0.0  # total-variation (smoothness, the report's "denoise")
-    init: Init = "content"  # the image the optimisation starts from
-    color: ColorMode = "none"  # colour preservation
-    style_scale: float = 1.0  # style image size relative to the output
-    style_blend: tuple[float, ...] = ()  # one weight per style image; empty = equal
-    seed: int = 0  # seeds noise initialisation, per run
-    learning_rate: float | None = None  # None = the optimiser's default
-    multiscale: bool = True  # coarse-to-fine above COARSE_SIZE
-    early_stop: bool = True  # stop a scale once the loss stops improving
-    backbone: Backbone = "vgg19"
-    weights: str = "original"  # "original", "torchvision", "hub" or a .safetensors path
-    content_layer: str = CONTENT_LAYER
-    style_layers: tuple[str, ...] = STYLE_LAYERS
-    style_layer_weights: tuple[float, ...] = STYLE_LAYER_WEIGHTS
-    preview_every: int = 5  # steps between preview images; 0 = none
-    max_seconds: float | None = None  # wall-clock budget; None = unlimited
-    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:N" or "mps"
-    precision: Precision = "auto"  # of the VGG convolutions: bf16 where it is native and fast, else fp32
-    cuda_graphs: bool = True  # on CUDA: replay each scale's loss and gradient as one CUDA graph
+    Each field's ``help`` (in its metadata) is the sentence the CLI and the page show for it.
+    """
+
+    size: int = option(256, "longest side of the output, px")
+    steps: int = option(40, "optimiser iterations at each scale; above 384 px the picture is first painted smaller")
+    optimizer: Optimizer = option("lbfgs", "lbfgs, adam or gd (plain gradient descent)")
+    content_weight: float = option(1.0, "weight of the content loss")
+    style_weight: float = option(100.0, "style strength; means the same at every size")
+    tv_weight: float = option(0.0, "smoothness (total variation, the report's 'denoise')")
+    init: Init = option("content", "the image the optimisation starts from: content, noise or image")
+    color: ColorMode = option(
+        "none", "luminance: keep the photo's colours; match: recolour the paintings to the photo first"
+    )
+    style_scale: float = option(1.0, "painting size relative to the output (larger = bigger brush strokes)")
+    style_blend: tuple[float, ...] = option((), "one weight per painting; empty = equal")
+    seed: int = option(0, "seeds the noise initialisation (a per-run generator)")
+    learning_rate: float | None = option(None, "step factor; None = the optimiser's default")
+    multiscale: bool = option(True, "paint coarse-to-fine above 384 px")
+    early_stop: bool = option(True, "end a scale once the loss stops improving")
+    backbone: Backbone = option("vgg19", "vgg19 or vgg16")
+    weights: str = option("original", "original, torchvision, hub, or a .safetensors file")
+    content_layer: str = option(CONTENT_LAYER, "the layer whose features the content loss compares")
+    style_layers: tuple[str, ...] = option(STYLE_LAYERS, "the layers whose Gram matrices the style loss compares")
+    style_layer_weights: tuple[float, ...] = option(STYLE_LAYER_WEIGHTS, "one weight per style layer")
+    preview_every: int = option(5, "steps between preview images; 0 = none")
+    max_seconds: float | None = option(None, "stop after this many seconds and keep the best picture so far")
+    device: str = option("auto", "auto, cpu, cuda, cuda:N or mps")
+    precision: Precision = option(
+        "auto", "of the VGG convolutions: auto = bf16 where native (AMX CPUs, Ampere+ GPUs), else fp32"
+    )
+    cuda_graphs: bool = option(True, "replay each scale's loss and gradient as one captured CUDA graph (on CUDA)")
 
     def __post_init__(self) -> None:
-        _check_int("size", self.size, MIN_SIZE, HARD_MAX_SIZE)
-        _check_int("steps", self.steps, 0, HARD_MAX_STEPS)
+        check_int("size", self.size, MIN_SIZE, HARD_MAX_SIZE)
+        check_int("steps", self.steps, 0, HARD_MAX_STEPS)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_float("content_weight", self.content_weight, 0.0, MAX_WEIGHT)
-        _check_float("style_weight", self.style_weight, 0.0, MAX_WEIGHT)
-        _check_float("tv_weight", self.tv_weight, 0.0, MAX_WEIGHT)
+        check_float("content_weight", self.content_weight, 0.0, MAX_WEIGHT)
+        check_float("style_weight", self.style_weight, 0.0, MAX_WEIGHT)
+        check_float("tv_weight", self.tv_weight, 0.0, MAX_WEIGHT)
         _check_choice("init", self.init, INITS)
         _check_choice("color", self.color, COLOR_MODES)
-        _check_float("style_scale", self.style_scale, 0.1, 4.0)
+        check_float("style_scale", self.style_scale, 0.1, 4.0)
         object.__setattr__(self, "style_blend", tuple(self.style_blend))
         if len(self.style_blend) > MAX_STYLES:
             raise ConfigError(f"At most {MAX_STYLES} style images can be blended.")
         for weight in self.style_blend:
-            _check_float("each style blend weight", weight, 0.0, MAX_WEIGHT)
+            check_float("each style blend weight", weight, 0.0, MAX_WEIGHT)
         if self.style_blend and sum(self.style_blend) <= 0:
             raise ConfigError("At least one style blend weight must be above 0.")
-        _check_int("seed", self.seed, 0, MAX_SEED)
+        check_int("seed", self.seed, 0, MAX_SEED)
         if self.learning_rate is not None:
-            _check_float("learning_rate", self.learning_rate, 1e-6, 100.0)
+            check_float("learning_rate", self.learning_rate, 1e-6, 100.0)
             if self.learning_rate <= 0:
                 raise ConfigError("learning_rate must be above 0.")
         _check_bool("multiscale", self.multiscale)
@@ -122,10 +134,10 @@ class TransferConfig:
                 f"not {len(self.style_layer_weights)}."
             )
         for weight in self.style_layer_weights:
-            _check_float("each style layer weight", weight, 0.0, MAX_WEIGHT)
-        _check_int("preview_every", self.preview_every, 0, HARD_MAX_STEPS)
+            check_float("each style layer weight", weight, 0.0, MAX_WEIGHT)
+        check_int("preview_every", self.preview_every, 0, HARD_MAX_STEPS)
         if self.max_seconds is not None:
-            _check_float("max_seconds", self.max_seconds, 0.1, 24 * 3600.0)
+            check_float("max_seconds", self.max_seconds, 0.1, 24 * 3600.0)
         if not isinstance(self.device, str):
             raise ConfigError("device must be auto, cpu, cuda, cuda:N or mps.")
         _check_choice("precision", self.precision, PRECISIONS)
@@ -158,74 +170,14 @@ class TransferConfig:
         return cls(**kwargs)
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What a shared deployment allows one visitor, tighter than the hard bounds.
-
-    Defaults depend on the device; an operator overrides them with the
-    environment variables named in each field's comment.
-    """
-
-    max_size: int  # px; NST_MAX_SIZE
-    max_steps: int  # per scale; NST_MAX_STEPS
-    max_seconds: float  # wall-clock budget per run; NST_MAX_SECONDS
-    max_concurrent: int  # runs on the device at once; NST_MAX_CONCURRENT
-    max_waiting: int  # visitors allowed to queue; NST_MAX_WAITING
-    max_upload_mb: float = 10.0  # per file; NST_MAX_UPLOAD_MB
-    max_megapixels: float = 40.0  # decoded size per image; NST_MAX_MEGAPIXELS
-    default_size: int = 256  # px; the page's starting value
-    default_steps: int = field(default=TransferConfig.steps)
-
-    @classmethod
-    def for_device(cls, device_type: str, environ: Mapping[str, str] | None = None) -> Limits:
-        """Limits for ``"cpu"``, ``"cuda"`` or ``"mps"``, with environment overrides.
-
-        Raises:
-            ConfigError: an environment variable is not a number or is out of bounds.
-        """
-        env = os.environ if environ is None else environ
-        gpu = device_type in ("cuda", "mps")
-        limits = cls(
-            max_size=_env_int(env, "NST_MAX_SIZE", 1024 if gpu else 512, MIN_SIZE, HARD_MAX_SIZE),
-            max_steps=_env_int(env, "NST_MAX_STEPS", 500 if gpu else 200, 1, HARD_MAX_STEPS),
-            max_seconds=_env_float(env, "NST_MAX_SECONDS", 60.0 if gpu else 180.0, 1.0, 24 * 3600.0),
-            max_concurrent=_env_int(env, "NST_MAX_CONCURRENT", 1, 1, 64),
-            max_waiting=_env_int(env, "NST_MAX_WAITING", 8, 0, 1000),
-            max_upload_mb=_env_float(env, "NST_MAX_UPLOAD_MB", 10.0, 0.01, 200.0),
-            max_megapixels=_env_float(env, "NST_MAX_MEGAPIXELS", 40.0, 0.01, 178.0),
-            default_size=256 if not gpu else 512,
-        )
-        return dataclasses.replace(
-            limits,
-            default_size=min(limits.default_size, limits.max_size),
-            default_steps=min(limits.default_steps, limits.max_steps),
-        )
-
-    def check(self, config: TransferConfig) -> None:
-        """Refuse a config this deployment does not allow.
-
-        Raises:
-            ConfigError: the size or step count is above this deployment's limit.
-        """
-        if config.size > self.max_size:
-            raise ConfigError(f"The output size is limited to {self.max_size} px here; {config.size} px was asked.")
-        if config.steps > self.max_steps:
-            raise ConfigError(f"Runs are limited to {self.max_steps} steps per scale here; {config.steps} were asked.")
-
-    def clamp(self, config: TransferConfig) -> TransferConfig:
-        """The same config with the wall-clock budget no longer than this deployment's."""
-        budget = self.max_seconds if config.max_seconds is None else min(config.max_seconds, self.max_seconds)
-        return config.replace(max_seconds=budget)
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> None:
+def check_int(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name} must be a whole number, not {value!r}.")
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}; {value} was given.")
 
 
-def _check_float(name: str, value: object, low: float, high: float) -> None:
+def check_float(name: str, value: object, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{name} must be a number, not {value!r}.")
     if not math.isfinite(value):
@@ -244,25 +196,9 @@ def _check_bool(name: str, value: object) -> None:
         raise ConfigError(f"{name} must be true or false, not {value!r}.")
 
 
-def _env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"The environment variable {name} must be a whole number, not {raw!r}.") from None
-    _check_int(name, value, low, high)
-    return value
+def field_help(name: str) -> str:
+    """The help sentence of a :class:`TransferConfig` field, for the CLI and the page."""
+    return str(_FIELDS[name].metadata["help"])
 
 
-def _env_float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"The environment variable {name} must be a number, not {raw!r}.") from None
-    _check_float(name, value, low, high)
-    return value
+_FIELDS = {item.name: item for item in dataclasses.fields(TransferConfig)}

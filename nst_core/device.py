@@ -58,8 +58,8 @@ def resolve_precision(requested: str, device: torch.device) -> torch.dtype:
 
     ``"auto"`` picks bf16 where the hardware runs it natively and much faster
     than fp32: CUDA GPUs with bf16 support (Ampere and later) and CPUs with AMX
-    (Intel Sapphire Rapids and later; measured here by ``python -m bench``: a
-    512 px iteration 2.8x faster at equal quality). Elsewhere, and on MPS, it is fp32.
+    (Intel Sapphire Rapids and later; ``python -m bench`` measures the gain and
+    the quality). Elsewhere, and on MPS, it is fp32.
 
     fp16 is not offered: without loss scaling, the gradients of these
     normalised losses underflow in fp16; bf16 has fp32's range.

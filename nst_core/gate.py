@@ -27,7 +27,6 @@ class Ticket:
     owner: str  # one per visitor session
     number: int  # arrival order
     cancel: threading.Event = field(default_factory=threading.Event)  # set when superseded
-    arrived: float = field(default_factory=time.monotonic)
 
 
 class DeviceGate:
@@ -42,7 +41,6 @@ class DeviceGate:
         self._condition = threading.Condition()
         self._numbers = itertools.count(1)
         self._mean_run_seconds = 20.0  # updated from finished runs
-        self.peak_inside = 0  # most runs ever inside at once (for tests and logs)
 
     def try_enter(self, owner: str) -> Ticket:
         """Join the line, replacing this owner's earlier ticket.
@@ -84,9 +82,6 @@ class DeviceGate:
             admitted = self._condition.wait_for(lambda: self._position(ticket) in (0, -1), timeout)
             if self._position(ticket) == -1:
                 raise BusyError("This run was replaced by a newer one.")
-            if admitted:
-                inside = min(len(self._line), self.max_concurrent)
-                self.peak_inside = max(self.peak_inside, inside)
             return admitted
 
     def release(self, ticket: Ticket, ran_seconds: float | None = None) -> None:

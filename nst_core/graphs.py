@@ -1,9 +1,9 @@
 """One loss-and-gradient evaluation replayed as a CUDA graph.
 
 An evaluation (VGG forward to relu5_1, the losses, the backward to the image)
-launches about 350 GPU kernels from Python. Measured on an H200 at 512 px in
-bf16 (``python -m bench.gpu --profile``): 2 ms of GPU work behind 9 ms of CPU
-time spent launching it. Within one scale every evaluation has the same
+launches a few hundred small GPU kernels from Python, and launching them can
+take longer than running them (``python -m bench.gpu --profile`` measures
+both; the README has the figures). Within one scale every evaluation has the same
 shapes and reads the same tensors (the image is updated in place), so it can
 be captured once and then replayed with one launch.
 """

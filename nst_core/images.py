@@ -12,7 +12,7 @@ import io
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeAlias
 
@@ -142,7 +142,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         else:
             peak = 65535.0 if array.max(initial=0.0) > 255 or "16" in mode else 255.0
         grey = np.clip(np.round(array * (255.0 / peak)), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, mode="L").convert("RGB")
+        return Image.fromarray(grey).convert("RGB")
     if mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
         mode = "RGBA"
@@ -190,7 +190,7 @@ def to_pil(tensor: torch.Tensor) -> Image.Image:
     if image.dim() == 4:
         image = image[0]
     array = image.clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
-    return Image.fromarray(np.ascontiguousarray(array), mode="RGB")
+    return Image.fromarray(np.ascontiguousarray(array))
 
 
 def png_bytes(image: Image.Image, recipe: Mapping[str, Any] | None = None) -> bytes:
@@ -208,6 +208,22 @@ def save_png(image: Image.Image, path: str | os.PathLike[str], recipe: Mapping[s
     target = Path(path)
     target.write_bytes(png_bytes(image, recipe))
     return target
+
+
+def timelapse_gif(frames: Sequence[Image.Image], seconds_per_frame: float = 0.15, hold_last: float = 1.5) -> bytes:
+    """An animated GIF of a run's preview frames; the last frame is held a little longer.
+
+    Raises:
+        ImageError: no frames.
+    """
+    if not frames:
+        raise ImageError("A time-lapse needs at least one preview frame; set preview_every above 0.")
+    size = frames[-1].size
+    images = [frame.convert("RGB").resize(size) for frame in frames]
+    durations = [round(seconds_per_frame * 1000)] * (len(images) - 1) + [round(hold_last * 1000)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
+    return buffer.getvalue()
 
 
 def read_recipe(source: str | os.PathLike[str] | bytes) -> dict[str, Any] | None:

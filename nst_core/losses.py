@@ -20,6 +20,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from .backbone import FeatureExtractor
+from .config import TransferConfig
+
 TV_REFERENCE_SIZE = 256  # px; TV is scaled to what it would be at this size
 
 
@@ -201,3 +204,37 @@ class GatysLoss(nn.Module):
         )
         tv = self.tv_weight * total_variation(image) if self.tv_weight > 0 else torch.zeros((), device=image.device)
         return content, self.style_weight * style, tv
+
+
+def build_gatys_loss(
+    extractor: FeatureExtractor,
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    blend: Sequence[float],
+    config: TransferConfig,
+) -> GatysLoss:
+    """The ready loss of one scale: its targets computed once, with gradients off.
+
+    Args:
+        extractor: the frozen feature extractor (any precision; targets are kept in fp32).
+        content: (1, 3, H, W) photo at the scale's size, values in [0, 1].
+        styles: one (1, 3, h, w) painting per style, at the size its Gram should be taken at.
+        blend: one weight per painting; the target Gram is their weighted mean.
+        config: the layers and weights.
+    """
+    with torch.no_grad():
+        content_features = extractor(content, [config.content_layer])[config.content_layer].float()
+        grams: dict[str, list[torch.Tensor]] = {name: [] for name in config.style_layers}
+        for style in styles:
+            features = extractor(style, config.style_layers)
+            for name in config.style_layers:
+                grams[name].append(gram_matrix(features[name])[0])
+    return GatysLoss(
+        content=ContentLoss(content_features),
+        content_layer=config.content_layer,
+        styles={name: StyleLoss.blended(grams[name], blend) for name in config.style_layers},
+        style_layer_weights=dict(zip(config.style_layers, config.style_layer_weights, strict=True)),
+        content_weight=config.content_weight,
+        style_weight=config.style_weight,
+        tv_weight=config.tv_weight,
+    )

@@ -24,7 +24,6 @@ import torch
 from PIL import Image
 from torch.nn import functional
 
-from . import __version__
 from .backbone import FeatureExtractor, get_extractor
 from .color import keep_content_chroma, match_color_statistics
 from .config import MIN_SIZE, TransferConfig
@@ -32,8 +31,10 @@ from .device import describe_device, describe_precision, resolve_device, resolve
 from .errors import ConfigError, NSTError
 from .graphs import GraphedEvaluation
 from .images import ImageSource, fit_size, load_image, resize, to_pil, to_tensor
-from .losses import ContentLoss, GatysLoss, Losses, StyleLoss, gram_matrix, range_penalty
+from .losses import GatysLoss, Losses, build_gatys_loss, range_penalty
 from .optimizers import build_optimizer
+from .reports import HistoryPoint, Progress, ProgressCallback, StopReason, TransferResult
+from .version import __version__
 
 COARSE_SIZE = 256  # px; outputs above 1.5x this are optimised coarse-to-fine
 EARLY_STOP_WINDOW = 10  # steps over which improvement is measured
@@ -41,61 +42,12 @@ EARLY_STOP_TOLERANCE = 2e-3  # relative improvement over the window below which 
 RANGE_PENALTY_WEIGHT = 1.0  # keeps L-BFGS's pixels within about 3% of [0, 1]
 
 
-@dataclass(frozen=True)
-class Progress:
-    """What the loop reports after every step."""
-
-    step: int  # steps done so far, 1-based
-    total: int  # steps planned (shrinks when a scale converges early)
-    losses: Losses  # weighted terms at this step
-    elapsed: float  # s since the run started, weights loading included
-    size: tuple[int, int]  # (width, height) of the scale being optimised
-    scale: int  # 0-based index of that scale
-    scales: int  # number of scales
-    preview: Image.Image | None  # the current image, every ``preview_every`` steps and at the end
-
-    @property
-    def fraction(self) -> float:
-        """Share of the planned steps done, in [0, 1]."""
-        return min(1.0, self.step / self.total) if self.total else 1.0
-
-
-@dataclass(frozen=True)
-class HistoryPoint:
-    """One point of the loss curves."""
-
-    step: int
-    elapsed: float  # s
-    losses: Losses
-
-
-@dataclass(frozen=True)
-class TransferResult:
-    """The outcome of :func:`stylize`."""
-
-    image: Image.Image  # RGB, the output size
-    losses: Losses  # of the returned image
-    steps: int  # steps run
-    seconds: float  # wall time of the run, weights loading included
-    device: str  # for people, e.g. "CPU, 2 threads"
-    precision: str  # of the convolutions: "bf16" or "fp32"
-    weights: str  # for people, e.g. "VGG19, original ImageNet weights"
-    stopped: str | None  # None, "cancelled", "time budget" or "converged"
-    history: list[HistoryPoint] = field(repr=False)
-    recipe: dict[str, Any] = field(repr=False)  # every parameter, for the PNG metadata
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
 def plan_scales(size: int, steps: int, multiscale: bool = True) -> list[tuple[int, int]]:
     """``[(longest side, steps), ...]`` from coarse to fine; every scale runs ``steps``.
 
     Each scale halves the next finer one down to about :data:`COARSE_SIZE`.
-    A coarse step costs a quarter of the next finer one, so a 512 px run costs
-    about 1.25 times its fine steps. Measured at 512 px (bf16, 2 cores): 40 + 40
-    steps reach a style distance at its own size of 0.039 (the 256 px default:
-    0.046), where 27 + 13 (the same 40 steps split) reached 0.13.
+    A coarse step costs about a quarter of the next finer one, so a 512 px run
+    costs about 1.25 times its fine steps (the bench measures what this buys).
     """
     sizes = [size]
     while multiscale and sizes[0] > 1.5 * COARSE_SIZE:
@@ -163,11 +115,18 @@ def stylize(
     else:
         extractor = extractor.at_precision(dtype)
 
-    run = _Run(config, extractor, device, blend, content_image, style_images, on_progress, cancel, started)
-    image = run.optimise(start_image, final_size)
-    output = to_pil(image)
-    if config.color == "luminance":
-        output = keep_content_chroma(output, content_image)
+    run = _Run(
+        config=config,
+        extractor=extractor,
+        device=device,
+        blend=blend,
+        content=content_image,
+        styles=style_images,
+        on_progress=on_progress,
+        cancel=cancel,
+        started=started,
+    )
+    output = run.picture(run.optimise(start_image, final_size))
     recipe = {
         **config.to_dict(),
         "nst_core_version": __version__,
@@ -246,38 +205,60 @@ def as_list(styles: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:
     return [styles]  # type: ignore[list-item]
 
 
+def converged(totals: Sequence[float]) -> bool:
+    """The early-stop rule: the loss fell by less than :data:`EARLY_STOP_TOLERANCE` (relative)
+    over the last :data:`EARLY_STOP_WINDOW` steps."""
+    if len(totals) <= EARLY_STOP_WINDOW:
+        return False
+    before, now = totals[-EARLY_STOP_WINDOW - 1], totals[-1]
+    return before <= 1e-12 or (before - now) / before < EARLY_STOP_TOLERANCE
+
+
+def interrupted(cancel: threading.Event | None, started: float, max_seconds: float | None) -> StopReason | None:
+    """Why a run must stop before its next step (cancelled, or past its time budget), or None."""
+    if cancel is not None and cancel.is_set():
+        return "cancelled"
+    if max_seconds is not None and time.perf_counter() - started > max_seconds:
+        return "time budget"
+    return None
+
+
+@dataclass
+class _Best:
+    """The lowest-loss image of a scale so far, and its losses."""
+
+    total: float = math.inf
+    image: torch.Tensor | None = None
+    losses: Losses | None = None
+
+    def offer(self, losses: Losses, image: torch.Tensor) -> None:
+        if losses.total < self.total and math.isfinite(losses.total):
+            self.total, self.image, self.losses = losses.total, image.detach().clone(), losses
+
+
+@dataclass(kw_only=True)
 class _Run:
     """State of one call to :func:`stylize`; never shared between runs."""
 
-    def __init__(
-        self,
-        config: TransferConfig,
-        extractor: FeatureExtractor,
-        device: torch.device,
-        blend: Sequence[float],
-        content: Image.Image,
-        styles: list[Image.Image],
-        on_progress: ProgressCallback | None,
-        cancel: threading.Event | None,
-        started: float,
-    ) -> None:
-        self.config = config
-        self.extractor = extractor
-        self.device = device
-        self.blend = blend
-        self.content = content
-        self.styles = styles
-        self.on_progress = on_progress
-        self.cancel = cancel
-        self.started = started
-        self.plan = plan_scales(config.size, config.steps, config.multiscale)
-        self.total = planned_steps(config)
-        self.steps_done = 0
-        self.stopped: str | None = None
-        self.history: list[HistoryPoint] = []
-        self.best_losses: Losses | None = None
-        self.use_graphs = config.cuda_graphs and device.type == "cuda"
-        self.graph_failure: str | None = None
+    config: TransferConfig
+    extractor: FeatureExtractor
+    device: torch.device
+    blend: Sequence[float]
+    content: Image.Image
+    styles: list[Image.Image]
+    on_progress: ProgressCallback | None
+    cancel: threading.Event | None
+    started: float  # perf_counter() at the start of the run
+    steps_done: int = 0
+    stopped: StopReason | None = None
+    history: list[HistoryPoint] = field(default_factory=list)
+    best_losses: Losses | None = None
+    graph_failure: str | None = None
+
+    def __post_init__(self) -> None:
+        self.plan = plan_scales(self.config.size, self.config.steps, self.config.multiscale)
+        self.total = planned_steps(self.config)
+        self.use_graphs = self.config.cuda_graphs and self.device.type == "cuda"
 
     def optimise(self, start_image: Image.Image | None, final_size: tuple[int, int]) -> torch.Tensor:
         image: torch.Tensor | None = None
@@ -293,6 +274,13 @@ class _Run:
             image = _resample(image, final_size)
         return image
 
+    def picture(self, image: torch.Tensor) -> Image.Image:
+        """The image as a visitor sees it (previews and the result alike), colour handling applied."""
+        output = to_pil(image)
+        if self.config.color == "luminance":
+            output = keep_content_chroma(output, self.content)
+        return output
+
     def _initial(
         self, previous: torch.Tensor | None, start_image: Image.Image | None, size: tuple[int, int]
     ) -> torch.Tensor:
@@ -301,44 +289,25 @@ class _Run:
         if self.config.init == "noise":
             generator = torch.Generator("cpu").manual_seed(self.config.seed)
             return torch.rand((1, 3, size[1], size[0]), generator=generator).to(self.device)
-        if start_image is not None:
-            return to_tensor(resize(start_image, size), self.device)
-        return to_tensor(resize(self.content, size), self.device)
+        return to_tensor(resize(start_image or self.content, size), self.device)
 
     def _loss_for(self, size: tuple[int, int]) -> GatysLoss:
-        """Targets for one scale, computed once with gradients off."""
-        config = self.config
+        """The loss of one scale: the photo at that size, each painting at its own share of it."""
         content = to_tensor(resize(self.content, size), self.device)
-        style_longest = max(round(max(size) * config.style_scale), 32)
-        with torch.no_grad():
-            content_features = self.extractor(content, [config.content_layer])[config.content_layer].float()
-            grams: dict[str, list[torch.Tensor]] = {name: [] for name in config.style_layers}
-            for style_image in self.styles:
-                style = to_tensor(resize(style_image, fit_size(style_image.size, style_longest)), self.device)
-                if config.color == "match":
-                    style = match_color_statistics(style, content)
-                features = self.extractor(style, config.style_layers)
-                for name in config.style_layers:
-                    grams[name].append(gram_matrix(features[name])[0])
-        return GatysLoss(
-            content=ContentLoss(content_features),
-            content_layer=config.content_layer,
-            styles={name: StyleLoss.blended(grams[name], self.blend) for name in config.style_layers},
-            style_layer_weights=dict(zip(config.style_layers, config.style_layer_weights, strict=True)),
-            content_weight=config.content_weight,
-            style_weight=config.style_weight,
-            tv_weight=config.tv_weight,
-        )
+        style_longest = max(round(max(size) * self.config.style_scale), 32)
+        styles = []
+        for style_image in self.styles:
+            style = to_tensor(resize(style_image, fit_size(style_image.size, style_longest)), self.device)
+            styles.append(match_color_statistics(style, content) if self.config.color == "match" else style)
+        return build_gatys_loss(self.extractor, content, styles, self.blend, self.config)
 
     def _optimise_scale(self, image: torch.Tensor, size: tuple[int, int], scale: int, steps: int) -> torch.Tensor:
         loss_fn = self._loss_for(size)
         layers = loss_fn.layers
         image = image.detach().clone().requires_grad_(True)
         optimizer = build_optimizer(self.config.optimizer, image, self.config.effective_learning_rate)
-        best = image.detach().clone()
-        best_total = math.inf
-        best_losses: Losses | None = None
-        last: Losses | None = None
+        best = _Best()
+        last: list[Losses] = []
         totals: list[float] = []
 
         def evaluate() -> torch.Tensor:
@@ -350,53 +319,42 @@ class _Run:
         evaluation = GraphedEvaluation(evaluate, image, capture=self.use_graphs)
 
         def closure() -> float:
-            nonlocal best, best_total, best_losses, last
             # One device-to-host copy for the four numbers (on a GPU, each copy waits for the queue).
-            values: list[float] = evaluation().tolist()
-            content_value, style_value, tv_value, value = values
-            last = Losses(content_value, style_value, tv_value, value)
-            if value < best_total and math.isfinite(value):
-                best_total, best, best_losses = value, image.detach().clone(), last
-            return value
+            losses = Losses(*evaluation().tolist())
+            last.append(losses)
+            best.offer(losses, image)
+            return losses.total
 
         for step in range(steps):
-            if self.cancel is not None and self.cancel.is_set():
-                self.stopped = "cancelled"
-                break
-            if self.config.max_seconds is not None and time.perf_counter() - self.started > self.config.max_seconds:
-                self.stopped = "time budget"
+            self.stopped = interrupted(self.cancel, self.started, self.config.max_seconds)
+            if self.stopped is not None:
                 break
             optimizer.step(closure)
             if self.config.optimizer != "lbfgs":
                 with torch.no_grad():
                     image.clamp_(0, 1)  # projected gradient steps; L-BFGS relies on the range penalty
-            assert last is not None
             self.steps_done += 1
-            totals.append(last.total)
-            self.history.append(HistoryPoint(self.steps_done, time.perf_counter() - self.started, last))
-            converged = self.config.early_stop and _converged(totals)
-            if converged:
+            totals.append(last[-1].total)
+            self.history.append(HistoryPoint(self.steps_done, time.perf_counter() - self.started, last[-1]))
+            done = self.config.early_stop and converged(totals)
+            if done:
                 self.total -= steps - step - 1
             if self.on_progress is not None:
-                self._report(last, size, scale, image, final=converged or step == steps - 1)
-            if converged:
+                self._report(last[-1], size, scale, image, final=done or step == steps - 1)
+            if done:
                 self.stopped = "converged"
                 break
         self.graph_failure = self.graph_failure or evaluation.failed
         evaluation.release()
-        if best_losses is None:
+        if best.image is None:
             return image.detach()
         # The best image of the scale is the one returned; its losses are the ones reported.
-        self.best_losses = best_losses
-        return best
+        self.best_losses = best.losses
+        return best.image
 
     def _report(self, losses: Losses, size: tuple[int, int], scale: int, image: torch.Tensor, final: bool) -> None:
         every = self.config.preview_every
-        preview = None
-        if final or (every and self.steps_done % every == 0):
-            preview = to_pil(image)
-            if self.config.color == "luminance":
-                preview = keep_content_chroma(preview, self.content)
+        due = final or (every and self.steps_done % every == 0)
         assert self.on_progress is not None
         self.on_progress(
             Progress(
@@ -407,17 +365,9 @@ class _Run:
                 size=size,
                 scale=scale,
                 scales=len(self.plan),
-                preview=preview,
+                preview=self.picture(image) if due else None,
             )
         )
-
-
-def _converged(totals: list[float]) -> bool:
-    """True when the loss improved by less than the tolerance over the window."""
-    if len(totals) <= EARLY_STOP_WINDOW:
-        return False
-    before, now = totals[-EARLY_STOP_WINDOW - 1], totals[-1]
-    return before <= 1e-12 or (before - now) / before < EARLY_STOP_TOLERANCE
 
 
 def _resample(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

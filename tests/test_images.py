@@ -176,3 +176,16 @@ def test_recipe_is_embedded_and_read_back(tmp_path, content_image):
     assert read_recipe(png_bytes(content_image)) is None
     with pytest.raises(ImageError):
         read_recipe(b"not a png")
+
+
+def test_timelapse_has_one_frame_per_preview(content_image, style_image):
+    from nst_core import TransferConfig, stylize
+    from nst_core.images import timelapse_gif
+
+    frames: list[Image.Image] = []
+    config = TransferConfig(size=48, steps=4, early_stop=False, preview_every=1)
+    stylize(content_image, style_image, config, on_progress=lambda p: frames.append(p.preview))
+    gif = Image.open(io.BytesIO(timelapse_gif(frames)))
+    assert gif.n_frames == 4 and gif.size == (48, 36)
+    with pytest.raises(ImageError, match="at least one preview frame"):
+        timelapse_gif([])

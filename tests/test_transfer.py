@@ -13,7 +13,16 @@ from nst_core.config import STYLE_LAYERS
 from nst_core.errors import ConfigError, ImageError, NSTError
 from nst_core.images import to_tensor
 from nst_core.losses import gram_matrix, style_loss
-from nst_core.transfer import Progress, plan_scales, planned_steps, stylize_with_retry
+from nst_core.reports import Progress
+from nst_core.transfer import (
+    EARLY_STOP_TOLERANCE,
+    EARLY_STOP_WINDOW,
+    converged,
+    interrupted,
+    plan_scales,
+    planned_steps,
+    stylize_with_retry,
+)
 
 TINY = TransferConfig(size=64, steps=8, preview_every=2, early_stop=False)
 
@@ -162,6 +171,33 @@ def test_early_stop_ends_a_converged_run(content_image):
     # Content = style and content init: nothing to do, the loss stays flat.
     result = stylize(content_image, content_image, TransferConfig(size=64, steps=100))
     assert result.stopped == "converged" and result.steps < 100
+
+
+def test_the_early_stop_rule_on_slowly_falling_curves():
+    window = EARLY_STOP_WINDOW
+    # Falling by 1% a step: 10 steps improve by about 10%, far above the tolerance: go on.
+    falling = [100 * 0.99**step for step in range(50)]
+    assert not any(converged(falling[: end + 1]) for end in range(len(falling)))
+    # Falling by a tenth of the tolerance over the window: converged, but only once a full window exists.
+    creeping = [100 * (1 - 0.1 * EARLY_STOP_TOLERANCE / window) ** step for step in range(3 * window)]
+    assert not converged(creeping[:window])
+    assert converged(creeping[: window + 1])
+    # Just above the tolerance over the window: not yet.
+    rate = 1.5 * EARLY_STOP_TOLERANCE / window
+    assert not converged([100 * (1 - rate) ** step for step in range(window + 1)])
+    # A loss that stopped at zero is done.
+    assert converged([0.0] * (window + 1))
+
+
+def test_the_stop_checks(content_image):
+    import time
+
+    cancel = threading.Event()
+    now = time.perf_counter()
+    assert interrupted(cancel, now, None) is None
+    assert interrupted(cancel, now - 10, 5.0) == "time budget"
+    cancel.set()
+    assert interrupted(cancel, now, None) == "cancelled"
 
 
 def test_coarse_to_fine_plan_and_run(content_image, style_image):

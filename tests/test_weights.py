@@ -77,6 +77,29 @@ def test_torchvision_source_unreachable_names_the_fix(tmp_path, monkeypatch):
         load_weights("torchvision")
 
 
+def test_a_torchvision_download_whose_hash_differs_is_refused_and_not_cached(tmp_path, monkeypatch):
+    import io
+    from email.message import Message
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    served: list[str] = []
+
+    class Response(io.BytesIO):
+        def info(self) -> Message:
+            return Message()
+
+    def fake_urlopen(request: object) -> Response:
+        served.append(getattr(request, "full_url", ""))
+        return Response(b"not the checkpoint torchvision names")
+
+    monkeypatch.setattr(torch.hub, "urlopen", fake_urlopen)
+    with pytest.raises(WeightsError, match="could not be downloaded"):
+        load_weights("torchvision")
+    # torchvision's weights API gave the URL, and its hash check refused the bytes.
+    assert served and served[0].endswith("vgg19-dcbb9e9d.pth")
+    assert not torchvision_cache_path().exists()
+
+
 def test_a_pickle_with_a_code_payload_is_refused(tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
 

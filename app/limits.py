@@ -1,0 +1,95 @@
+"""Serving policy: what a shared deployment allows one visitor, tighter than the core's hard bounds.
+
+Defaults depend on the device; an operator overrides them with the
+environment variables named in each field's comment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from nst_core.config import HARD_MAX_SIZE, HARD_MAX_STEPS, MIN_SIZE, TransferConfig, check_float, check_int
+from nst_core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-visitor limits of this server."""
+
+    max_size: int  # px; NST_MAX_SIZE
+    max_steps: int  # per scale; NST_MAX_STEPS
+    max_seconds: float  # wall-clock budget per run; NST_MAX_SECONDS
+    max_concurrent: int  # runs on the device at once; NST_MAX_CONCURRENT
+    max_waiting: int  # visitors allowed to queue; NST_MAX_WAITING
+    max_upload_mb: float = 10.0  # per file; NST_MAX_UPLOAD_MB
+    max_megapixels: float = 40.0  # decoded size per image; NST_MAX_MEGAPIXELS
+    default_size: int = 256  # px; the page's starting value
+    default_steps: int = field(default=TransferConfig.steps)
+
+    @classmethod
+    def for_device(cls, device_type: str, environ: Mapping[str, str] | None = None) -> Limits:
+        """Limits for ``"cpu"``, ``"cuda"`` or ``"mps"``, with environment overrides.
+
+        Raises:
+            ConfigError: an environment variable is not a number or is out of bounds.
+        """
+        env = os.environ if environ is None else environ
+        gpu = device_type in ("cuda", "mps")
+        limits = cls(
+            max_size=_env_int(env, "NST_MAX_SIZE", 1024 if gpu else 512, MIN_SIZE, HARD_MAX_SIZE),
+            max_steps=_env_int(env, "NST_MAX_STEPS", 500 if gpu else 200, 1, HARD_MAX_STEPS),
+            max_seconds=_env_float(env, "NST_MAX_SECONDS", 60.0 if gpu else 180.0, 1.0, 24 * 3600.0),
+            max_concurrent=_env_int(env, "NST_MAX_CONCURRENT", 1, 1, 64),
+            max_waiting=_env_int(env, "NST_MAX_WAITING", 8, 0, 1000),
+            max_upload_mb=_env_float(env, "NST_MAX_UPLOAD_MB", 10.0, 0.01, 200.0),
+            max_megapixels=_env_float(env, "NST_MAX_MEGAPIXELS", 40.0, 0.01, 178.0),
+            default_size=256 if not gpu else 512,
+        )
+        return dataclasses.replace(
+            limits,
+            default_size=min(limits.default_size, limits.max_size),
+            default_steps=min(limits.default_steps, limits.max_steps),
+        )
+
+    def check(self, config: TransferConfig) -> None:
+        """Refuse a config this deployment does not allow.
+
+        Raises:
+            ConfigError: the size or step count is above this deployment's limit.
+        """
+        if config.size > self.max_size:
+            raise ConfigError(f"The output size is limited to {self.max_size} px here; {config.size} px was asked.")
+        if config.steps > self.max_steps:
+            raise ConfigError(f"Runs are limited to {self.max_steps} steps per scale here; {config.steps} were asked.")
+
+    def clamp(self, config: TransferConfig) -> TransferConfig:
+        """The same config with the wall-clock budget no longer than this deployment's."""
+        budget = self.max_seconds if config.max_seconds is None else min(config.max_seconds, self.max_seconds)
+        return config.replace(max_seconds=budget)
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"The environment variable {name} must be a whole number, not {raw!r}.") from None
+    check_int(name, value, low, high)
+    return value
+
+
+def _env_float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"The environment variable {name} must be a number, not {raw!r}.") from None
+    check_float(name, value, low, high)
+    return value

@@ -1,0 +1,37 @@
+"""The page "Compare settings", for presenters: one picture under several optimisers, backbones or strengths."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.comparison import KEY, render_comparison, render_dimension, render_values, run_comparison
+from app.form import render_controls
+from app.inputs import render_inputs
+from app.runtime import get_runtime
+from app.session import kept
+
+
+def main() -> None:
+    runtime = get_runtime()
+    st.title("Compare settings")
+    st.caption(
+        "The same photo painted once per value of one setting, the pictures side by side with their loss curves "
+        "against step and against seconds, and a sheet for a slide (recipes embedded)."
+    )
+    content, styles = render_inputs(runtime.limits)
+    dimension = render_dimension()
+    with st.form("comparison"):
+        chosen = render_values(dimension)
+        st.subheader("3 · Everything else")
+        values = render_controls(runtime.limits, [label for label, _ in styles])
+        submitted = st.form_submit_button("Compare", type="primary", width="stretch")
+    if submitted and content is None:
+        st.error("Choose or upload a photo first.")
+    elif submitted and content is not None:
+        run_comparison(runtime, content, styles, values, dimension, chosen)
+    view = kept(KEY)
+    if view is not None:
+        render_comparison(view)
+
+
+main()

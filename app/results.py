@@ -1,0 +1,65 @@
+"""The painting with its downloads, its loss curves, and this session's gallery."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from app.form import apply_recipe, label_of
+from app.run import loss_chart_spec
+from app.session import Entry
+
+
+def render_result(entry: Entry) -> None:
+    st.subheader("Result")
+    columns = st.columns(3)
+    columns[0].image(entry.content, caption="Photo", width="stretch")
+    columns[1].image(
+        entry.styles[0],
+        caption="Painting" if len(entry.styles) == 1 else f"Paintings (1 of {len(entry.styles)})",
+        width="stretch",
+    )
+    caption = f"#{entry.number} · {entry.steps} steps · {entry.seconds:.1f} s" + (
+        f" · {entry.note}" if entry.note else ""
+    )
+    columns[2].image(entry.image, caption=caption, width="stretch")
+    buttons = st.columns(4)
+    downloads: list[tuple[str, str | bytes, str, str]] = [
+        ("Download PNG", entry.png, "png", "image/png"),
+        ("Download recipe (JSON)", json.dumps(entry.recipe, indent=2, sort_keys=True), "json", "application/json"),
+    ]
+    if entry.frames:
+        downloads.append(("Download time-lapse (GIF)", entry.timelapse, "gif", "image/gif"))
+    for button, (label, data, extension, mime) in zip(buttons, downloads, strict=False):
+        button.download_button(
+            label,
+            data,
+            file_name=f"painting-{entry.number}.{extension}",
+            mime=mime,
+            key=f"download_{extension}_{entry.number}",
+            width="stretch",
+        )
+    buttons[3].button(
+        "Use these settings again",
+        on_click=apply_recipe,
+        args=(entry.recipe,),
+        key=f"reuse_{entry.number}",
+        width="stretch",
+    )
+    if entry.history:
+        with st.expander("Loss curves"):
+            st.vega_lite_chart(loss_chart_spec(entry.history), width="stretch")
+
+
+def render_gallery(entries: list[Entry]) -> None:
+    """This session's earlier paintings, when there is more than one."""
+    if len(entries) < 2:
+        return
+    st.subheader("This session's paintings")
+    columns = st.columns(4)
+    for index, entry in enumerate(entries):
+        recipe = entry.recipe
+        settings = f"strength {recipe.get('style_weight', 0):g} · {label_of(recipe.get('optimizer', ''))}"
+        caption = f"#{entry.number} · {settings} · {entry.seconds:.0f} s"
+        columns[index % 4].image(entry.image, caption=caption, width="stretch")
