@@ -19,7 +19,7 @@ RUN pip install -r requirements.txt
 ARG BAKE_TORCHVISION=0
 ENV TORCH_HOME=/home/user/app/weights/torch
 RUN if [ "$BAKE_TORCHVISION" = "1" ]; then \
-      python -c "import torch; torch.hub.load_state_dict_from_url('https://download.pytorch.org/models/vgg19-dcbb9e9d.pth', weights_only=True)"; \
+      python -c "from torchvision.models import VGG19_Weights; VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=True, weights_only=True)"; \
     fi
 
 COPY --chown=user . .

@@ -150,3 +150,10 @@ def render_inputs(limits: Limits) -> tuple[Image.Image | None, Styles]:
         except (ImageError, ConfigError) as error:
             st.error(str(error))
     return content, styles
+
+
+def photo_to_paint(submitted: bool, content: Image.Image | None) -> Image.Image | None:
+    """The photo once the visitor pressed the button; without one, a sentence instead."""
+    if submitted and content is None:
+        st.error("Choose or upload a photo first.")
+    return content if submitted else None

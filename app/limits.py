@@ -72,24 +72,25 @@ class Limits:
 
 
 def _env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"The environment variable {name} must be a whole number, not {raw!r}.") from None
-    check_int(name, value, low, high)
-    return value
+    return int(_env(env, name, default, low, high, whole=True))
 
 
 def _env_float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    return _env(env, name, default, low, high, whole=False)
+
+
+def _env(env: Mapping[str, str], name: str, default: float, low: float, high: float, whole: bool) -> float:
+    """The variable's value within its bounds, or ``default`` when unset or blank."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = int(raw) if whole else float(raw)
     except ValueError:
-        raise ConfigError(f"The environment variable {name} must be a number, not {raw!r}.") from None
-    check_float(name, value, low, high)
+        what = "a whole number" if whole else "a number"
+        raise ConfigError(f"The environment variable {name} must be {what}, not {raw!r}.") from None
+    if whole:
+        check_int(name, value, int(low), int(high))
+    else:
+        check_float(name, value, low, high)
     return value

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.comparison import KEY, render_comparison, render_dimension, render_values, run_comparison
 from app.form import render_controls
-from app.inputs import render_inputs
+from app.inputs import photo_to_paint, render_inputs
 from app.runtime import get_runtime
 from app.session import kept
 
@@ -25,10 +25,9 @@ def main() -> None:
         st.subheader("3 · Everything else")
         values = render_controls(runtime.limits, [label for label, _ in styles])
         submitted = st.form_submit_button("Compare", type="primary", width="stretch")
-    if submitted and content is None:
-        st.error("Choose or upload a photo first.")
-    elif submitted and content is not None:
-        run_comparison(runtime, content, styles, values, dimension, chosen)
+    photo = photo_to_paint(submitted, content)
+    if photo is not None:
+        run_comparison(runtime, photo, styles, values, dimension, chosen)
     view = kept(KEY)
     if view is not None:
         render_comparison(view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.form import render_controls
-from app.inputs import render_inputs
+from app.inputs import photo_to_paint, render_inputs
 from app.results import render_gallery, render_result
 from app.run import run_transfer
 from app.runtime import Runtime, default_model, get_runtime
@@ -33,10 +33,9 @@ def main() -> None:
         st.subheader("3 · How to paint it")
         values = render_controls(runtime.limits, [label for label, _ in styles])
         submitted = st.form_submit_button("Paint it", type="primary", width="stretch")
-    if submitted and content is None:
-        st.error("Choose or upload a photo first.")
-    elif submitted and content is not None:
-        run_transfer(runtime, content, styles, values)
+    photo = photo_to_paint(submitted, content)
+    if photo is not None:
+        run_transfer(runtime, photo, styles, values)
     entries = gallery()
     if entries:
         render_result(entries[0])
