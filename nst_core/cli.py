@@ -23,14 +23,15 @@ from typing import Any, Literal, TextIO
 
 from PIL import Image
 
-from . import compare
-from .compare import DIMENSIONS
 from .config import INITS, TransferConfig, field_help
 from .errors import ImageError, NSTError
 from .images import load_image, save_png, timelapse_gif
 from .reports import Progress, TransferResult
-from .transfer import planned_steps, stylize
 from .version import __version__
+
+# The optimisation (and with it torch, 2-3 s to import) is imported only by runs that optimise:
+# ``--init fast --steps 0`` paints with the instant network alone and finishes in about a second.
+DIMENSIONS = ("optimizer", "backbone", "style_weight")  # nst_core.compare.DIMENSIONS, held equal by a test
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -38,7 +39,8 @@ EXIT_INTERRUPTED = 130
 
 RENAMED = {"color": "preserve-colors"}  # option names that differ from the field's
 NOT_OPTIONS = frozenset({"content_layer", "style_layers", "style_layer_weights", "preview_every"})  # library only
-HELP = {"init": "content, noise, or the path of a starting image"}  # where the CLI accepts more than the field
+# Where the CLI accepts more than the field:
+HELP = {"init": "content (the photo), fast (the instant painting), noise, or the path of a starting image"}
 METAVARS = {"style_blend": "W"}
 
 
@@ -183,7 +185,13 @@ def _paint(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     output = _checked_output(args.output)
     timelapse = _checked_output(args.timelapse) if args.timelapse else None
     content, styles, start = _inputs(args)
-    result = _run(args, config, err, frames.append, content, styles, start)
+    if config.init == "fast" and config.steps == 0:
+        from .instant import paint_instant
+
+        result = paint_instant(content, styles, config)
+        frames.append(result.image)
+    else:
+        result = _run(args, config, err, frames.append, content, styles, start)
     save_png(result.image, output, result.recipe)
     written = [str(output)]
     if timelapse is not None:
@@ -196,6 +204,9 @@ def _paint(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
 
 def _compare(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     from tqdm import tqdm
+
+    from . import compare
+    from .transfer import planned_steps
 
     output = _checked_output(args.output)
     chosen = compare.variants(args.vary, args.values, config_from_args(args))
@@ -215,7 +226,8 @@ def _compare(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
 
 def _summary(result: TransferResult) -> str:
     stopped = f", {result.stopped}" if result.stopped else ""
-    return f"{result.image.width}x{result.image.height} px, {result.steps} steps, {result.seconds:.1f} s{stopped}"
+    work = "instant painting" if result.recipe.get("method") == "instant" else f"{result.steps} steps"
+    return f"{result.image.width}x{result.image.height} px, {work}, {result.seconds:.1f} s{stopped}"
 
 
 def _record(result: TransferResult, output: Path) -> dict[str, object]:
@@ -248,6 +260,8 @@ def _run(
     start: Image.Image | None,
 ) -> TransferResult:
     from tqdm import tqdm
+
+    from .transfer import planned_steps, stylize
 
     bar = tqdm(total=planned_steps(config), file=err, disable=args.quiet, unit="step", dynamic_ncols=True)
 

@@ -26,7 +26,7 @@ STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "re
 STYLE_LAYER_WEIGHTS: tuple[float, ...] = (1.0, 0.75, 0.2, 0.2, 0.2)
 
 Optimizer = Literal["lbfgs", "adam", "gd"]
-Init = Literal["content", "noise", "image"]
+Init = Literal["content", "noise", "image", "fast"]
 ColorMode = Literal["none", "luminance", "match"]
 Backbone = Literal["vgg19", "vgg16"]
 Precision = Literal["auto", "fp32", "bf16"]
@@ -74,7 +74,11 @@ class TransferConfig:
     content_weight: float = option(1.0, "weight of the content loss")
     style_weight: float = option(100.0, "style strength; means the same at every size")
     tv_weight: float = option(0.0, "smoothness (total variation, the report's 'denoise')")
-    init: Init = option("content", "the image the optimisation starts from: content, noise or image")
+    init: Init = option(
+        "content",
+        "what the optimisation starts from: content (the photo), noise, image, or fast (the instant painting)",
+    )
+    strength: float = option(1.0, "instant painting's style strength: 0 = the photo's own style, 1 = the painting's")
     color: ColorMode = option(
         "none", "luminance: keep the photo's colours; match: recolour the paintings to the photo first"
     )
@@ -105,6 +109,7 @@ class TransferConfig:
         check_float("style_weight", self.style_weight, 0.0, MAX_WEIGHT)
         check_float("tv_weight", self.tv_weight, 0.0, MAX_WEIGHT)
         _check_choice("init", self.init, INITS)
+        check_float("strength", self.strength, 0.0, 1.0)
         _check_choice("color", self.color, COLOR_MODES)
         check_float("style_scale", self.style_scale, 0.1, 4.0)
         object.__setattr__(self, "style_blend", tuple(self.style_blend))

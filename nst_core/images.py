@@ -1,5 +1,8 @@
 """Reading untrusted images safely, converting them to tensors, saving results.
 
+Importing this module does not import torch (the tensor conversions import it
+when called), so the instant path can read images cheaply.
+
 Order of checks in :func:`load_image`: byte cap, ``Image.open`` restricted to
 our formats, pixel cap on the header (before any decoding, so a
 decompression bomb costs nothing), decoding, EXIF orientation, first frame,
@@ -14,13 +17,15 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .errors import ImageError
+
+if TYPE_CHECKING:
+    import torch
 
 FileSource: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 ImageSource: TypeAlias = FileSource | Image.Image
@@ -180,6 +185,8 @@ def resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def to_tensor(image: Image.Image, device: torch.device | str = "cpu") -> torch.Tensor:
     """RGB PIL image to a (1, 3, H, W) float32 tensor, values in [0, 1]."""
+    import torch  # here, not at the top: the instant path reads images without importing torch
+
     array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous().to(device)
 

@@ -14,7 +14,6 @@ of how busy the style image is, so one "style strength" fits all.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -154,16 +153,6 @@ class StyleLoss(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return style_loss(features, self.target)
-
-
-@dataclass(frozen=True)
-class Losses:
-    """Weighted loss terms of one step; ``total`` is their sum."""
-
-    content: float
-    style: float
-    tv: float
-    total: float
 
 
 class GatysLoss(nn.Module):

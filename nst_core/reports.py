@@ -1,6 +1,7 @@
 """What the loop reports: a :class:`Progress` after every step, a :class:`TransferResult` at the end.
 
-The page, the CLI and the tests are consumers of these records only.
+The page, the CLI and the tests are consumers of these records only. Plain data:
+importing this module does not import torch.
 """
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ from typing import Any, Literal
 
 from PIL import Image
 
-from .losses import Losses
+
+@dataclass(frozen=True)
+class Losses:
+    """Weighted loss terms of one step; ``total`` is their sum."""
+
+    content: float
+    style: float
+    tv: float
+    total: float
+
 
 StopReason = Literal["cancelled", "time budget", "converged"]
 
@@ -20,7 +30,7 @@ StopReason = Literal["cancelled", "time budget", "converged"]
 class Progress:
     """What the loop reports after every step."""
 
-    step: int  # steps done so far, 1-based
+    step: int  # steps done so far; 0 for the starting picture (the instant painting) before the first step
     total: int  # steps planned (shrinks when a scale converges early)
     losses: Losses  # weighted terms at this step
     elapsed: float  # s since the run started, weights loading included

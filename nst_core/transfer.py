@@ -6,6 +6,10 @@ image(s) at ``relu1_1`` ... ``relu5_1`` (Gatys et al., 2016). Above
 :data:`COARSE_SIZE` it works coarse-to-fine: most steps at a low resolution,
 each finer scale starting from the upsampled result of the coarser one.
 
+With ``init="fast"`` the optimisation starts from the instant painting of the
+feed-forward network (:mod:`nst_core.instant`), reported as step 0 before any
+optimisation step; with ``steps=0`` that picture is the result.
+
 The page, the CLI and the tests all run this loop; they differ only in what
 they do with the :class:`Progress` reports.
 """
@@ -31,9 +35,10 @@ from .device import describe_device, describe_precision, resolve_device, resolve
 from .errors import ConfigError, NSTError
 from .graphs import GraphedEvaluation
 from .images import ImageSource, fit_size, load_image, resize, to_pil, to_tensor
-from .losses import GatysLoss, Losses, build_gatys_loss, range_penalty
+from .instant import get_network, instant_picture
+from .losses import GatysLoss, build_gatys_loss, range_penalty
 from .optimizers import build_optimizer
-from .reports import HistoryPoint, Progress, ProgressCallback, StopReason, TransferResult
+from .reports import HistoryPoint, Losses, Progress, ProgressCallback, StopReason, TransferResult
 from .version import __version__
 
 COARSE_SIZE = 256  # px; outputs above 1.5x this are optimised coarse-to-fine
@@ -104,6 +109,12 @@ def stylize(
     style_images = [load_image(style) for style in style_list]
     start_image = load_image(init_image) if config.init == "image" and init_image is not None else None
     final_size = fit_size(content_image.size, config.size)
+    if config.init == "fast":
+        # The instant painting first: the visitor sees it before the network for the optimisation is even loaded.
+        network = get_network(torch.get_num_threads())
+        start_image = instant_picture(network, content_image, style_images, config, final_size)
+        if on_progress is not None:
+            on_progress(_first_picture(config, final_size, time.perf_counter() - started, start_image))
 
     device = resolve_device(config.device) if extractor is None else next(extractor.parameters()).device
     dtype = resolve_precision(config.precision, device)
@@ -205,6 +216,13 @@ def as_list(styles: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:
     return [styles]  # type: ignore[list-item]
 
 
+def _first_picture(config: TransferConfig, size: tuple[int, int], elapsed: float, picture: Image.Image) -> Progress:
+    """The report of step 0: the starting picture, before any optimisation step."""
+    plan = plan_scales(config.size, config.steps, config.multiscale)
+    return Progress(step=0, total=planned_steps(config), losses=Losses(0.0, 0.0, 0.0, 0.0), elapsed=elapsed,
+                    size=size, scale=0, scales=len(plan), preview=picture)  # fmt: skip
+
+
 def converged(totals: Sequence[float]) -> bool:
     """The early-stop rule: the loss fell by less than :data:`EARLY_STOP_TOLERANCE` (relative)
     over the last :data:`EARLY_STOP_WINDOW` steps."""
@@ -261,6 +279,8 @@ class _Run:
         self.use_graphs = self.config.cuda_graphs and self.device.type == "cuda"
 
     def optimise(self, start_image: Image.Image | None, final_size: tuple[int, int]) -> torch.Tensor:
+        if self.config.steps == 0:
+            return self._initial(None, start_image, final_size)  # the starting picture itself, at its full size
         image: torch.Tensor | None = None
         for scale, (longest, steps) in enumerate(self.plan):
             size = final_size if scale == len(self.plan) - 1 else fit_size(self.content.size, longest)
@@ -293,13 +313,15 @@ class _Run:
 
     def _loss_for(self, size: tuple[int, int]) -> GatysLoss:
         """The loss of one scale: the photo at that size, each painting at its own share of it."""
-        content = to_tensor(resize(self.content, size), self.device)
+        photo = resize(self.content, size)
         style_longest = max(round(max(size) * self.config.style_scale), 32)
         styles = []
         for style_image in self.styles:
-            style = to_tensor(resize(style_image, fit_size(style_image.size, style_longest)), self.device)
-            styles.append(match_color_statistics(style, content) if self.config.color == "match" else style)
-        return build_gatys_loss(self.extractor, content, styles, self.blend, self.config)
+            style = resize(style_image, fit_size(style_image.size, style_longest))
+            if self.config.color == "match":
+                style = match_color_statistics(style, photo)
+            styles.append(to_tensor(style, self.device))
+        return build_gatys_loss(self.extractor, to_tensor(photo, self.device), styles, self.blend, self.config)
 
     def _optimise_scale(self, image: torch.Tensor, size: tuple[int, int], scale: int, steps: int) -> torch.Tensor:
         loss_fn = self._loss_for(size)

@@ -141,6 +141,39 @@ def test_unreachable_weights_say_so_and_offer_the_original(monkeypatch, tmp_path
     assert_painted(paint(at))
 
 
+def test_the_three_methods_paint_and_come_back_with_their_settings():
+    at = new_app()
+    assert at.radio(key="method").value == "refined"
+    at.radio(key="method").set_value("instant")
+    recipe = assert_painted_instant(paint(at))
+    assert recipe["init"] == "fast" and recipe["steps"] == 0
+    assert "instant painting" in at.session_state["gallery"][0].note
+    at.radio(key="method").set_value("gatys")
+    at.run()
+    at.button(key="reuse_1").click()  # the instant painting's settings
+    at.run()
+    assert at.radio(key="method").value == "instant" and at.slider(key="steps").value == 2
+    at.radio(key="method").set_value("gatys")
+    at.selectbox(key="init").set_value("noise")
+    paint(at)
+    assert at.session_state["gallery"][0].recipe["init"] == "noise"
+    at.radio(key="method").set_value("refined")
+    at.selectbox(key="init").set_value("content")
+    at.run()
+    at.button(key="reuse_2").click()
+    at.run()
+    assert at.radio(key="method").value == "gatys" and at.selectbox(key="init").value == "noise"
+
+
+def assert_painted_instant(at: AppTest) -> dict:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    entry = at.session_state["gallery"][0]
+    recipe = read_recipe(entry.png)
+    assert recipe is not None and max(entry.image.size) == 64 and entry.steps == 0
+    return recipe
+
+
 def test_use_these_settings_again_restores_the_form():
     at = new_app()
     at.select_slider(key="style_weight").set_value(1000.0)

@@ -168,3 +168,9 @@ def test_module_entry_point_runs_as_a_process(tmp_path, pair):
         check=False,
     )
     assert bad.returncode == 2 and bad.stderr.strip().endswith("5 was given.") and "Traceback" not in bad.stderr
+
+
+def test_the_cli_lists_the_comparison_dimensions_of_the_core():
+    from nst_core import cli, compare
+
+    assert cli.DIMENSIONS == compare.DIMENSIONS

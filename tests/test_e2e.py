@@ -132,6 +132,23 @@ def test_stop_keeps_the_picture_so_far(app_url):
         assert page.locator("[data-testid='stException']").count() == 0
 
 
+def test_the_instant_painting_shows_before_the_first_optimisation_step(app_url):
+    with open_page(app_url) as page:
+        page.get_by_text("Examples", exact=True).first.click()
+        page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
+        page.get_by_text("Instant, then refined").click()
+        set_steps(page, 150)
+        page.get_by_role("button", name="Paint it").click()
+        page.get_by_text("Instant painting ready").wait_for(timeout=30_000)
+        live = page.get_by_text("Instant painting", exact=True)
+        live.wait_for(timeout=30_000)  # the live picture's caption, before any "Step n"
+        assert page.get_by_text("Step 5", exact=True).count() == 0
+        page.get_by_text("Step 5", exact=True).wait_for(timeout=60_000)  # then the optimisation paints over it
+        page.get_by_role("button", name="Stop and keep this").click()
+        page.get_by_text("stopped at step").first.wait_for(timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+
+
 def test_a_visitor_who_leaves_frees_the_device_for_the_next(app_url):
     from playwright.sync_api import sync_playwright
 
