@@ -17,7 +17,7 @@ from app.session import keep
 from nst_core import compare
 from nst_core.errors import NSTError
 from nst_core.reports import Progress, TransferResult
-from nst_core.transfer import planned_steps
+from nst_core.schedule import planned_steps
 
 DIMENSION_LABELS = {"optimizer": "Optimiser", "backbone": "Backbone", "style_weight": "Style strength"}
 KEY = "comparison_view"  # where a finished comparison is kept for the session

@@ -3,6 +3,8 @@
 ``python -m nst_core compare CONTENT STYLE --vary optimizer --values lbfgs adam gd -o sheet.png``
 runs the same picture under several settings and writes a comparison sheet.
 
+``python -m nst_core video CLIP STYLE [STYLE ...] -o OUT.mp4`` paints a short clip, coherent from frame to frame.
+
 The run options are derived from the fields of :class:`~nst_core.config.TransferConfig`
 (name, type, default, help), with one small map of renames: a new parameter is
 added to the config once and appears here.
@@ -69,6 +71,32 @@ def build_compare_parser() -> argparse.ArgumentParser:
     return parser
 
 
+VIDEO_OPTIONS = frozenset({"size", "steps", "init", "style_blend", "strength", "color", "style_weight",
+                           "content_weight", "optimizer", "device", "precision"})  # fmt: skip
+VIDEO_DEFAULTS = {"size": 256, "steps": 0, "init": "fast"}
+
+
+def build_video_parser() -> argparse.ArgumentParser:
+    from .video import COHERENCES
+
+    parser = argparse.ArgumentParser(
+        prog="python -m nst_core video",
+        description="Paint a short clip, coherent from frame to frame: with --steps 0 the instant network paints "
+        "each frame, tied to the previous one by optical flow; with --steps N each frame is refined by N "
+        "optimisation steps from the previous painted frame, with a temporal loss (Ruder et al. 2016).",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("input", help="the clip (MP4, WebM, MOV or animated GIF)")
+    parser.add_argument("styles", nargs="+", metavar="style", help="one or more style images")
+    parser.add_argument("-o", "--output", required=True, help="the MP4 to write; clips up to 10 s also get a GIF")
+    _add_run_options(parser, VIDEO_OPTIONS, VIDEO_DEFAULTS)
+    coherence = "flow: tie each frame to the previous by optical flow; none: each frame on its own; blend: an "
+    coherence += "exponential blend of consecutive frames (the last two are baselines, for comparison)"
+    parser.add_argument("--coherence", choices=COHERENCES, default="flow", help=coherence)
+    parser.add_argument("--no-gif", dest="gif", action="store_false", help="do not write the GIF")
+    return parser
+
+
 def _new_parser(prog: str, description: str, output_help: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
     parser.add_argument("content", help="the photo (PNG, JPEG, WebP, GIF or BMP)")
@@ -91,10 +119,15 @@ def option_fields() -> list[dataclasses.Field[Any]]:
     return [item for item in dataclasses.fields(TransferConfig) if item.name not in NOT_OPTIONS]
 
 
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
+def _add_run_options(
+    parser: argparse.ArgumentParser, only: frozenset[str] | None = None, defaults: dict[str, Any] | None = None
+) -> None:
+    """An option per config field (or per field in ``only``), defaults from the config unless ``defaults`` says."""
     types = typing.get_type_hints(TransferConfig)
     for item in option_fields():
-        name, kind, default = item.name, types[item.name], item.default
+        if only is not None and item.name not in only:
+            continue
+        name, kind, default = item.name, types[item.name], (defaults or {}).get(item.name, item.default)
         flag = "--" + RENAMED.get(name, name).replace("_", "-")
         text = HELP.get(name, field_help(name))
         if kind is bool:
@@ -137,14 +170,15 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     arguments = list(sys.argv[1:] if argv is None else argv)
-    comparing = bool(arguments) and arguments[0] == "compare"
-    parser = build_compare_parser() if comparing else build_parser()
+    command = arguments[0] if arguments and arguments[0] in ("compare", "video") else "paint"
+    parsers = {"compare": build_compare_parser, "video": build_video_parser, "paint": build_parser}
+    runs = {"compare": _compare, "video": _video, "paint": _paint}
     try:
-        args = parser.parse_args(arguments[1:] if comparing else arguments)
+        args = parsers[command]().parse_args(arguments if command == "paint" else arguments[1:])
     except SystemExit as stop:  # argparse exits on --help, --version and usage errors
         return int(stop.code or 0)
     try:
-        records = _compare(args, err) if comparing else _paint(args, err)
+        records = runs[command](args, err)
     except NSTError as error:
         print(f"error: {error}", file=err)
         return EXIT_ERROR
@@ -206,7 +240,7 @@ def _compare(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     from tqdm import tqdm
 
     from . import compare
-    from .transfer import planned_steps
+    from .schedule import planned_steps
 
     output = _checked_output(args.output)
     chosen = compare.variants(args.vary, args.values, config_from_args(args))
@@ -222,6 +256,37 @@ def _compare(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     if not args.quiet:
         print(f"wrote {output} ({len(results)} runs: {', '.join(labels)})", file=err)
     return [_record(result, output) | {"label": label} for label, result in zip(labels, results, strict=True)]
+
+
+def _video(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
+    from tqdm import tqdm
+
+    from .video import FrameProgress, paint_video, probe
+
+    values = {name: getattr(args, name) for name in VIDEO_OPTIONS}
+    values["style_blend"] = tuple(values["style_blend"] or ())
+    config = TransferConfig(**values)
+    output = _checked_output(args.output)
+    source = Path(args.input)
+    info = probe(source)  # refused here, before anything else, with its sentence
+    styles = [_input("style image", style) for style in args.styles]
+    bar = tqdm(total=info.frames, file=err, disable=args.quiet, unit="frame", dynamic_ncols=True)
+
+    def report(progress: FrameProgress) -> None:
+        bar.update(progress.frame - bar.n)
+
+    try:
+        result = paint_video(source, styles, output, config, coherence=args.coherence, gif=args.gif,
+                             on_progress=report)  # fmt: skip
+    finally:
+        bar.close()
+    if not args.quiet:
+        gif = f" and {result.gif}" if result.gif else ""
+        print(f"wrote {result.output}{gif} ({result.frames} frames, {result.width}x{result.height} px, "
+              f"{result.seconds:.1f} s)", file=err)  # fmt: skip
+    return [{"output": str(result.output), "gif": str(result.gif) if result.gif else None, "frames": result.frames,
+             "fps": float(result.fps), "width": result.width, "height": result.height,
+             "seconds": round(result.seconds, 3), "device": result.device, "stopped": result.stopped}]  # fmt: skip
 
 
 def _summary(result: TransferResult) -> str:
@@ -261,7 +326,8 @@ def _run(
 ) -> TransferResult:
     from tqdm import tqdm
 
-    from .transfer import planned_steps, stylize
+    from .schedule import planned_steps
+    from .transfer import stylize
 
     bar = tqdm(total=planned_steps(config), file=err, disable=args.quiet, unit="step", dynamic_ncols=True)
 

@@ -155,6 +155,23 @@ class StyleLoss(nn.Module):
         return style_loss(features, self.target)
 
 
+class TemporalLoss(nn.Module):
+    """Ruder et al. (2016): the picture held to a target (the previous painted frame, warped by the optical flow)
+    on the pixels where that target is trustworthy; ``weight * sum(mask * (x - target)^2) / (3 H W)``."""
+
+    target: torch.Tensor
+    mask: torch.Tensor
+
+    def __init__(self, target: torch.Tensor, mask: torch.Tensor, weight: float) -> None:
+        super().__init__()
+        self.register_buffer("target", target.detach())
+        self.register_buffer("mask", mask.detach())
+        self.weight = weight
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.weight * (self.mask * (image - self.target).pow(2)).sum() / image[0].numel()
+
+
 class GatysLoss(nn.Module):
     """content_weight * content + style_weight * sum_l w_l style_l + tv_weight * TV."""
 

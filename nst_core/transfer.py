@@ -3,7 +3,7 @@
 :func:`stylize` optimises the pixels of an image so that its VGG features
 match the content image at ``relu4_2`` and its Gram matrices match the style
 image(s) at ``relu1_1`` ... ``relu5_1`` (Gatys et al., 2016). Above
-:data:`COARSE_SIZE` it works coarse-to-fine: most steps at a low resolution,
+:data:`~nst_core.schedule.COARSE_SIZE` it works coarse-to-fine: most steps at a low resolution,
 each finer scale starting from the upsampled result of the coarser one.
 
 With ``init="fast"`` the optimisation starts from the instant painting of the
@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image
 from torch.nn import functional
@@ -36,33 +37,13 @@ from .errors import ConfigError, NSTError
 from .graphs import GraphedEvaluation
 from .images import ImageSource, fit_size, load_image, resize, to_pil, to_tensor
 from .instant import get_network, instant_picture
-from .losses import GatysLoss, build_gatys_loss, range_penalty
+from .losses import GatysLoss, TemporalLoss, build_gatys_loss, range_penalty
 from .optimizers import build_optimizer
 from .reports import HistoryPoint, Losses, Progress, ProgressCallback, StopReason, TransferResult
+from .schedule import converged, interrupted, plan_scales, planned_steps
 from .version import __version__
 
-COARSE_SIZE = 256  # px; outputs above 1.5x this are optimised coarse-to-fine
-EARLY_STOP_WINDOW = 10  # steps over which improvement is measured
-EARLY_STOP_TOLERANCE = 2e-3  # relative improvement over the window below which a scale ends
 RANGE_PENALTY_WEIGHT = 1.0  # keeps L-BFGS's pixels within about 3% of [0, 1]
-
-
-def plan_scales(size: int, steps: int, multiscale: bool = True) -> list[tuple[int, int]]:
-    """``[(longest side, steps), ...]`` from coarse to fine; every scale runs ``steps``.
-
-    Each scale halves the next finer one down to about :data:`COARSE_SIZE`.
-    A coarse step costs about a quarter of the next finer one, so a 512 px run
-    costs about 1.25 times its fine steps (the bench measures what this buys).
-    """
-    sizes = [size]
-    while multiscale and sizes[0] > 1.5 * COARSE_SIZE:
-        sizes.insert(0, round(sizes[0] / 2))
-    return [(longest, steps) for longest in sizes]
-
-
-def planned_steps(config: TransferConfig) -> int:
-    """Steps a run of ``config`` plans over all its scales (before any early stop)."""
-    return sum(steps for _, steps in plan_scales(config.size, config.steps, config.multiscale))
 
 
 def stylize(
@@ -74,6 +55,7 @@ def stylize(
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     extractor: FeatureExtractor | None = None,
+    temporal: Temporal | None = None,
 ) -> TransferResult:
     """Paint ``content`` in the manner of ``styles``.
 
@@ -88,6 +70,8 @@ def stylize(
             the best image so far.
         extractor: a loaded feature extractor; by default the shared one
             for ``config.weights``, ``config.backbone`` and the device.
+        temporal: for a video frame, the previous painted frame (warped onto
+            this one) that the trustworthy pixels are held to.
 
     Raises:
         ImageError: an input image cannot be used.
@@ -136,6 +120,7 @@ def stylize(
         on_progress=on_progress,
         cancel=cancel,
         started=started,
+        temporal=temporal,
     )
     output = run.picture(run.optimise(start_image, final_size))
     recipe = {
@@ -223,22 +208,13 @@ def _first_picture(config: TransferConfig, size: tuple[int, int], elapsed: float
                     size=size, scale=0, scales=len(plan), preview=picture)  # fmt: skip
 
 
-def converged(totals: Sequence[float]) -> bool:
-    """The early-stop rule: the loss fell by less than :data:`EARLY_STOP_TOLERANCE` (relative)
-    over the last :data:`EARLY_STOP_WINDOW` steps."""
-    if len(totals) <= EARLY_STOP_WINDOW:
-        return False
-    before, now = totals[-EARLY_STOP_WINDOW - 1], totals[-1]
-    return before <= 1e-12 or (before - now) / before < EARLY_STOP_TOLERANCE
+@dataclass(frozen=True)
+class Temporal:
+    """The temporal term of a video frame (Ruder et al. 2016)."""
 
-
-def interrupted(cancel: threading.Event | None, started: float, max_seconds: float | None) -> StopReason | None:
-    """Why a run must stop before its next step (cancelled, or past its time budget), or None."""
-    if cancel is not None and cancel.is_set():
-        return "cancelled"
-    if max_seconds is not None and time.perf_counter() - started > max_seconds:
-        return "time budget"
-    return None
+    target: Image.Image  # the previous painted frame, warped onto this one
+    mask: np.ndarray  # (H, W), 1 where the warp is trustworthy, 0 where the pixel was occluded
+    weight: float
 
 
 @dataclass
@@ -267,6 +243,7 @@ class _Run:
     on_progress: ProgressCallback | None
     cancel: threading.Event | None
     started: float  # perf_counter() at the start of the run
+    temporal: Temporal | None = None
     steps_done: int = 0
     stopped: StopReason | None = None
     history: list[HistoryPoint] = field(default_factory=list)
@@ -323,8 +300,17 @@ class _Run:
             styles.append(to_tensor(style, self.device))
         return build_gatys_loss(self.extractor, to_tensor(photo, self.device), styles, self.blend, self.config)
 
+    def _temporal_for(self, size: tuple[int, int]) -> TemporalLoss | None:
+        if self.temporal is None:
+            return None
+        target = to_tensor(resize(self.temporal.target, size), self.device)
+        mask = Image.fromarray((np.asarray(self.temporal.mask, dtype=np.float32) * 255).astype(np.uint8))
+        weights = to_tensor(resize(mask, size).convert("RGB"), self.device)[:, :1]
+        return TemporalLoss(target, weights, self.temporal.weight)
+
     def _optimise_scale(self, image: torch.Tensor, size: tuple[int, int], scale: int, steps: int) -> torch.Tensor:
         loss_fn = self._loss_for(size)
+        held = self._temporal_for(size)
         layers = loss_fn.layers
         image = image.detach().clone().requires_grad_(True)
         optimizer = build_optimizer(self.config.optimizer, image, self.config.effective_learning_rate)
@@ -335,6 +321,8 @@ class _Run:
         def evaluate() -> torch.Tensor:
             content, style, tv = loss_fn(image, self.extractor(image, layers))
             total = content + style + tv + RANGE_PENALTY_WEIGHT * range_penalty(image)
+            if held is not None:
+                total = total + held(image)
             total.backward()
             return torch.stack([content, style, tv, total]).detach()
 

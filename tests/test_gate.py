@@ -10,7 +10,7 @@ import pytest
 from nst_core import TransferConfig, stylize
 from nst_core.errors import BusyError
 from nst_core.gate import DeviceGate, shared_gate
-from nst_core.transfer import Progress
+from nst_core.reports import Progress
 
 
 def wait_until(condition, timeout: float = 5.0) -> None:

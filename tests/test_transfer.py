@@ -14,15 +14,15 @@ from nst_core.errors import ConfigError, ImageError, NSTError
 from nst_core.images import to_tensor
 from nst_core.losses import gram_matrix, style_loss
 from nst_core.reports import Progress
-from nst_core.transfer import (
+from nst_core.schedule import (
     EARLY_STOP_TOLERANCE,
     EARLY_STOP_WINDOW,
     converged,
     interrupted,
     plan_scales,
     planned_steps,
-    stylize_with_retry,
 )
+from nst_core.transfer import stylize_with_retry
 
 TINY = TransferConfig(size=64, steps=8, preview_every=2, early_stop=False)
 

