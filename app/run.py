@@ -22,6 +22,7 @@ from nst_core.backbone import FeatureExtractor
 from nst_core.config import TransferConfig
 from nst_core.errors import BusyError, NSTError, WeightsError
 from nst_core.reports import Progress, StopReason, TransferResult
+from nst_core.schedule import megapixel_steps, scale_sizes
 from nst_core.transfer import stylize_with_retry
 
 T = TypeVar("T")
@@ -52,14 +53,17 @@ class Throttle:
         return False
 
 
-def progress_line(progress: Progress, rate: float) -> str:
+def progress_line(progress: Progress, config: TransferConfig, content_size: tuple[int, int], pace: float) -> str:
+    """Where the run is, counted per scale as the slider counts; time left from the work still planned at
+    each scale's own size and this run's measured seconds per megapixel-step (``pace``; 0 before it is known)."""
     if progress.step == 0:
         return "Instant painting ready · " + ("refining it…" if progress.total else "done")
-    left = (progress.total - progress.step) / rate if rate > 0 else 0.0
-    scale = f" · scale {progress.scale + 1}/{progress.scales}" if progress.scales > 1 else ""
+    done_before = sum(steps for _, steps in scale_sizes(config, content_size)[: progress.scale])
+    left = pace * megapixel_steps(config, content_size, progress.step) if pace else 0.0
+    scale = f"Scale {progress.scale + 1}/{progress.scales} · " if progress.scales > 1 else ""
+    estimate = f" · about {left:.0f} s left" if pace else ""
     return (
-        f"Step {progress.step}/{progress.total} · {rate:.1f} steps/s · about {left:.0f} s left · "
-        f"{progress.size[0]}×{progress.size[1]} px{scale}"
+        f"{scale}Step {progress.step - done_before}/{config.steps} · {progress.size[0]}×{progress.size[1]} px{estimate}"
     )
 
 
@@ -89,18 +93,20 @@ def loss_chart_spec(points: list[dict[str, float]]) -> dict[str, Any]:
     }
 
 
-def in_gate(runtime: Runtime, status: Any, bar: Any, job: Callable[[threading.Event], T]) -> T | None:
+def in_gate(
+    runtime: Runtime, status: Any, bar: Any, job: Callable[[threading.Event], T], work: float | None = None
+) -> T | None:
     """Run ``job(cancel)`` holding a device slot; every failure becomes one sentence on the page.
 
-    Exceptions that are not ``Exception`` (Streamlit stopping the script) propagate; the slot
-    is released in any case.
+    ``work`` is the run's planned seconds (so those behind it are told an honest wait). Exceptions
+    that are not ``Exception`` (Streamlit stopping the script) propagate; the slot is released in any case.
     """
 
     def on_wait(position: int, estimate: float) -> None:
-        status.info(f"You are number {position} in line; about {estimate:.0f} s to wait.")
+        status.info(f"You are number {position} in line; about {estimate:.0f} s to wait (updated as it goes).")
 
     try:
-        with runtime.gate.slot(session_id(), on_wait=on_wait) as ticket:
+        with runtime.gate.slot(session_id(), on_wait=on_wait, work=work) as ticket:
             status.empty()
             return job(ticket.cancel)
     except BusyError as error:
@@ -135,7 +141,8 @@ def preload(config: TransferConfig, runtime: Runtime) -> FeatureExtractor:
 class LiveView:
     """The progress bar, the forming picture and the loss chart of one run, fed from its progress reports."""
 
-    def __init__(self, content: Image.Image, styles: Styles) -> None:
+    def __init__(self, content: Image.Image, styles: Styles, config: TransferConfig) -> None:
+        self.config, self.content_size = config, content.size
         self.status = st.empty()
         self.bar = st.progress(0.0, text="Waiting for the device…")
         st.button(
@@ -149,6 +156,7 @@ class LiveView:
         self.points: list[dict[str, float]] = []
         self.frames: list[Image.Image] = []
         self.first_step_at: float | None = None
+        self.pace = 0.0  # s per megapixel-step, measured in this run
         self.bar_due, self.preview_due = Throttle(BAR_INTERVAL), Throttle(PREVIEW_INTERVAL)
 
     def on_retry(self, old: int, new: int) -> None:
@@ -157,11 +165,16 @@ class LiveView:
     def on_progress(self, progress: Progress) -> None:
         if self.first_step_at is None and progress.step >= 1:
             self.first_step_at = progress.elapsed
-        since = progress.elapsed - (self.first_step_at or progress.elapsed)
-        rate = (progress.step - 1) / max(since, 1e-6) if progress.step > 1 else 0.0
+        if progress.step > 1 and self.first_step_at is not None:
+            work = megapixel_steps(self.config, self.content_size, 1) - megapixel_steps(
+                self.config, self.content_size, progress.step
+            )
+            self.pace = (progress.elapsed - self.first_step_at) / work if work > 0 else 0.0
         last = progress.step >= progress.total
         if self.bar_due(progress.elapsed, last):
-            self.bar.progress(progress.fraction, text=progress_line(progress, rate))
+            self.bar.progress(
+                progress.fraction, text=progress_line(progress, self.config, self.content_size, self.pace)
+            )
         self.points.append(history_point(progress))
         if progress.preview is not None:
             self.frames.append(progress.preview)  # every one, for the time-lapse
@@ -172,6 +185,16 @@ class LiveView:
                 self.chart.vega_lite_chart(loss_chart_spec(self.points), width="stretch")
         elif progress.step % CHART_EVERY == 0 and self.preview_due(progress.elapsed, last):
             self.chart.vega_lite_chart(loss_chart_spec(self.points), width="stretch")
+
+
+def learn(runtime: Runtime, config: TransferConfig, content_size: tuple[int, int], result: TransferResult) -> None:
+    """Teach the device's pace what this run measured (for the next runs' plans)."""
+    if config.steps == 0:
+        runtime.pace.learn_instant(result.image.width * result.image.height / 1e6, result.seconds)
+    steps = [point for point in result.history if point.step >= 1]
+    if len(steps) > 1:
+        work = megapixel_steps(config, content_size, 1) - megapixel_steps(config, content_size, steps[-1].step)
+        runtime.pace.learn_steps(work, steps[-1].elapsed - steps[0].elapsed)
 
 
 def run_transfer(runtime: Runtime, content: Image.Image, styles: Styles, values: dict[str, Any]) -> None:
@@ -185,7 +208,7 @@ def run_transfer(runtime: Runtime, content: Image.Image, styles: Styles, values:
     except NSTError as error:
         st.error(str(error))
         return
-    view = LiveView(content, styles)
+    view = LiveView(content, styles, config)
     number = next_number()
     style_images = [image for _, image in styles]
     started = time.monotonic()
@@ -210,9 +233,11 @@ def run_transfer(runtime: Runtime, content: Image.Image, styles: Styles, values:
                 handoff.put(owner, entry(view.frames[-1], recipe, seconds, step, f"stopped at step {step}"))
             raise
 
-    result = in_gate(runtime, view.status, view.bar, job)
+    work = runtime.pace.seconds(config, content.size)
+    result = in_gate(runtime, view.status, view.bar, job, work)
     if result is None:
         return
+    learn(runtime, config, content.size, result)
     get_log().info(
         "run done: %dx%d px, %d steps, %.1f s, %s, %s, GPU peak %s MiB",
         result.image.width, result.image.height, result.steps, result.seconds, result.device, result.precision,

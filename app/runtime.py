@@ -22,6 +22,7 @@ from nst_core.config import PRECISIONS, Precision, TransferConfig
 from nst_core.device import resolve_device, resolve_precision
 from nst_core.errors import ConfigError
 from nst_core.gate import DeviceGate, shared_gate
+from nst_core.schedule import Pace
 
 if TYPE_CHECKING:
     from app.session import Entry
@@ -35,6 +36,7 @@ class Runtime:
     precision: Precision
     limits: Limits
     gate: DeviceGate
+    pace: Pace  # how fast this device paints, learned from each finished run (plans the waits)
 
 
 @st.cache_resource(show_spinner=False)
@@ -55,7 +57,8 @@ def get_runtime() -> Runtime:
     if device.type == "cpu":
         # Share the cores between the runs allowed at once instead of oversubscribing them.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // limits.max_concurrent))
-    return Runtime(device, precision, limits, shared_gate(limits.max_concurrent, limits.max_waiting))
+    gate = shared_gate(limits.max_concurrent, limits.max_waiting)
+    return Runtime(device, precision, limits, gate, Pace.for_device(device.type))
 
 
 @st.cache_resource(show_spinner="Loading the painting network (once per server)...")

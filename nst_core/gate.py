@@ -26,7 +26,9 @@ class Ticket:
 
     owner: str  # one per visitor session
     number: int  # arrival order
+    work: float | None = None  # s the run is planned to take (None: unknown, the mean of recent runs is assumed)
     cancel: threading.Event = field(default_factory=threading.Event)  # set when superseded
+    started: float | None = None  # monotonic time of admission
 
 
 class DeviceGate:
@@ -42,8 +44,8 @@ class DeviceGate:
         self._numbers = itertools.count(1)
         self._mean_run_seconds = 20.0  # updated from finished runs
 
-    def try_enter(self, owner: str) -> Ticket:
-        """Join the line, replacing this owner's earlier ticket.
+    def try_enter(self, owner: str, work: float | None = None) -> Ticket:
+        """Join the line, replacing this owner's earlier ticket; ``work`` is the run's planned seconds.
 
         Raises:
             BusyError: the line is full.
@@ -56,7 +58,7 @@ class DeviceGate:
             waiting = max(0, len(self._line) - self.max_concurrent)
             if waiting >= self.max_waiting and len(self._line) >= self.max_concurrent:
                 raise BusyError(f"The demo is busy ({len(self._line)} runs ahead); please try again in a minute.")
-            ticket = Ticket(owner, next(self._numbers))
+            ticket = Ticket(owner, next(self._numbers), work)
             self._line.append(ticket)
             self._condition.notify_all()
             return ticket
@@ -82,6 +84,8 @@ class DeviceGate:
             admitted = self._condition.wait_for(lambda: self._position(ticket) in (0, -1), timeout)
             if self._position(ticket) == -1:
                 raise BusyError("This run was replaced by a newer one.")
+            if admitted and ticket.started is None:
+                ticket.started = time.monotonic()
             return admitted
 
     def release(self, ticket: Ticket, ran_seconds: float | None = None) -> None:
@@ -94,8 +98,25 @@ class DeviceGate:
             self._condition.notify_all()
 
     def estimate_seconds(self, position: int) -> float:
-        """Rough wait for the k-th in line, from the mean duration of recent runs."""
+        """Rough wait for the k-th in line, from the mean duration of recent runs (work unknown)."""
         return position * self._mean_run_seconds / self.max_concurrent
+
+    def wait_seconds(self, ticket: Ticket) -> float:
+        """The wait ahead of ``ticket``: what the running runs still plan, plus the planned work of those
+        ahead in line, shared between the slots; 0 once admitted. Changes as the runs ahead progress."""
+        with self._condition:
+            if ticket not in self._line:
+                return 0.0
+            index = self._line.index(ticket)
+            if index < self.max_concurrent:
+                return 0.0
+            now = time.monotonic()
+            ahead = []
+            for other in self._line[:index]:
+                planned = self._mean_run_seconds if other.work is None else other.work
+                done = now - other.started if other.started is not None else 0.0
+                ahead.append(max(planned - done, 0.5 if other.started is not None else planned))
+            return sum(ahead) / self.max_concurrent
 
     def holds(self, owner: str) -> bool:
         """Whether this owner has a ticket in a slot or in line."""
@@ -116,20 +137,25 @@ class DeviceGate:
 
     @contextmanager
     def slot(
-        self, owner: str, on_wait: Callable[[int, float], None] | None = None, poll: float = 0.5
+        self,
+        owner: str,
+        on_wait: Callable[[int, float], None] | None = None,
+        poll: float = 0.5,
+        work: float | None = None,
     ) -> Iterator[Ticket]:
         """Hold a slot for the ``with`` body; ``on_wait(position, estimate_s)`` is called while in line.
+
+        ``work`` is the run's planned seconds, so those behind it are told an honest wait.
 
         Raises:
             BusyError: the line is full, or the ticket was superseded.
         """
-        ticket = self.try_enter(owner)
+        ticket = self.try_enter(owner, work)
         started: float | None = None
         try:
             while not self.wait(ticket, poll):
                 if on_wait is not None:
-                    position = self.position(ticket)
-                    on_wait(position, self.estimate_seconds(position))
+                    on_wait(self.position(ticket), self.wait_seconds(ticket))
             started = time.monotonic()
             yield ticket
         finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .config import TransferConfig
 from .reports import StopReason
@@ -53,3 +54,56 @@ def interrupted(cancel: threading.Event | None, started: float, max_seconds: flo
     if max_seconds is not None and time.perf_counter() - started > max_seconds:
         return "time budget"
     return None
+
+
+def scale_sizes(config: TransferConfig, content_size: tuple[int, int]) -> list[tuple[tuple[int, int], int]]:
+    """``[((width, height), steps), ...]`` of every scale of a run on a photo of ``content_size``."""
+    from .images import fit_size
+
+    plan = plan_scales(config.size, config.steps, config.multiscale)
+    return [(fit_size(content_size, longest), steps) for longest, steps in plan]
+
+
+def megapixel_steps(config: TransferConfig, content_size: tuple[int, int], done: int = 0) -> float:
+    """The optimisation work of a run in megapixel-steps (a step's cost grows with its pixels), after ``done`` steps."""
+    work = 0.0
+    for (width, height), steps in scale_sizes(config, content_size):
+        left = max(0, steps - done)
+        done = max(0, done - steps)
+        work += left * width * height / 1e6
+    return work
+
+
+@dataclass
+class Pace:
+    """How fast this device paints, learned from finished runs, to plan a run's seconds before it starts.
+
+    ``step``: seconds per megapixel-step of the optimisation; ``instant``: seconds per megapixel painted by
+    the instant network. Each finished run moves the figure a third of the way to what it measured.
+    """
+
+    step: float
+    instant: float
+
+    @classmethod
+    def for_device(cls, device_type: str) -> Pace:
+        """A first guess, on the slow side, until the first run on this device is measured."""
+        return cls(step=0.1, instant=1.5) if device_type in ("cuda", "mps") else cls(step=15.0, instant=1.5)
+
+    def seconds(self, config: TransferConfig, content_size: tuple[int, int], frames: int = 1) -> float:
+        """The planned seconds of a run (``frames`` > 1: a clip painted frame by frame at ``config.size``)."""
+        from .images import fit_size
+
+        width, height = fit_size(content_size, config.size)
+        instant = self.instant * width * height / 1e6 if config.init == "fast" or frames > 1 else 0.0
+        single = config.replace(multiscale=config.multiscale and frames == 1)  # a video frame has one scale
+        optimise = self.step * megapixel_steps(single, content_size)
+        return frames * (instant + optimise)
+
+    def learn_steps(self, megapixel_steps_done: float, seconds: float) -> None:
+        if megapixel_steps_done > 0 and seconds > 0:
+            self.step += (seconds / megapixel_steps_done - self.step) / 3
+
+    def learn_instant(self, megapixels: float, seconds: float) -> None:
+        if megapixels > 0 and seconds > 0:
+            self.instant += (seconds / megapixels - self.instant) / 3

@@ -425,3 +425,17 @@ def test_live_updates_are_throttled_by_run_time_and_the_last_step_always_shows()
     # A CPU's steps 0.4 s apart: every one.
     slow = Throttle(0.25)
     assert all(slow(step * 0.4) for step in range(10))
+
+
+def test_the_progress_line_counts_per_scale_and_plans_the_time_left():
+    from app.run import progress_line
+    from nst_core import TransferConfig
+    from nst_core.reports import Losses, Progress
+
+    config = TransferConfig(size=512, steps=40)
+    report = Progress(step=43, total=80, losses=Losses(1, 1, 0, 2), elapsed=10.0, size=(512, 384), scale=1,
+                      scales=2, preview=None)  # fmt: skip
+    line = progress_line(report, config, (1024, 768), pace=2.0)
+    left = 2.0 * 37 * 512 * 384 / 1e6  # 37 steps left at the fine scale's size
+    assert line.startswith("Scale 2/2 · Step 3/40 · 512×384 px") and f"about {left:.0f} s left" in line
+    assert "s left" not in progress_line(report, config, (1024, 768), pace=0.0)

@@ -161,3 +161,21 @@ def test_estimates_follow_finished_runs():
 def test_shared_gate_is_one_per_process_and_limits():
     assert shared_gate(1, 8) is shared_gate(1, 8)
     assert shared_gate(2, 8) is not shared_gate(1, 8)
+
+
+def test_the_wait_is_planned_from_the_work_ahead_and_shrinks_as_it_is_done():
+    gate = DeviceGate(max_concurrent=1, max_waiting=4)
+    running = gate.try_enter("running", work=100.0)
+    assert gate.wait(running, 0)
+    second = gate.try_enter("second", work=30.0)
+    third = gate.try_enter("third", work=5.0)
+    assert gate.wait_seconds(running) == 0.0
+    assert gate.wait_seconds(second) == pytest.approx(100.0, abs=0.5)
+    assert gate.wait_seconds(third) == pytest.approx(130.0, abs=0.5)
+    running.started = (running.started or 0.0) - 60  # the running one is 60 s into its 100
+    assert gate.wait_seconds(third) == pytest.approx(70.0, abs=0.5)
+    gate.release(running)
+    assert gate.wait(second, 0)
+    assert gate.wait_seconds(third) == pytest.approx(30.0, abs=0.5)
+    gate.release(second)
+    gate.release(third)
