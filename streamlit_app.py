@@ -25,6 +25,7 @@ def main() -> None:
         return
     pages = [
         st.Page(PAGES / "paint.py", title="Paint a picture", icon=":material/palette:", default=True),
+        st.Page(PAGES / "video.py", title="Paint a video", icon=":material/movie:"),
         st.Page(PAGES / "compare.py", title="Compare settings", icon=":material/compare:"),
     ]
     st.navigation(pages).run()

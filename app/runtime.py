@@ -25,7 +25,7 @@ from nst_core.gate import DeviceGate, shared_gate
 from nst_core.schedule import Pace
 
 if TYPE_CHECKING:
-    from app.session import Entry
+    from app.session import Entry, VideoEntry
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,13 @@ class Handoff:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, Entry] = {}
+        self._entries: dict[str, Entry | VideoEntry] = {}
 
-    def put(self, owner: str, entry: Entry) -> None:
+    def put(self, owner: str, entry: Entry | VideoEntry) -> None:
         with self._lock:
             self._entries[owner] = entry
 
-    def pop(self, owner: str) -> Entry | None:
+    def pop(self, owner: str) -> Entry | VideoEntry | None:
         with self._lock:
             return self._entries.pop(owner, None)
 

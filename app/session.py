@@ -47,6 +47,23 @@ class Entry:
         return timelapse_gif([*self.frames, self.image]) if self.frames else b""
 
 
+@dataclass
+class VideoEntry:
+    """A painted clip, kept for this session."""
+
+    mp4: bytes
+    gif: bytes | None
+    frames: int
+    fps: float
+    width: int
+    height: int
+    seconds: float
+    note: str
+
+
+VIDEO_KEY = "video_result"  # where the last painted clip is kept
+
+
 def session_id() -> str:
     """This visitor's id, made on their first script run."""
     if "session_id" not in st.session_state:
@@ -91,7 +108,9 @@ def collect_interrupted_run(runtime: Runtime) -> None:
     while runtime.gate.holds(owner) and time.monotonic() < deadline:
         time.sleep(0.05)
     entry = get_handoff().pop(owner)
-    if entry is not None:
+    if isinstance(entry, VideoEntry):
+        keep(VIDEO_KEY, entry)
+    elif entry is not None:
         remember(entry)
 
 

@@ -439,3 +439,30 @@ def test_the_progress_line_counts_per_scale_and_plans_the_time_left():
     left = 2.0 * 37 * 512 * 384 / 1e6  # 37 steps left at the fine scale's size
     assert line.startswith("Scale 2/2 · Step 3/40 · 512×384 px") and f"about {left:.0f} s left" in line
     assert "s left" not in progress_line(report, config, (1024, 768), pace=0.0)
+
+
+def video_page() -> AppTest:
+    at = new_app()
+    at.switch_page("app/pages/video.py").run()
+    assert not at.exception and at.title.values == ["Paint a video"]
+    return at
+
+
+def test_the_video_page_paints_a_clip_and_refuses_a_bad_one(tmp_path):
+    from tests.clips import pan_frames, write_clip
+
+    at = video_page()
+    at.file_uploader(key="video_upload").set_value(("notes.mp4", b"not a film", "video/mp4"))
+    at.run()
+    assert not at.exception and any("not a video we can read" in e.value for e in at.error)
+    clip = write_clip(tmp_path / "pan.mp4", pan_frames(frames=6)).read_bytes()
+    at.file_uploader(key="video_upload").set_value(("pan.mp4", clip, "video/mp4"))
+    at.run()
+    assert not at.error and any("6 frames" in c.value and "with sound" in c.value for c in at.caption)
+    at.slider(key="video_size").set_value(64)
+    at.button(key="FormSubmitter:video-Paint the clip").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    entry = at.session_state["video_result"]
+    assert entry.frames == 6 and (entry.width, entry.height) == (64, 42) and entry.mp4[4:8] == b"ftyp"
+    assert {"Download MP4", "Download GIF"} <= {d.proto.label for d in at.get("download_button")}

@@ -175,3 +175,30 @@ def test_a_visitor_who_leaves_frees_the_device_for_the_next(app_url):
             assert time.monotonic() - started < 20
         finally:
             browser.close()
+
+
+def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
+    from tests.clips import pan_frames, write_clip
+
+    clip = write_clip(tmp_path / "pan.mp4", pan_frames(frames=12))
+    ARTIFACTS.mkdir(exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.goto(f"{app_url}/video")
+            page.get_by_text("1 · Your clip").wait_for(timeout=60_000)
+            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(clip))
+            page.get_by_text("12 frames at 12 frames/s").wait_for(timeout=30_000)
+            page.get_by_role("button", name="Paint the clip").click()
+            try:
+                page.get_by_role("button", name="Download MP4").wait_for(timeout=120_000)
+            finally:
+                page.screenshot(path=str(ARTIFACTS / "e2e-video.png"), full_page=True)
+            assert page.locator("[data-testid='stVideo']").count() == 1
+            assert page.get_by_role("button", name="Download GIF").count() == 1
+            assert page.locator("[data-testid='stException']").count() == 0
+        finally:
+            browser.close()

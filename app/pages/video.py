@@ -1,0 +1,50 @@
+"""The page "Paint a video": a short clip in, every frame painted and tied to the one before, MP4 and GIF out."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.inputs import render_style_picker
+from app.runtime import get_runtime
+from app.session import VIDEO_KEY, collect_interrupted_run, kept
+from app.video import render_clip_picker, render_video_controls, render_video_result, run_video
+from nst_core.errors import NSTError
+from nst_core.video import VideoLimits
+
+
+def main() -> None:
+    runtime = get_runtime()
+    collect_interrupted_run(runtime)
+    st.title("Paint a video")
+    st.caption(
+        "Each frame is painted, then tied to the painted frame before it by the clip's own motion (optical flow), "
+        "so the strokes move with the scene instead of flickering. The sound is kept."
+    )
+    limits = VideoLimits()
+    left, right = st.columns(2, gap="large")
+    clip = None
+    with left:
+        try:
+            clip = render_clip_picker(limits)
+        except NSTError as error:
+            st.error(str(error))
+    styles = []
+    with right:
+        try:
+            styles = render_style_picker(runtime.limits)
+        except NSTError as error:
+            st.error(str(error))
+    with st.form("video"):
+        st.subheader("3 · How to paint it")
+        values, gif = render_video_controls(runtime.limits.max_size)
+        submitted = st.form_submit_button("Paint the clip", type="primary", width="stretch")
+    if submitted and clip is None:
+        st.error("Upload a clip first.")
+    elif submitted and clip is not None:
+        run_video(runtime, clip, styles, values, gif)
+    entry = kept(VIDEO_KEY)
+    if entry is not None:
+        render_video_result(entry)
+
+
+main()

@@ -1,0 +1,149 @@
+"""A clip on the page: its upload, its parameters, the run frame by frame with live progress, the result."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from app.inputs import Styles
+from app.run import in_gate
+from app.runtime import Runtime, get_handoff, get_log
+from app.session import VIDEO_KEY, VideoEntry, keep, session_id
+from nst_core.config import MIN_SIZE, TransferConfig
+from nst_core.errors import NSTError
+from nst_core.video import ClipInfo, FrameProgress, VideoLimits, paint_video, probe, write_gif, write_mp4
+
+VIDEO_TYPES = ["mp4", "webm", "mov", "gif"]
+MAX_REFINE_STEPS = 20  # per frame, on the page
+
+
+def render_clip_picker(limits: VideoLimits) -> tuple[Path, ClipInfo] | None:
+    """The uploaded clip, saved to a file and checked from its header; None until one is chosen.
+
+    Raises:
+        VideoError: the clip cannot be used (a sentence that says why).
+    """
+    st.subheader("1 · Your clip")
+    upload: UploadedFile | None = st.file_uploader(
+        f"Upload a short clip (MP4, WebM, MOV or animated GIF; up to {limits.max_seconds:g} s)",
+        type=VIDEO_TYPES,
+        key="video_upload",
+    )
+    if upload is None:
+        return None
+    folder = Path(tempfile.gettempdir()) / f"nst-video-{session_id()}"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"input{Path(upload.name).suffix.lower()}"
+    path.write_bytes(upload.getvalue())
+    info = probe(path, limits)
+    st.caption(f"{info.container}, {info.width}×{info.height} px, {info.frames} frames at {float(info.fps):.3g} "
+               f"frames/s, {info.seconds:.1f} s" + (", with sound" if info.has_audio else ""))  # fmt: skip
+    return path, info
+
+
+def render_video_controls(max_size: int) -> tuple[dict[str, Any], bool]:
+    """The clip's parameters (in a form the caller opened): config values and whether to write a GIF."""
+    left, right = st.columns(2)
+    with left:
+        size = st.slider("Frame size (longest side, px)", MIN_SIZE, max_size, min(256, max_size), step=32,
+                         key="video_size")  # fmt: skip
+        refined = st.radio(
+            "Method",
+            ["instant", "refined"],
+            format_func={"instant": "Instant, coherent", "refined": "Refined (optimised per frame)"}.__getitem__,
+            horizontal=True,
+            key="video_method",
+            help="Instant: the feed-forward network paints each frame, tied to the previous one by optical flow. "
+            "Refined: each frame is also optimised, starting from the previous painted frame moved by the flow.",
+        )
+        steps = st.slider("Steps per frame (refined)", 1, MAX_REFINE_STEPS, 5, key="video_steps")
+    with right:
+        strength = st.slider("Instant strength", 0.0, 1.0, 1.0, 0.05, key="video_strength")
+        colours = {"none": "Style's colours", "luminance": "Photo's colours"}
+        color = st.radio("Colours", list(colours), format_func=colours.__getitem__, horizontal=True, key="video_color")
+        gif = st.checkbox("Also make a GIF (clips up to 10 s)", value=True, key="video_gif")
+    values = {"size": int(size), "steps": int(steps) if refined == "refined" else 0, "init": "fast",
+              "strength": float(strength), "color": color}  # fmt: skip
+    return values, bool(gif)
+
+
+def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, values: dict[str, Any], gif: bool) -> None:
+    """Paint the clip holding the device (planned as one run of known work), with progress per frame."""
+    if not styles:
+        st.error("Choose at least one painting.")
+        return
+    path, info = clip
+    try:
+        config = TransferConfig(**values, preview_every=0, device=str(runtime.device), precision=runtime.precision)
+        runtime.limits.check(config)
+    except NSTError as error:
+        st.error(str(error))
+        return
+    status = st.empty()
+    bar = st.progress(0.0, text="Waiting for the device…")
+    st.button("Stop and keep the frames so far", key="stop_video")
+    live = st.empty()
+    painted: list[Any] = []
+    started = time.monotonic()
+    owner, handoff = session_id(), get_handoff()
+    output = path.with_name("painted.mp4")
+
+    def on_progress(progress: FrameProgress) -> None:
+        painted.append(progress.preview)
+        rate = progress.elapsed / progress.frame
+        left = (progress.frames - progress.frame) * rate
+        text = f"Frame {progress.frame}/{progress.frames} · about {left:.0f} s left"
+        bar.progress(min(1.0, progress.frame / progress.frames), text=text)
+        live.image(progress.preview, caption=f"Frame {progress.frame}", width="content")
+
+    def job(cancel: threading.Event) -> VideoEntry:
+        try:
+            result = paint_video(path, [image for _, image in styles], output, config, gif=gif,
+                                 on_progress=on_progress, cancel=cancel)  # fmt: skip
+        except BaseException as stop:
+            if not isinstance(stop, Exception) and painted:
+                # Streamlit stopped this script (Stop, a new submit): the frames so far still make a video.
+                handoff.put(owner, _partial(painted, info, path, output, time.monotonic() - started))
+            raise
+        gif_bytes = result.gif.read_bytes() if result.gif else None
+        note = "stopped early" if result.stopped else ""
+        return VideoEntry(output.read_bytes(), gif_bytes, result.frames, float(result.fps), result.width,
+                          result.height, result.seconds, note)  # fmt: skip
+
+    work = runtime.pace.seconds(config, (info.width, info.height), frames=info.frames)
+    entry = in_gate(runtime, status, bar, job, work)
+    if entry is None:
+        return
+    get_log().info("video done: %d frames, %dx%d px, %.1f s", entry.frames, entry.width, entry.height, entry.seconds)
+    keep(VIDEO_KEY, entry)
+    st.rerun()
+
+
+def _partial(painted: list[Any], info: ClipInfo, source: Path, output: Path, seconds: float) -> VideoEntry:
+    """A valid, shorter video of the frames painted before the run was stopped."""
+    write_mp4(painted, info.fps, output, audio_from=source if info.has_audio else None)
+    gif = output.with_suffix(".gif")
+    write_gif(painted, info.fps, gif)
+    width, height = painted[0].size
+    return VideoEntry(output.read_bytes(), gif.read_bytes(), len(painted), float(info.fps), width, height, seconds,
+                      f"stopped after frame {len(painted)}")  # fmt: skip
+
+
+def render_video_result(entry: VideoEntry) -> None:
+    st.subheader("Painted clip")
+    note = f" · {entry.note}" if entry.note else ""
+    st.caption(f"{entry.frames} frames · {entry.width}×{entry.height} px · {entry.fps:.3g} frames/s · "
+               f"painted in {entry.seconds:.1f} s{note}")  # fmt: skip
+    st.video(entry.mp4, format="video/mp4", loop=True, width=max(entry.width, min(2 * entry.width, 720)))
+    left, right = st.columns(2)
+    left.download_button("Download MP4", entry.mp4, file_name="painted.mp4", mime="video/mp4", key="download_mp4",
+                         width="stretch")  # fmt: skip
+    if entry.gif:
+        right.download_button("Download GIF", entry.gif, file_name="painted.gif", mime="image/gif",
+                              key="download_video_gif", width="stretch")  # fmt: skip
