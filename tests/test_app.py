@@ -449,7 +449,7 @@ def video_page() -> AppTest:
 
 
 def test_the_video_page_paints_a_clip_and_refuses_a_bad_one(tmp_path):
-    from tests.clips import pan_frames, write_clip
+    from bench.clips import pan_frames, write_clip
 
     at = video_page()
     at.file_uploader(key="video_upload").set_value(("notes.mp4", b"not a film", "video/mp4"))

@@ -178,7 +178,7 @@ def test_a_visitor_who_leaves_frees_the_device_for_the_next(app_url):
 
 
 def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
-    from tests.clips import pan_frames, write_clip
+    from bench.clips import pan_frames, write_clip
 
     clip = write_clip(tmp_path / "pan.mp4", pan_frames(frames=12))
     ARTIFACTS.mkdir(exist_ok=True)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.clips import pan_frames, write_clip, write_gif
 from nst_core import TransferConfig
 from nst_core.cli import EXIT_ERROR, EXIT_OK, main
 from nst_core.video import (
@@ -23,7 +24,6 @@ from nst_core.video import (
     read_frames,
     warping_error,
 )
-from tests.clips import pan_frames, write_clip, write_gif
 from tests.conftest import STYLE, encode, small
 
 INSTANT = TransferConfig(size=96, steps=0, init="fast")

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tests.conftest import CONTENT
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+    from av.video.stream import VideoStream
+
+CONTENT = Path(__file__).resolve().parent.parent / "assets" / "content" / "tubingen.jpg"
 
 
 def pan_frames(
@@ -41,13 +46,15 @@ def write_clip(
 
     codec, audio_codec = ("libvpx-vp9", "libopus") if container == "webm" else ("libx264", "aac")
     with av.open(str(path), "w", format=container) as output:
-        stream = output.add_stream(codec, rate=fps)
+        stream = cast("VideoStream", output.add_stream(codec, rate=fps))
         stream.width, stream.height = images[0].size
         stream.pix_fmt = "yuv420p"
         rate = 48000
-        sound = output.add_stream(audio_codec, rate=rate) if audio else None  # every stream before the first packet
+        # Every stream before the first packet.
+        sound = cast("AudioStream", output.add_stream(audio_codec, rate=rate)) if audio else None
         for image in images:
-            for packet in stream.encode(av.VideoFrame.from_image(image).reformat(format="yuv420p")):
+            frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+            for packet in stream.encode(frame.reformat(format="yuv420p")):
                 output.mux(packet)
         for packet in stream.encode():
             output.mux(packet)
@@ -59,11 +66,11 @@ def write_clip(
             tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
             for start in range(0, len(tone), 960):
                 chunk = np.repeat(tone[None, start : start + 960], channels, axis=0)
-                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=layout)
-                frame.sample_rate = rate
-                frame.pts = start
-                frame.time_base = Fraction(1, rate)
-                for packet in sound.encode(frame):
+                piece = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=layout)
+                piece.sample_rate = rate
+                piece.pts = start
+                piece.time_base = Fraction(1, rate)
+                for packet in sound.encode(piece):
                     output.mux(packet)
             for packet in sound.encode():
                 output.mux(packet)

