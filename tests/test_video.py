@@ -157,3 +157,29 @@ def test_the_video_command_writes_mp4_gif_and_one_json_line(tmp_path, pan):
     assert set(record) >= {"output", "frames", "fps", "width", "height", "seconds", "device", "gif"}
     assert (record["frames"], record["fps"], record["width"], record["height"]) == (12, 12.0, 64, 42)
     assert output.is_file() and Path(record["gif"]).is_file()
+
+
+def test_ctrl_c_on_the_cli_keeps_the_frames_so_far(tmp_path, painting):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    source = write_clip(tmp_path / "long.mp4", pan_frames(frames=48), audio=True)
+    output = tmp_path / "out.mp4"
+    argv = [sys.executable, "-m", "nst_core", "video", str(source), str(STYLE), "-o", str(output), "--size", "64",
+            "--steps", "3", "--json"]  # fmt: skip
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = b""
+    assert process.stderr is not None
+    deadline = time.monotonic() + 120
+    while b" 2/48" not in seen and time.monotonic() < deadline and process.poll() is None:
+        seen += process.stderr.read1(4096)  # type: ignore[attr-defined]
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    record = json.loads(stdout)
+    frames, _, has_audio, _ = decoded(output)
+    assert record["stopped"] is True and 2 <= frames < 48 and frames == record["frames"] and has_audio
