@@ -190,7 +190,7 @@ def _blend(style_labels: list[str]) -> tuple[float, ...]:
     weights = []
     for index, (column, label) in enumerate(zip(st.columns(len(style_labels)), style_labels, strict=True)):
         with column:
-            weights.append(float(st.slider(label, 0.0, 1.0, 1.0, 0.05, key=f"blend_{index}")))
+            weights.append(float(st.slider(label, 0.0, 1.0, 1.0, 0.05, key=f"blend_{index}")))  # label: plain()
     return tuple(weights)
 
 

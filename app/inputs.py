@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -11,15 +12,17 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from app.limits import Limits
 from nst_core.config import MAX_STYLES
 from nst_core.errors import ConfigError, ImageError
-from nst_core.images import load_image
+from nst_core.images import MIN_SIDE, fit_size, load_image
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CONTENT_DIR = ASSETS / "content"
 STYLE_DIR = ASSETS / "style"
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]  # a GIF is read as its first frame
+MARKDOWN = "\\`*_{}[]()<>#+-.!|~$:"  # characters Streamlit's Markdown would act on
 DEFAULT_CONTENT = "tubingen.jpg"
 DEFAULT_STYLE = "Starry Night"
-TILE = (240, 180)  # px, the examples' thumbnails
+TILE = (240, 180)  # px, a thumbnail of an upload
+SMALL_TILE = (96, 72)  # px, the examples' thumbnails
 
 Styles = list[tuple[str, Image.Image]]  # (label, image) per painting
 
@@ -38,26 +41,41 @@ def pretty(path: Path) -> str:
     return path.stem.replace("_", " ").replace("-", " ").title()
 
 
+def plain(text: str) -> str:
+    """Visitor text (a file's name) as plain text in Streamlit's Markdown: every active character escaped."""
+    return "".join("\\" + char if char in MARKDOWN else char for char in text)
+
+
 def read_upload(upload: UploadedFile, limits: Limits) -> Image.Image:
-    """An uploaded file as a checked RGB image.
+    """An uploaded file as a checked RGB image, refused at once if it cannot be painted at any size here.
 
     Raises:
-        ImageError: too large, not an image, damaged.
+        ImageError: too large, not an image, damaged, too small or too thin; the file's name is plain text.
     """
+    name = plain(upload.name)
     max_bytes = int(limits.max_upload_mb * 1024 * 1024)
     if upload.size > max_bytes:
-        raise ImageError(
-            f"{upload.name} is too large ({upload.size / 1e6:.1f} MB); the limit is {limits.max_upload_mb:g} MB."
-        )
+        raise ImageError(f"{name} is too large ({upload.size / 1e6:.1f} MB); the limit is {limits.max_upload_mb:g} MB.")
     try:
-        return load_image(
+        image = load_image(
             upload.getvalue(),
             max_bytes=max_bytes,
             max_pixels=int(limits.max_megapixels * 1e6),
             max_side=2 * limits.max_size,
         )
+        if min(image.size) < MIN_SIDE:
+            raise ImageError(
+                f"This image is only {image.width}×{image.height} px; use one at least {MIN_SIDE} px on each side."
+            )
+        fit_size(image.size, limits.max_size)  # too thin even at the largest size: said now, not after a click
     except ImageError as error:
-        raise ImageError(f"{upload.name}: {error}") from None
+        raise ImageError(f"{name}: {error}") from None
+    return image
+
+
+def show_upload(image: Image.Image, name: str) -> None:
+    """A thumbnail of what was read, with its size, as soon as it is read."""
+    st.image(ImageOps.contain(image, TILE), caption=f"{name} · {image.width}×{image.height} px", width="content")
 
 
 def render_content_picker(limits: Limits) -> Image.Image | None:
@@ -74,33 +92,33 @@ def render_content_picker(limits: Limits) -> Image.Image | None:
         key="content_source",
         label_visibility="collapsed",
     )
+    if source == "Examples":
+        return _example_content()
     if source == "Upload":
-        upload = st.file_uploader("Upload a photo (PNG, JPEG or WebP)", type=UPLOAD_TYPES, key="content_upload")
-        return read_upload(upload, limits) if upload is not None else None
-    if source == "Camera":
-        shot = st.camera_input("Take a photo", key="content_camera")
-        return read_upload(shot, limits) if shot is not None else None
-    return _example_content()
+        upload = st.file_uploader(
+            f"Upload a photo (PNG, JPEG, WebP or GIF, up to {limits.max_upload_mb:g} MB)",
+            type=UPLOAD_TYPES,
+            key="content_upload",
+        )
+    else:
+        upload = st.camera_input("Take a photo", key="content_camera")
+    if upload is None:
+        return None
+    image = read_upload(upload, limits)
+    show_upload(image, plain(upload.name))
+    return image
 
 
 def _example_content() -> Image.Image:
+    """The example photos as one row of small thumbnails that wraps (columns would stack full-width on a
+    phone, pushing the button screens down), chosen with a row of pills."""
     files = example_files(CONTENT_DIR)
-    names = [p.name for p in files]
-    choice = st.session_state.get("content_example", DEFAULT_CONTENT)
-    choice = choice if choice in names else names[0]
-    for column, path in zip(st.columns(len(files)), files, strict=True):
-        with column:
-            st.image(thumbnail(str(path)), width="stretch")
-            selected = path.name == choice
-            if st.button(
-                ("✓ " if selected else "") + pretty(path),
-                key=f"content_pick_{path.stem}",
-                type="primary" if selected else "secondary",
-                width="stretch",
-            ):
-                st.session_state["content_example"] = path.name
-                st.rerun()
-    return load_image(CONTENT_DIR / choice)
+    by_label = {pretty(path): path for path in files}
+    st.image([thumbnail(str(path), SMALL_TILE) for path in files], caption=list(by_label), width=SMALL_TILE[0])
+    default = next((label for label, path in by_label.items() if path.name == DEFAULT_CONTENT), next(iter(by_label)))
+    label = st.pills("Example photo", list(by_label), default=default, key="content_example",
+                     label_visibility="collapsed") or default  # fmt: skip
+    return load_image(by_label[label])
 
 
 def render_style_picker(limits: Limits) -> Styles:
@@ -123,37 +141,45 @@ def render_style_picker(limits: Limits) -> Styles:
     )
     styles = [(label, load_image(by_label[label])) for label in picked]
     for upload in uploads or []:
-        styles.append((upload.name, read_upload(upload, limits)))
+        styles.append((plain(upload.name), read_upload(upload, limits)))
     if len(styles) > MAX_STYLES:
         raise ConfigError(f"At most {MAX_STYLES} style images can be blended; {len(styles)} were chosen.")
     if styles:
-        columns = st.columns(4)
-        for index, (label, image) in enumerate(styles):
-            with columns[index % 4]:
-                st.image(ImageOps.fit(image, TILE), caption=label, width="stretch")
+        thumbnails = [ImageOps.fit(image, SMALL_TILE) for _, image in styles]
+        st.image(thumbnails, caption=[label for label, _ in styles], width=SMALL_TILE[0])
     return styles
 
 
-def render_inputs(limits: Limits) -> tuple[Image.Image | None, Styles]:
+@dataclass
+class Inputs:
+    """What the pickers gave: the photo (None until one is usable), the paintings, and whether a refusal
+    was already said (so pressing the button does not add a second, contradicting sentence)."""
+
+    content: Image.Image | None
+    styles: Styles
+    refused: bool
+
+    def photo_to_paint(self, submitted: bool) -> Image.Image | None:
+        """The photo once the visitor pressed the button; without one, a sentence (unless one was said)."""
+        if submitted and self.content is None and not self.refused:
+            st.error("Choose or upload a photo first.")
+        return self.content if submitted else None
+
+
+def render_inputs(limits: Limits) -> Inputs:
     """The photo beside the paintings; a file that cannot be used is said in a sentence where it was chosen."""
     left, right = st.columns(2, gap="large")
-    content: Image.Image | None = None
-    styles: Styles = []
+    inputs = Inputs(None, [], refused=False)
     with left:
         try:
-            content = render_content_picker(limits)
+            inputs.content = render_content_picker(limits)
         except (ImageError, ConfigError) as error:
             st.error(str(error))
+            inputs.refused = True
     with right:
         try:
-            styles = render_style_picker(limits)
+            inputs.styles = render_style_picker(limits)
         except (ImageError, ConfigError) as error:
             st.error(str(error))
-    return content, styles
-
-
-def photo_to_paint(submitted: bool, content: Image.Image | None) -> Image.Image | None:
-    """The photo once the visitor pressed the button; without one, a sentence instead."""
-    if submitted and content is None:
-        st.error("Choose or upload a photo first.")
-    return content if submitted else None
+            inputs.refused = True
+    return inputs

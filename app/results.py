@@ -13,17 +13,18 @@ from app.session import Entry
 
 def render_result(entry: Entry) -> None:
     st.subheader("Result")
-    columns = st.columns(3)
-    columns[0].image(entry.content, caption="Photo", width="stretch")
-    columns[1].image(
+    # The painting first (on a phone the columns stack: the result comes before its inputs), at its own size.
+    columns = st.columns([2, 1, 1])
+    caption = f"#{entry.number} · {entry.steps} steps · {entry.seconds:.1f} s" + (
+        f" · {entry.note}" if entry.note else ""
+    )
+    columns[0].image(entry.image, caption=caption, width=min(entry.image.width, 1024))
+    columns[1].image(entry.content, caption="Photo", width="stretch")
+    columns[2].image(
         entry.styles[0],
         caption="Painting" if len(entry.styles) == 1 else f"Paintings (1 of {len(entry.styles)})",
         width="stretch",
     )
-    caption = f"#{entry.number} · {entry.steps} steps · {entry.seconds:.1f} s" + (
-        f" · {entry.note}" if entry.note else ""
-    )
-    columns[2].image(entry.image, caption=caption, width="stretch")
     buttons = st.columns(4)
     downloads: list[tuple[str, str | bytes, str, str]] = [
         ("Download PNG", entry.png, "png", "image/png"),

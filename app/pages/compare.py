@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.comparison import KEY, render_comparison, render_dimension, render_values, run_comparison
 from app.form import render_controls
-from app.inputs import photo_to_paint, render_inputs
+from app.inputs import render_inputs
 from app.runtime import get_runtime
 from app.session import kept
 
@@ -18,14 +18,15 @@ def main() -> None:
         "The same photo painted once per value of one setting, the pictures side by side with their loss curves "
         "against step and against seconds, and a sheet for a slide (recipes embedded)."
     )
-    content, styles = render_inputs(runtime.limits)
+    inputs = render_inputs(runtime.limits)
+    styles = inputs.styles
     dimension = render_dimension()
     with st.form("comparison"):
         chosen = render_values(dimension)
         st.subheader("3 · Everything else")
         values = render_controls(runtime.limits, [label for label, _ in styles])
         submitted = st.form_submit_button("Compare", type="primary", width="stretch")
-    photo = photo_to_paint(submitted, content)
+    photo = inputs.photo_to_paint(submitted)
     if photo is not None:
         run_comparison(runtime, photo, styles, values, dimension, chosen)
     view = kept(KEY)

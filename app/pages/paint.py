@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.form import render_controls
-from app.inputs import photo_to_paint, render_inputs
+from app.inputs import render_inputs
 from app.results import render_gallery, render_result
 from app.run import run_transfer
 from app.runtime import Runtime, default_model, get_runtime
@@ -15,25 +15,34 @@ from nst_core.device import describe_device, describe_precision
 
 def render_header(runtime: Runtime) -> None:
     model = default_model(runtime)
+    limits = runtime.limits
     st.title("Neural style transfer")
     st.caption(
-        "Paint a photo in the manner of a painting, as Gatys, Ecker and Bethge did in 2016: the pixels are optimised "
-        "so that VGG19 sees the photo's content and the painting's textures. "
-        f"Running on {describe_device(runtime.device)} ({describe_precision(model.dtype)}) · {model.description} · "
-        f"up to {runtime.limits.max_size} px and {runtime.limits.max_steps} steps per scale."
+        "Turn a photo into a painting in the manner of a painting you choose. A first picture comes in about a "
+        "second; then, if you like, it is refined step by step while you watch. "
+        f"Pictures up to {limits.max_size} px; one painting at a time on this server (others wait in line)."
     )
+    with st.expander("About"):
+        st.markdown(
+            "The refinement is the method of Gatys, Ecker and Bethge (CVPR 2016): the picture's pixels are optimised "
+            "so that a VGG19 network sees the photo's content and the painting's textures (Gram matrices). The "
+            "first picture comes from a feed-forward arbitrary-style network (Ghiasi et al. 2017, Magenta). "
+            f"Running on {describe_device(runtime.device)}, convolutions in {describe_precision(model.dtype)}; "
+            f"{model.description}. At most {limits.max_steps} steps per scale and {limits.max_seconds:g} s per run."
+        )
 
 
 def main() -> None:
     runtime = get_runtime()
     collect_interrupted_run(runtime)
     render_header(runtime)
-    content, styles = render_inputs(runtime.limits)
+    inputs = render_inputs(runtime.limits)
+    styles = inputs.styles
     with st.form("parameters"):
         st.subheader("3 · How to paint it")
         values = render_controls(runtime.limits, [label for label, _ in styles])
         submitted = st.form_submit_button("Paint it", type="primary", width="stretch")
-    photo = photo_to_paint(submitted, content)
+    photo = inputs.photo_to_paint(submitted)
     if photo is not None:
         run_transfer(runtime, photo, styles, values)
     entries = gallery()
