@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import streamlit as st
 from PIL import Image, ImageOps
@@ -25,6 +27,7 @@ TILE = (240, 180)  # px, a thumbnail of an upload
 SMALL_TILE = (96, 72)  # px, the examples' thumbnails
 
 Styles = list[tuple[str, Image.Image]]  # (label, image) per painting
+T = TypeVar("T")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -169,17 +172,18 @@ class Inputs:
 def render_inputs(limits: Limits) -> Inputs:
     """The photo beside the paintings; a file that cannot be used is said in a sentence where it was chosen."""
     left, right = st.columns(2, gap="large")
-    inputs = Inputs(None, [], refused=False)
     with left:
-        try:
-            inputs.content = render_content_picker(limits)
-        except (ImageError, ConfigError) as error:
-            st.error(str(error))
-            inputs.refused = True
+        content, content_refused = _said(lambda: render_content_picker(limits), None)
     with right:
-        try:
-            inputs.styles = render_style_picker(limits)
-        except (ImageError, ConfigError) as error:
-            st.error(str(error))
-            inputs.refused = True
-    return inputs
+        nothing: Styles = []
+        styles, styles_refused = _said(lambda: render_style_picker(limits), nothing)
+    return Inputs(content, styles, refused=content_refused or styles_refused)
+
+
+def _said(picker: Callable[[], T], nothing: T) -> tuple[T, bool]:
+    """What a picker gave, or ``nothing`` and True once its refusal was said on the page."""
+    try:
+        return picker(), False
+    except (ImageError, ConfigError) as error:
+        st.error(str(error))
+        return nothing, True

@@ -24,6 +24,7 @@ class Limits:
     max_seconds: float  # wall-clock budget per run; NST_MAX_SECONDS
     max_concurrent: int  # runs on the device at once; NST_MAX_CONCURRENT
     max_waiting: int  # visitors allowed to queue; NST_MAX_WAITING
+    fair_share_seconds: float = 30.0  # while others wait, a run ends after this long; NST_FAIR_SHARE_SECONDS
     max_upload_mb: float = 10.0  # per file; NST_MAX_UPLOAD_MB
     max_megapixels: float = 40.0  # decoded size per image; NST_MAX_MEGAPIXELS
     default_size: int = 256  # px; the page's starting value
@@ -44,6 +45,7 @@ class Limits:
             max_seconds=_env_float(env, "NST_MAX_SECONDS", 60.0 if gpu else 180.0, 1.0, 24 * 3600.0),
             max_concurrent=_env_int(env, "NST_MAX_CONCURRENT", 1, 1, 64),
             max_waiting=_env_int(env, "NST_MAX_WAITING", 8, 0, 1000),
+            fair_share_seconds=_env_float(env, "NST_FAIR_SHARE_SECONDS", 15.0 if gpu else 30.0, 1.0, 24 * 3600.0),
             max_upload_mb=_env_float(env, "NST_MAX_UPLOAD_MB", 10.0, 0.01, 200.0),
             max_megapixels=_env_float(env, "NST_MAX_MEGAPIXELS", 40.0, 0.01, 178.0),
             default_size=256 if not gpu else 512,

@@ -105,8 +105,10 @@ def in_gate(
     def on_wait(position: int, estimate: float) -> None:
         status.info(f"You are number {position} in line; about {estimate:.0f} s to wait (updated as it goes).")
 
+    owner, handoff, admitted = session_id(), get_handoff(), []  # taken now: a stopping script cannot call st.*
     try:
-        with runtime.gate.slot(session_id(), on_wait=on_wait, work=work) as ticket:
+        with runtime.gate.slot(owner, on_wait=on_wait, work=work) as ticket:
+            admitted.append(True)
             status.empty()
             return job(ticket.cancel)
     except BusyError as error:
@@ -117,8 +119,37 @@ def in_gate(
         log = get_log()
         log.exception("run failed")
         status.error("Something went wrong while painting; please try again, perhaps smaller.")
+    except BaseException:
+        if not admitted:  # Streamlit stopped the script (Stop, a new submit) while this visitor waited in line
+            handoff.put(owner, LEFT_THE_LINE)
+        raise
     bar.empty()
     return None
+
+
+LEFT_THE_LINE = "You left the line when you pressed Stop; press the button again to take a new place in it."
+
+
+class FairShare:
+    """Fair turns on a shared device: while others wait in line, a run ends after the deployment's share
+    of time (``NST_FAIR_SHARE_SECONDS``) with its best picture so far."""
+
+    def __init__(self, runtime: Runtime, cancel: threading.Event) -> None:
+        self.gate, self.share, self.cancel = runtime.gate, runtime.limits.fair_share_seconds, cancel
+        self.admitted = time.monotonic()
+
+    def over(self) -> bool:
+        """True (once) when the share is used up and someone waits; the run is then told to stop."""
+        if self.cancel.is_set() or not self.gate.waiting or time.monotonic() - self.admitted < self.share:
+            return False
+        self.cancel.set()
+        return True
+
+
+def fair_share_rule(runtime: Runtime) -> str:
+    """The rule, said before the button is pressed."""
+    return (f"Fair turns: while others wait, a run ends after {runtime.limits.fair_share_seconds:g} s "
+            "with its best picture so far.")  # fmt: skip
 
 
 def checked_config(runtime: Runtime, values: dict[str, Any]) -> TransferConfig:
@@ -218,10 +249,19 @@ def run_transfer(runtime: Runtime, content: Image.Image, styles: Styles, values:
     def entry(image: Image.Image, recipe: dict[str, Any], seconds: float, steps: int, note: str) -> Entry:
         return Entry(number, image, content, style_images, recipe, seconds, steps, note, view.points, view.frames)
 
+    yielded: list[bool] = []
+
     def job(cancel: threading.Event) -> TransferResult:
+        fair = FairShare(runtime, cancel)
+
+        def on_progress(progress: Progress) -> None:
+            view.on_progress(progress)
+            if fair.over():
+                yielded.append(True)
+
         try:
             return stylize_with_retry(
-                content, style_images, config, on_retry=view.on_retry, on_progress=view.on_progress, cancel=cancel,
+                content, style_images, config, on_retry=view.on_retry, on_progress=on_progress, cancel=cancel,
                 extractor=model,
             )  # fmt: skip
         except BaseException as stop:
@@ -246,7 +286,9 @@ def run_transfer(runtime: Runtime, content: Image.Image, styles: Styles, values:
     notes = []
     if config.init == "fast":
         notes.append("instant painting, refined" if config.steps else "instant painting")
-    if result.stopped:
+    if yielded:
+        notes.append(f"ended after {runtime.limits.fair_share_seconds:g} s: others were waiting")
+    elif result.stopped:
         notes.append(STOP_NOTES[result.stopped])
     note = " · ".join(notes)
     remember(entry(result.image, result.recipe, result.seconds, result.steps, note))

@@ -67,7 +67,8 @@ def load_model(weights: str, backbone: str, device: str, precision: str) -> Feat
 
 
 class Handoff:
-    """Runs that Streamlit interrupted (Stop, a new submit), passed to the session's next script run.
+    """Runs that Streamlit interrupted (Stop, a new submit), passed to the session's next script run:
+    the picture or clip so far, or a sentence (a visitor who left the line).
 
     The interrupted run's thread cannot safely write ``st.session_state`` while the next run
     of the same session is already starting (fastReruns), so it leaves its picture here,
@@ -76,13 +77,13 @@ class Handoff:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, Entry | VideoEntry] = {}
+        self._entries: dict[str, Entry | VideoEntry | str] = {}
 
-    def put(self, owner: str, entry: Entry | VideoEntry) -> None:
+    def put(self, owner: str, entry: Entry | VideoEntry | str) -> None:
         with self._lock:
             self._entries[owner] = entry
 
-    def pop(self, owner: str) -> Entry | VideoEntry | None:
+    def pop(self, owner: str) -> Entry | VideoEntry | str | None:
         with self._lock:
             return self._entries.pop(owner, None)
 

@@ -108,7 +108,9 @@ def collect_interrupted_run(runtime: Runtime) -> None:
     while runtime.gate.holds(owner) and time.monotonic() < deadline:
         time.sleep(0.05)
     entry = get_handoff().pop(owner)
-    if isinstance(entry, VideoEntry):
+    if isinstance(entry, str):
+        st.info(entry)
+    elif isinstance(entry, VideoEntry):
         keep(VIDEO_KEY, entry)
     elif entry is not None:
         remember(entry)

@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.inputs import Styles
-from app.run import in_gate
+from app.run import FairShare, in_gate
 from app.runtime import Runtime, get_handoff, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
 from nst_core.config import MIN_SIZE, TransferConfig
@@ -94,8 +94,12 @@ def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, val
     owner, handoff = session_id(), get_handoff()
     output = path.with_name("painted.mp4")
 
+    fair: list[FairShare] = []
+
     def on_progress(progress: FrameProgress) -> None:
         painted.append(progress.preview)
+        if fair and fair[0].over():
+            status.info(f"Others are waiting: the clip ends after this frame ({len(painted)} painted).")
         rate = progress.elapsed / progress.frame
         left = (progress.frames - progress.frame) * rate
         text = f"Frame {progress.frame}/{progress.frames} · about {left:.0f} s left"
@@ -103,6 +107,7 @@ def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, val
         live.image(progress.preview, caption=f"Frame {progress.frame}", width="content")
 
     def job(cancel: threading.Event) -> VideoEntry:
+        fair.append(FairShare(runtime, cancel))
         try:
             result = paint_video(path, [image for _, image in styles], output, config, gif=gif,
                                  on_progress=on_progress, cancel=cancel)  # fmt: skip

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 from PIL import Image, ImageDraw
 
+from nst_core.video import encode_frames
+
 if TYPE_CHECKING:
     from av.audio.stream import AudioStream
     from av.video.stream import VideoStream
@@ -52,12 +54,7 @@ def write_clip(
         rate = 48000
         # Every stream before the first packet.
         sound = cast("AudioStream", output.add_stream(audio_codec, rate=rate)) if audio else None
-        for image in images:
-            frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
-            for packet in stream.encode(frame.reformat(format="yuv420p")):
-                output.mux(packet)
-        for packet in stream.encode():
-            output.mux(packet)
+        encode_frames(output, stream, images)
         if sound is not None:
             layout = sound.codec_context.layout.name
             channels = len(sound.codec_context.layout.channels)

@@ -42,6 +42,7 @@ from .instant import get_network, instant_picture
 if TYPE_CHECKING:
     from av.audio.frame import AudioFrame
     from av.container import OutputContainer
+    from av.video.stream import VideoStream
 
 Coherence = Literal["flow", "none", "blend"]
 COHERENCES: tuple[str, ...] = ("flow", "none", "blend")
@@ -348,14 +349,21 @@ def write_mp4(frames: Sequence[Image.Image], fps: Fraction, output: Path, audio_
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": "18", "preset": "veryfast"}
         sound = _SoundCopy(audio_from, container) if audio_from is not None else None  # streams before packets
-        for image in frames:
-            frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
-            for packet in stream.encode(frame.reformat(format="yuv420p")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+        encode_frames(container, stream, frames)
         if sound is not None:
             sound.copy(len(frames) / float(fps))
+
+
+def encode_frames(container: OutputContainer, stream: VideoStream, frames: Sequence[Image.Image]) -> None:
+    """Every frame through the stream's encoder into the container, then the encoder's last packets."""
+    import av
+
+    for image in frames:
+        frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+        for packet in stream.encode(frame.reformat(format="yuv420p")):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
 
 
 class _SoundCopy:

@@ -484,3 +484,31 @@ def test_the_video_page_paints_a_clip_and_refuses_a_bad_one(tmp_path):
     entry = at.session_state["video_result"]
     assert entry.frames == 6 and (entry.width, entry.height) == (64, 42) and entry.mp4[4:8] == b"ftyp"
     assert {"Download MP4", "Download GIF"} <= {d.proto.label for d in at.get("download_button")}
+
+
+def test_fair_turns_end_a_run_after_its_share_only_while_others_wait():
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from app.run import FairShare
+    from nst_core.gate import DeviceGate
+
+    gate = DeviceGate(max_concurrent=1, max_waiting=4)
+    running = gate.try_enter("running")
+    assert gate.wait(running, 0)
+    cancel = threading.Event()
+    fair = FairShare(SimpleNamespace(gate=gate, limits=SimpleNamespace(fair_share_seconds=0.05)), cancel)
+    time.sleep(0.1)
+    assert not fair.over() and not cancel.is_set()  # past its share, but nobody waits: it goes on
+    waiting = gate.try_enter("waiting")
+    assert fair.over() and cancel.is_set()  # someone waits: it ends, and says so once
+    assert not fair.over()
+    gate.release(running)
+    gate.release(waiting)
+
+
+def test_the_fair_share_rule_is_said_before_the_button_is_pressed(monkeypatch):
+    monkeypatch.setenv("NST_FAIR_SHARE_SECONDS", "12")
+    at = new_app()
+    assert any("while others wait, a run ends after 12 s" in text for text in at.caption.values)

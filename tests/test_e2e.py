@@ -51,20 +51,27 @@ def app_url() -> Iterator[str]:
 
 
 @contextmanager
-def open_page(url: str) -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
+    """Debian's chromium through Playwright; closed at the end."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 2000})
-            page.goto(url)
-            page.get_by_text("1 · Your photo").wait_for(timeout=60_000)
-            page.get_by_text("Upload", exact=True).first.click()
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.wait_for(state="attached", timeout=30_000)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def open_page(url: str) -> Iterator[Any]:
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        page.goto(url)
+        page.get_by_text("1 · Your photo").wait_for(timeout=60_000)
+        page.get_by_text("Upload", exact=True).first.click()
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.wait_for(state="attached", timeout=30_000)
+        yield page
 
 
 def test_upload_paint_and_see_the_result_in_a_real_browser(app_url, tmp_path, content_image, style_image):
@@ -125,11 +132,61 @@ def test_stop_keeps_the_picture_so_far(app_url):
         page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
         set_steps(page, 150)
         page.get_by_role("button", name="Paint it").click()
-        page.get_by_text("steps/s").wait_for(timeout=60_000)
+        page.get_by_text("s left").first.wait_for(timeout=60_000)
         page.get_by_text("Step 5").first.wait_for(timeout=60_000)  # a preview exists
         page.get_by_role("button", name="Stop and keep this").click()
         page.get_by_text("stopped at step").first.wait_for(timeout=30_000)
         assert page.locator("[data-testid='stException']").count() == 0
+
+
+def long_run(page: Any) -> None:
+    """A run of 300 steps that does not stop early."""
+    page.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
+    page.get_by_text("Optimised from the photo (Gatys)").click()
+    set_steps(page, 300)
+    page.get_by_text("Advanced").first.click()
+    page.get_by_text("Stop when converged").click()
+    page.get_by_role("button", name="Paint it").click()
+
+
+def test_two_visitors_a_planned_wait_that_shrinks_and_leaving_the_line_is_said(app_url):
+    with chromium() as browser:
+        first = browser.new_context().new_page()
+        first.goto(app_url)
+        long_run(first)
+        first.get_by_text("s left").first.wait_for(timeout=60_000)
+        second = browser.new_context().new_page()
+        second.goto(app_url)
+        second.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
+        second.get_by_role("button", name="Paint it").click()
+        line = second.get_by_text("You are number 1 in line")
+        line.wait_for(timeout=30_000)
+        before = int(line.inner_text().split("about ")[1].split(" s")[0])
+        second.wait_for_timeout(3000)
+        after = int(line.inner_text().split("about ")[1].split(" s")[0])
+        assert before > 0 and after < before  # planned from the run ahead, and updated as it goes
+        second.get_by_role("button", name="Stop and keep this").click()
+        second.get_by_text("You left the line").wait_for(timeout=30_000)
+        assert second.locator("[data-testid='stException']").count() == 0
+
+
+def test_on_a_phone_the_button_is_near_and_the_result_comes_first(app_url):
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(app_url)
+        button = page.get_by_role("button", name="Paint it")
+        button.wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        box = button.bounding_box()
+        assert box is not None and box["y"] < 2 * 844, box
+        page.get_by_text("Instant", exact=True).click()
+        button.click()
+        page.get_by_role("button", name="Download PNG").wait_for(timeout=60_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "e2e-phone.png"), full_page=True)
+        result = page.locator("[data-testid='stImage']").filter(has_text="#1 · ").first.bounding_box()
+        photo = page.locator("[data-testid='stImage']").filter(has_text="Photo").last.bounding_box()
+        assert result is not None and photo is not None and result["y"] < photo["y"]
 
 
 def test_the_instant_painting_shows_before_the_first_optimisation_step(app_url):
@@ -150,31 +207,25 @@ def test_the_instant_painting_shows_before_the_first_optimisation_step(app_url):
 
 
 def test_a_visitor_who_leaves_frees_the_device_for_the_next(app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        try:
-            leaving = browser.new_context().new_page()
-            leaving.goto(app_url)
-            leaving.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
-            set_steps(leaving, 300)
-            leaving.get_by_text("Advanced").first.click()
-            leaving.get_by_text("Stop when converged").click()  # so that it would really run 300 steps
-            leaving.get_by_role("button", name="Paint it").click()
-            leaving.get_by_text("steps/s").wait_for(timeout=60_000)
-            leaving.context.close()  # the visitor closes the tab mid-run
-            staying = browser.new_context().new_page()
-            staying.goto(app_url)
-            staying.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
-            set_steps(staying, 3)
-            started = time.monotonic()
-            staying.get_by_role("button", name="Paint it").click()
-            staying.get_by_text("#1 · ").first.wait_for(timeout=60_000)
-            # 300 steps would take far longer than this: the departed run gave up its slot.
-            assert time.monotonic() - started < 20
-        finally:
-            browser.close()
+    with chromium() as browser:
+        leaving = browser.new_context().new_page()
+        leaving.goto(app_url)
+        leaving.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
+        set_steps(leaving, 300)
+        leaving.get_by_text("Advanced").first.click()
+        leaving.get_by_text("Stop when converged").click()  # so that it would really run 300 steps
+        leaving.get_by_role("button", name="Paint it").click()
+        leaving.get_by_text("s left").first.wait_for(timeout=60_000)
+        leaving.context.close()  # the visitor closes the tab mid-run
+        staying = browser.new_context().new_page()
+        staying.goto(app_url)
+        staying.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
+        set_steps(staying, 3)
+        started = time.monotonic()
+        staying.get_by_role("button", name="Paint it").click()
+        staying.get_by_text("#1 · ").first.wait_for(timeout=60_000)
+        # 300 steps would take far longer than this: the departed run gave up its slot.
+        assert time.monotonic() - started < 20
 
 
 def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
@@ -182,23 +233,17 @@ def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
 
     clip = write_clip(tmp_path / "pan.mp4", pan_frames(frames=12))
     ARTIFACTS.mkdir(exist_ok=True)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(f"{app_url}/video")
+        page.get_by_text("1 · Your clip").wait_for(timeout=60_000)
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(clip))
+        page.get_by_text("12 frames at 12 frames/s").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Paint the clip").click()
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.goto(f"{app_url}/video")
-            page.get_by_text("1 · Your clip").wait_for(timeout=60_000)
-            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(clip))
-            page.get_by_text("12 frames at 12 frames/s").wait_for(timeout=30_000)
-            page.get_by_role("button", name="Paint the clip").click()
-            try:
-                page.get_by_role("button", name="Download MP4").wait_for(timeout=120_000)
-            finally:
-                page.screenshot(path=str(ARTIFACTS / "e2e-video.png"), full_page=True)
-            assert page.locator("[data-testid='stVideo']").count() == 1
-            assert page.get_by_role("button", name="Download GIF").count() == 1
-            assert page.locator("[data-testid='stException']").count() == 0
+            page.get_by_role("button", name="Download MP4").wait_for(timeout=120_000)
         finally:
-            browser.close()
+            page.screenshot(path=str(ARTIFACTS / "e2e-video.png"), full_page=True)
+        assert page.locator("[data-testid='stVideo']").count() == 1
+        assert page.get_by_role("button", name="Download GIF").count() == 1
+        assert page.locator("[data-testid='stException']").count() == 0

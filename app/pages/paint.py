@@ -7,7 +7,7 @@ import streamlit as st
 from app.form import render_controls
 from app.inputs import render_inputs
 from app.results import render_gallery, render_result
-from app.run import run_transfer
+from app.run import fair_share_rule, run_transfer
 from app.runtime import Runtime, default_model, get_runtime
 from app.session import collect_interrupted_run, gallery
 from nst_core.device import describe_device, describe_precision
@@ -42,6 +42,7 @@ def main() -> None:
         st.subheader("3 · How to paint it")
         values = render_controls(runtime.limits, [label for label, _ in styles])
         submitted = st.form_submit_button("Paint it", type="primary", width="stretch")
+        st.caption(fair_share_rule(runtime))
     photo = inputs.photo_to_paint(submitted)
     if photo is not None:
         run_transfer(runtime, photo, styles, values)

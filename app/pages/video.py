@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.inputs import render_style_picker
+from app.run import fair_share_rule
 from app.runtime import get_runtime
 from app.session import VIDEO_KEY, collect_interrupted_run, kept
 from app.video import render_clip_picker, render_video_controls, render_video_result, run_video
@@ -38,6 +39,7 @@ def main() -> None:
         st.subheader("3 · How to paint it")
         values, gif = render_video_controls(runtime.limits.max_size)
         submitted = st.form_submit_button("Paint the clip", type="primary", width="stretch")
+        st.caption(fair_share_rule(runtime).replace("picture", "frames"))
     if submitted and clip is None:
         st.error("Upload a clip first.")
     elif submitted and clip is not None:
