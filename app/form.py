@@ -9,7 +9,7 @@ name, so a recipe (a config as a dict) restores the form field by field.
 from __future__ import annotations
 
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -60,12 +60,12 @@ CONTROLS: dict[str, Control] = {
         "painted at about 256 px, then at each doubling.",
     ),
     "style_weight": Control("Style strength", "left", presets=STYLE_WEIGHT_PRESETS),
-    "tv_weight": Control("Smoothness", "left", presets=TV_WEIGHT_PRESETS),
+    "tv_weight": Control("Smoothness", "advanced-left", presets=TV_WEIGHT_PRESETS),
     "optimizer": Control("Optimiser", "right"),
     "strength": Control("Instant strength (0 = the photo, 1 = the painting)", "right", low=0.0, high=1.0, step=0.05),
     "init": Control("Optimised from the photo: start from", "advanced-right", choices=("content", "noise")),
     "color": Control("Colours", "right"),
-    "seed": Control("Seed", "right", low=0, high=2**31 - 1, step=1),
+    "seed": Control("Seed", "advanced-right", low=0, high=2**31 - 1, step=1),
     "content_weight": Control("Content weight", "advanced-left", low=0.0, high=100.0, step=0.1),
     "style_scale": Control("Style scale (painting size vs. output)", "advanced-left", low=0.25, high=2.0, step=0.05),
     "learning_rate": Control(
@@ -103,8 +103,12 @@ def label_of(value: Any) -> str:
     return CHOICE_LABELS.get(str(value), str(value))
 
 
-def render_controls(limits: Limits, style_labels: list[str]) -> dict[str, Any]:
-    """Every control, in a form the caller opened; returns config field -> value, ready for ``TransferConfig``."""
+def render_controls(limits: Limits, style_labels: list[str], button: Callable[[], bool]) -> tuple[dict[str, Any], bool]:
+    """Every control, in a form the caller opened, with the caller's submit ``button`` right under the method
+    (on a phone the settings stack into a long column; the button must not sink below them).
+
+    Returns config field -> value, ready for ``TransferConfig``, and whether the button was pressed.
+    """
     method = st.radio(
         "Method",
         list(METHODS),
@@ -116,6 +120,7 @@ def render_controls(limits: Limits, style_labels: list[str]) -> dict[str, Any]:
         "refined: the optimisation of Gatys et al. paints over that picture. Optimised from the photo: the "
         "paper's way, starting from the photo.",
     )
+    pressed = button()
     places: dict[Where, Any] = {}
     places["left"], places["right"] = st.columns(2)
     values: dict[str, Any] = {}
@@ -130,7 +135,7 @@ def render_controls(limits: Limits, style_labels: list[str]) -> dict[str, Any]:
             if control.where.startswith("advanced"):
                 with places[control.where]:
                     values[name] = _widget(name, control, limits)
-    return with_method(values, method)
+    return with_method(values, method), pressed
 
 
 def with_method(values: dict[str, Any], method: Method) -> dict[str, Any]:

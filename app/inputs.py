@@ -66,11 +66,11 @@ def read_upload(upload: UploadedFile, limits: Limits) -> Image.Image:
             max_pixels=int(limits.max_megapixels * 1e6),
             max_side=2 * limits.max_size,
         )
+        fit_size(image.size, limits.max_size)  # too thin even at the largest size: said now, not after a click
         if min(image.size) < MIN_SIDE:
             raise ImageError(
                 f"This image is only {image.width}×{image.height} px; use one at least {MIN_SIDE} px on each side."
             )
-        fit_size(image.size, limits.max_size)  # too thin even at the largest size: said now, not after a click
     except ImageError as error:
         raise ImageError(f"{name}: {error}") from None
     return image

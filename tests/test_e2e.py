@@ -247,3 +247,12 @@ def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
         assert page.locator("[data-testid='stVideo']").count() == 1
         assert page.get_by_role("button", name="Download GIF").count() == 1
         assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_file_name_shows_as_plain_text_in_the_browser(app_url, tmp_path):
+    tricky = tmp_path / "[a prize](mailto:x@example.org).png"
+    tricky.write_bytes(b"not an image at all")
+    with open_page(app_url) as page:
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(tricky))
+        page.get_by_text("[a prize](mailto:x@example.org).png: This file is not an image").wait_for(timeout=30_000)
+        assert page.locator("a", has_text="a prize").count() == 0

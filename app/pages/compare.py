@@ -24,8 +24,11 @@ def main() -> None:
     with st.form("comparison"):
         chosen = render_values(dimension)
         st.subheader("3 · Everything else")
-        values = render_controls(runtime.limits, [label for label, _ in styles])
-        submitted = st.form_submit_button("Compare", type="primary", width="stretch")
+
+        def button() -> bool:
+            return st.form_submit_button("Compare", type="primary", width="stretch")
+
+        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button)
     photo = inputs.photo_to_paint(submitted)
     if photo is not None:
         run_comparison(runtime, photo, styles, values, dimension, chosen)

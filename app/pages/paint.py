@@ -40,9 +40,13 @@ def main() -> None:
     styles = inputs.styles
     with st.form("parameters"):
         st.subheader("3 · How to paint it")
-        values = render_controls(runtime.limits, [label for label, _ in styles])
-        submitted = st.form_submit_button("Paint it", type="primary", width="stretch")
-        st.caption(fair_share_rule(runtime))
+
+        def button() -> bool:
+            pressed = st.form_submit_button("Paint it", type="primary", width="stretch")
+            st.caption(fair_share_rule(runtime))
+            return pressed
+
+        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button)
     photo = inputs.photo_to_paint(submitted)
     if photo is not None:
         run_transfer(runtime, photo, styles, values)
