@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from app.limits import Limits
 from nst_core.config import (
@@ -121,7 +122,7 @@ def render_controls(limits: Limits, style_labels: list[str], button: Callable[[]
         "paper's way, starting from the photo.",
     )
     pressed = button()
-    places: dict[Where, Any] = {}
+    places: dict[Where, DeltaGenerator] = {}
     places["left"], places["right"] = st.columns(2)
     values: dict[str, Any] = {}
     for name, control in CONTROLS.items():

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 from PIL import Image
+from streamlit.delta_generator import DeltaGenerator
 
 from app.inputs import Styles
 from app.runtime import Runtime, get_handoff, get_log, load_model
@@ -94,7 +95,11 @@ def loss_chart_spec(points: list[dict[str, float]]) -> dict[str, Any]:
 
 
 def in_gate(
-    runtime: Runtime, status: Any, bar: Any, job: Callable[[threading.Event], T], work: float | None = None
+    runtime: Runtime,
+    status: DeltaGenerator,
+    bar: DeltaGenerator,
+    job: Callable[[threading.Event], T],
+    work: float | None = None,
 ) -> T | None:
     """Run ``job(cancel)`` holding a device slot; every failure becomes one sentence on the page.
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.inputs import Styles
@@ -17,7 +18,8 @@ from app.runtime import Runtime, get_handoff, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
 from nst_core.config import MIN_SIZE, TransferConfig
 from nst_core.errors import NSTError
-from nst_core.video import ClipInfo, FrameProgress, VideoLimits, paint_video, probe, write_gif, write_mp4
+from nst_core.media import ClipInfo, VideoLimits, probe, write_gif, write_mp4
+from nst_core.video import FrameProgress, paint_video
 
 VIDEO_TYPES = ["mp4", "webm", "mov", "gif"]
 MAX_REFINE_STEPS = 20  # per frame, on the page
@@ -89,7 +91,7 @@ def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, val
     bar = st.progress(0.0, text="Waiting for the device…")
     st.button("Stop and keep the frames so far", key="stop_video")
     live = st.empty()
-    painted: list[Any] = []
+    painted: list[Image.Image] = []
     started = time.monotonic()
     owner, handoff = session_id(), get_handoff()
     output = path.with_name("painted.mp4")
@@ -130,7 +132,7 @@ def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, val
     st.rerun()
 
 
-def _partial(painted: list[Any], info: ClipInfo, source: Path, output: Path, seconds: float) -> VideoEntry:
+def _partial(painted: list[Image.Image], info: ClipInfo, source: Path, output: Path, seconds: float) -> VideoEntry:
     """A valid, shorter video of the frames painted before the run was stopped."""
     write_mp4(painted, info.fps, output, audio_from=source if info.has_audio else None)
     gif = output.with_suffix(".gif")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 from PIL import Image, ImageDraw
 
-from nst_core.video import encode_frames
+from nst_core.media import encode_frames
 
 if TYPE_CHECKING:
     from av.audio.stream import AudioStream

@@ -33,7 +33,8 @@ from bench.clips import pan_frames, write_clip
 from bench.metric import Judge
 from nst_core import load_image
 from nst_core.backbone import get_extractor
-from nst_core.video import read_frames, warping_error
+from nst_core.media import read_frames
+from nst_core.video import warping_error
 
 STYLE = ROOT / "assets" / "style" / "starry_night.jpg"
 SIZE = 256

@@ -263,7 +263,8 @@ def _compare(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
 def _video(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     from tqdm import tqdm
 
-    from .video import FrameProgress, paint_video, probe
+    from .media import probe
+    from .video import FrameProgress, paint_video
 
     values = {name: getattr(args, name) for name in VIDEO_OPTIONS}
     values["style_blend"] = tuple(values["style_blend"] or ())

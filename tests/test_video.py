@@ -15,7 +15,8 @@ from PIL import Image
 from bench.clips import pan_frames, write_clip, write_gif
 from nst_core import TransferConfig
 from nst_core.cli import EXIT_ERROR, EXIT_OK, main
-from nst_core.video import FrameProgress, VideoError, VideoLimits, paint_video, probe, read_frames, warping_error
+from nst_core.media import VideoError, VideoLimits, probe, read_frames
+from nst_core.video import FrameProgress, paint_video, warping_error
 from tests.conftest import STYLE, encode, small
 
 INSTANT = TransferConfig(size=96, steps=0, init="fast")

@@ -10,7 +10,7 @@ from app.runtime import get_runtime
 from app.session import VIDEO_KEY, collect_interrupted_run, kept
 from app.video import render_clip_picker, render_video_controls, render_video_result, run_video
 from nst_core.errors import NSTError
-from nst_core.video import VideoLimits
+from nst_core.media import VideoLimits
 
 
 def main() -> None:

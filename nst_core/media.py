@@ -1,0 +1,187 @@
+"""Clips in and out: a container's header checked against limits, frames decoded, H.264 MP4 and GIF written.
+
+PyAV (FFmpeg) does the decoding and encoding; its wheels bundle libx264,
+libvpx-vp9 and AAC. A clip is checked from its header (:func:`probe`) before any
+frame is decoded; the sound of a clip is re-encoded as AAC into the painted MP4,
+cut to the painted frames' length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from .errors import NSTError
+
+if TYPE_CHECKING:
+    from av.audio.frame import AudioFrame
+    from av.container import OutputContainer
+    from av.video.stream import VideoStream
+
+CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "MP4/MOV", "matroska,webm": "WebM", "gif": "GIF"}
+
+
+class VideoError(NSTError, ValueError):
+    """A video file is empty, damaged, not a video, too long or too large."""
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """What one clip may be; checked from the container's header before decoding."""
+
+    max_seconds: float = 20.0
+    max_frames: int = 480
+    max_pixels: int = 3840 * 2160  # per frame (4K UHD); an 8K frame is refused
+    max_bytes: int = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """A clip's header."""
+
+    width: int
+    height: int
+    fps: Fraction
+    frames: int  # declared or estimated from duration x rate
+    seconds: float
+    has_audio: bool
+    container: str  # for people: "MP4/MOV", "WebM", "GIF"
+
+
+def probe(path: Path, limits: VideoLimits = VideoLimits()) -> ClipInfo:
+    """Read a clip's header and check it against the limits, without decoding its frames.
+
+    Raises:
+        VideoError: missing, empty, not a video we read, a single image, too long, too many frames, too large.
+    """
+    import av
+
+    if not path.is_file():
+        raise VideoError(f"No video file at {path}.")
+    size = path.stat().st_size
+    if size == 0:
+        raise VideoError("The video file is empty.")
+    if size > limits.max_bytes:
+        raise VideoError(
+            f"The video file is too large ({size / 1e6:.0f} MB); the limit is {limits.max_bytes / 1e6:.0f} MB."
+        )
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        raise VideoError("This file is not a video we can read, or it is damaged; use MP4, WebM, MOV or GIF.") from None
+    with container:
+        kind = CONTAINERS.get(container.format.name)
+        if kind is None or not container.streams.video:
+            raise VideoError("This file is not a video we can read; use MP4, WebM, MOV or GIF.")
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        rate = stream.average_rate or stream.guessed_rate or Fraction(0)
+        seconds = (
+            float(container.duration / 1_000_000)
+            if container.duration
+            else float(stream.duration or 0) * float(stream.time_base or 0)
+        )
+        frames = stream.frames or round(seconds * float(rate))
+        has_audio = bool(container.streams.audio)
+    if width <= 0 or height <= 0 or rate <= 0:
+        raise VideoError("This video's header gives no frame size or frame rate; it cannot be painted.")
+    if width * height > limits.max_pixels:
+        raise VideoError(f"The video's frames are too large ({width}x{height}); the limit is 3840x2160 (4K).")
+    if seconds > limits.max_seconds:
+        raise VideoError(f"The video is too long ({seconds:.0f} s); the limit is {limits.max_seconds:g} s.")
+    if frames > limits.max_frames:
+        raise VideoError(f"The video has too many frames ({frames}); the limit is {limits.max_frames}.")
+    if frames < 2:
+        raise VideoError("This file holds a single picture, not a video; paint it as a picture instead.")
+    return ClipInfo(width, height, Fraction(rate), frames, seconds, has_audio, kind)
+
+
+def read_frames(path: Path, size: tuple[int, int]) -> Iterator[Image.Image]:
+    """The clip's frames as RGB images of ``size`` (width, height); stops at the first undecodable frame."""
+    import av
+
+    with av.open(str(path), metadata_errors="ignore") as container:
+        try:
+            for frame in container.decode(video=0):
+                picture: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]
+                yield picture.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+        except av.error.FFmpegError:
+            return  # a truncated clip: the frames before the damage are painted
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """H.264 with 4:2:0 colour needs even sides."""
+    return max(2, width - width % 2), max(2, height - height % 2)
+
+
+def write_mp4(frames: Sequence[Image.Image], fps: Fraction, output: Path, audio_from: Path | None = None) -> None:
+    """H.264 (yuv420p) at ``fps``; the sound of ``audio_from`` re-encoded as AAC, cut to the frames' length."""
+    import av
+
+    with av.open(str(output), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = frames[0].size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "18", "preset": "veryfast"}
+        sound = _SoundCopy(audio_from, container) if audio_from is not None else None  # streams before packets
+        encode_frames(container, stream, frames)
+        if sound is not None:
+            sound.copy(len(frames) / float(fps))
+
+
+def encode_frames(container: OutputContainer, stream: VideoStream, frames: Sequence[Image.Image]) -> None:
+    """Every frame through the stream's encoder into the container, then the encoder's last packets."""
+    import av
+
+    for image in frames:
+        frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+        for packet in stream.encode(frame.reformat(format="yuv420p")):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+
+
+class _SoundCopy:
+    """The first audio stream of a clip, re-encoded as AAC into another container."""
+
+    def __init__(self, source: Path, container: OutputContainer) -> None:
+        import av
+
+        self.source, self.container = source, container
+        with av.open(str(source), metadata_errors="ignore") as original:
+            rate = original.streams.audio[0].codec_context.sample_rate or 44100
+        self.stream = container.add_stream("aac", rate=rate)
+        self.resampler = av.AudioResampler(format="fltp", layout=self.stream.codec_context.layout, rate=rate)
+
+    def copy(self, seconds: float) -> None:
+        """The sound up to ``seconds`` (the painted part of the clip)."""
+        import av
+
+        with av.open(str(self.source), metadata_errors="ignore") as original:
+            try:
+                for frame in original.decode(audio=0):
+                    if frame.time is not None and frame.time >= seconds:
+                        break
+                    for converted in self.resampler.resample(frame):
+                        self._mux(converted)
+            except av.error.FFmpegError:
+                pass  # damaged sound after the good part: keep what was read
+        for converted in self.resampler.resample(None):
+            self._mux(converted)
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+
+    def _mux(self, frame: AudioFrame) -> None:
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+
+
+def write_gif(frames: Sequence[Image.Image], fps: Fraction, output: Path) -> None:
+    """An animated GIF at (about) ``fps``, looping."""
+    duration = round(1000 / float(fps))
+    frames[0].save(output, format="GIF", save_all=True, append_images=list(frames[1:]), duration=duration, loop=0)
