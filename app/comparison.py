@@ -19,7 +19,12 @@ from nst_core.errors import NSTError
 from nst_core.reports import Progress, TransferResult
 from nst_core.schedule import planned_steps
 
-DIMENSION_LABELS = {"optimizer": "Optimiser", "backbone": "Backbone", "style_weight": "Style strength"}
+DIMENSION_LABELS = {
+    "method": "Method",
+    "optimizer": "Optimiser",
+    "backbone": "Backbone",
+    "style_weight": "Style strength",
+}
 KEY = "comparison_view"  # where a finished comparison is kept for the session
 
 
@@ -98,7 +103,11 @@ def run_comparison(
         for label, result in zip(labels, results, strict=True)
         for p in result.history
     ]  # fmt: skip
-    captions = [f"{label} · {r.steps} steps · {r.seconds:.1f} s" for label, r in zip(labels, results, strict=True)]
+    captions = [
+        f"{label} · first picture after {r.recipe.get('first_picture_seconds', r.seconds):.1f} s · done after "
+        f"{r.seconds:.1f} s · style {r.recipe['distance_style']:.3g} · content {r.recipe['distance_content']:.3g}"
+        for label, r in zip(labels, results, strict=True)
+    ]
     images = [r.image for r in results]
     keep(KEY, ComparisonView(labels, images, captions, curves, compare.sheet_png(sheet, results, labels)))
     st.rerun()

@@ -79,6 +79,9 @@ CONTROLS: dict[str, Control] = {
 }
 
 CHOICE_LABELS = {
+    "gatys": "Gatys, from the photo",
+    "refined": "Instant, then refined",
+    "instant": "Instant",
     "lbfgs": "L-BFGS (fastest)",
     "adam": "Adam",
     "gd": "Gradient descent",

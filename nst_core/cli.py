@@ -35,7 +35,7 @@ from .version import __version__
 
 # The optimisation (and with it torch, 2-3 s to import) is imported only by runs that optimise:
 # ``--init fast --steps 0`` paints with the instant network alone and finishes in about a second.
-DIMENSIONS = ("optimizer", "backbone", "style_weight")  # nst_core.compare.DIMENSIONS, held equal by a test
+DIMENSIONS = ("method", "optimizer", "backbone", "style_weight")  # nst_core.compare.DIMENSIONS, held equal by a test
 
 EXIT_OK = 0
 EXIT_ERROR = 2

