@@ -33,7 +33,7 @@ def test_variants_for_each_dimension():
         compare.variants("optimizer", ["lbfgs"], TINY)
     with pytest.raises(ConfigError, match="must be numbers"):
         compare.variants("style_weight", ["strong", "weak"], TINY)
-    with pytest.raises(ConfigError, match="one of optimizer, backbone, style_weight"):
+    with pytest.raises(ConfigError, match="one of method, optimizer, backbone, style_weight"):
         compare.variants("colour", ["a", "b"], TINY)
 
 

@@ -54,17 +54,14 @@ def test_a_clip_is_painted_with_its_frame_count_rate_and_sound(tmp_path, pan, pa
     assert result.gif is not None and Image.open(result.gif).n_frames == 12
 
 
-@pytest.mark.parametrize("container", ["webm", "gif"])
-def test_webm_and_animated_gif_are_read(tmp_path, painting, container):
+@pytest.mark.parametrize("container", ["webm", "mov", "gif"])
+def test_webm_mov_and_animated_gif_are_read(tmp_path, painting, container):
     images = pan_frames(frames=6)
-    source = (
-        write_gif(tmp_path / "in.gif", images)
-        if container == "gif"
-        else write_clip(tmp_path / "in.webm", images, container="webm")
-    )
+    path = tmp_path / f"in.{container}"
+    source = write_gif(path, images) if container == "gif" else write_clip(path, images, container=container)
     result = paint_video(source, painting, tmp_path / "out.mp4", INSTANT.replace(size=64))
     frames, _, has_audio, _ = decoded(result.output)
-    assert frames == 6 and has_audio == (container == "webm")
+    assert frames == 6 and has_audio == (container != "gif")
 
 
 def test_flow_coherence_beats_painting_each_frame_on_its_own(tmp_path, pan, painting):
