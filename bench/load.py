@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -122,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     return report(records, memory, failures, args)
 
 
+RUNNING = re.compile(r"Instant painting ready|Step \d+/\d+")  # the progress line of a run that left the line
+
+
 def watch(pages: list[Any], submitted: dict[int, float], round_number: int, timeout: float) -> list[dict[str, Any]]:
     """Poll every page until its run is done; note when it left the line and when it finished."""
     started: dict[int, float] = {}
@@ -140,7 +144,7 @@ def watch(pages: list[Any], submitted: dict[int, float], round_number: int, time
                 errors[index] = (
                     "an error is shown: " + page.locator("[data-testid='stAlertContentError']").first.inner_text()
                 )
-            elif index not in started and page.get_by_text("steps/s").count():
+            elif index not in started and page.get_by_text(RUNNING).count():
                 started[index] = now
             elif page.get_by_text(marker).count():
                 finished[index] = now
