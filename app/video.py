@@ -39,14 +39,24 @@ def render_clip_picker(limits: VideoLimits) -> tuple[Path, ClipInfo] | None:
     )
     if upload is None:
         return None
-    folder = Path(tempfile.gettempdir()) / f"nst-video-{session_id()}"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"input{Path(upload.name).suffix.lower()}"
-    path.write_bytes(upload.getvalue())
+    path = _saved(upload)
     info = probe(path, limits)
     st.caption(f"{info.container}, {info.width}×{info.height} px, {info.frames} frames at {float(info.fps):.3g} "
                f"frames/s, {info.seconds:.1f} s" + (", with sound" if info.has_audio else ""))  # fmt: skip
     return path, info
+
+
+def _saved(upload: UploadedFile) -> Path:
+    """The upload as a file in this session's own folder, written once per upload (not on every rerun);
+    an earlier upload's files and painted clips are removed when a new one arrives."""
+    folder = Path(tempfile.gettempdir()) / f"nst-video-{session_id()}"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"input-{upload.file_id}{Path(upload.name).suffix.lower()}"
+    if not path.exists():
+        for old in folder.iterdir():
+            old.unlink(missing_ok=True)
+        path.write_bytes(upload.getvalue())
+    return path
 
 
 def render_video_controls(max_size: int) -> tuple[dict[str, Any], bool]:
