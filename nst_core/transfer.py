@@ -93,6 +93,7 @@ def stylize(
     style_images = [load_image(style) for style in style_list]
     start_image = load_image(init_image) if config.init == "image" and init_image is not None else None
     final_size = fit_size(content_image.size, config.size)
+    first_picture: float | None = None  # s to the instant painting, when the run starts from one
     if config.init == "fast":
         # The instant painting first: the visitor sees it before the network for the optimisation is even loaded.
         network = get_network(torch.get_num_threads())
@@ -135,7 +136,7 @@ def stylize(
         "style_count": len(style_images),
         "steps_run": run.steps_done,
     }
-    if config.init == "fast":
+    if first_picture is not None:
         recipe["first_picture_seconds"] = round(first_picture, 3)
     if device.type == "cuda":
         recipe["gpu_peak_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20)

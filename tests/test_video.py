@@ -75,12 +75,20 @@ def test_flow_coherence_beats_painting_each_frame_on_its_own(tmp_path, pan, pain
 
 
 def test_the_sprite_leaves_no_trail(tmp_path, pan, painting):
-    # After the red disc has passed a place, the painting there is the background's again, not red.
+    # Just after the red disc has left a place (it moves 5 px a frame; the scene 3 px the other way), the
+    # coherent painting there is the fresh painting of the uncovered background, not the warped red of the
+    # frames before: the occlusion test keeps the previous frame out. (Trusting every pixel's flow instead
+    # gives twice the difference here; many frames later the trail fades either way, so it is checked now.)
     result = paint_video(pan, painting, tmp_path / "out.mp4", INSTANT, gif=False)
     alone = paint_video(pan, painting, tmp_path / "alone.mp4", INSTANT, coherence="none", gif=False)
-    last, last_alone = (np.asarray(r.painted[-1], dtype=float) for r in (result, alone))
-    where_it_began = (slice(24, 40), slice(8, 24))  # the disc's first place, long left behind
-    assert np.abs(last[where_it_began] - last_alone[where_it_began]).mean() < 25
+    just_left = (slice(26, 38), slice(18, 26))  # under the disc at frames 1-2, uncovered at frames 3-4
+    differences = [
+        np.abs(
+            np.asarray(result.painted[k], dtype=float)[just_left] - np.asarray(alone.painted[k], dtype=float)[just_left]
+        ).mean()
+        for k in (3, 4)
+    ]
+    assert np.mean(differences) < 17
 
 
 def test_refined_frames_start_from_the_warped_previous_frame(tmp_path, painting):
