@@ -70,8 +70,14 @@ def open_page(url: str) -> Iterator[Any]:
         page.goto(url)
         page.get_by_text("1 · Your photo").wait_for(timeout=60_000)
         page.get_by_text("Upload", exact=True).first.click()
-        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.wait_for(state="attached", timeout=30_000)
+        file_input(page, "Upload a photo").wait_for(state="attached", timeout=30_000)
         yield page
+
+
+def file_input(page: Any, label: str) -> Any:
+    """The file input of the uploader whose label starts with `label` (never another one on the page)."""
+    uploader = page.locator("[data-testid='stFileUploader']").filter(has_text=label)
+    return uploader.locator("[data-testid='stFileUploaderDropzoneInput']")
 
 
 def test_upload_paint_and_see_the_result_in_a_real_browser(app_url, tmp_path, content_image, style_image):
@@ -80,10 +86,9 @@ def test_upload_paint_and_see_the_result_in_a_real_browser(app_url, tmp_path, co
     style.write_bytes(encode(style_image, "JPEG"))
     ARTIFACTS.mkdir(exist_ok=True)
     with open_page(app_url) as page:
-        uploaders = page.locator("[data-testid='stFileUploaderDropzoneInput']")
-        uploaders.nth(0).set_input_files(str(content))
+        file_input(page, "Upload a photo").set_input_files(str(content))
         page.get_by_text("photo.png").wait_for(timeout=30_000)
-        uploaders.nth(1).set_input_files(str(style))
+        file_input(page, "upload your own").set_input_files(str(style))
         page.get_by_text("painting.jpg").first.wait_for(timeout=30_000)
         page.get_by_text("Blend of the paintings").wait_for(timeout=30_000)  # the rerun after the upload is done
         page.wait_for_timeout(500)
@@ -102,7 +107,7 @@ def test_a_bad_upload_shows_a_sentence_in_plain_text_and_the_server_stays_up(app
     fake = tmp_path / name
     fake.write_bytes(b"<svg xmlns='http://www.w3.org/2000/svg'></svg>")
     with open_page(app_url) as page:
-        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(fake))
+        file_input(page, "Upload a photo").set_input_files(str(fake))
         page.get_by_text(f"{name}: This file is not an image we can read").wait_for(timeout=30_000)
         assert page.locator("a", has_text="a prize").count() == 0  # the name is text, never a link
         assert page.locator("[data-testid='stException']").count() == 0
@@ -114,7 +119,7 @@ def test_the_server_upload_cap_refuses_a_larger_file(app_url, tmp_path):
     big = tmp_path / "big.png"
     big.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(1_300_000))  # over the server's 1 MB cap
     with open_page(app_url) as page:
-        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(big))
+        file_input(page, "Upload a photo").set_input_files(str(big))
         page.get_by_text("1.0MB or smaller", exact=False).first.wait_for(timeout=30_000)
         assert page.locator("[data-testid='stException']").count() == 0
 
@@ -239,7 +244,7 @@ def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(f"{app_url}/video")
         page.get_by_text("1 · Your clip").wait_for(timeout=60_000)
-        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(clip))
+        file_input(page, "Upload a short clip").set_input_files(str(clip))
         page.get_by_text("12 frames at 12 frames/s").wait_for(timeout=30_000)
         page.get_by_role("button", name="Paint the clip").click()
         try:
