@@ -74,6 +74,17 @@ def open_page(url: str) -> Iterator[Any]:
         yield page
 
 
+CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
+
+
+def assert_readable(page: Any) -> None:
+    """Every visible text on the page reaches WCAG AA contrast (4.5:1) against what is drawn behind it."""
+    texts = page.evaluate(CONTRAST_JS)
+    assert len(texts) > 10  # the check saw the page
+    faint = [text for text in texts if text["ratio"] < 4.5]
+    assert not faint, faint
+
+
 def file_input(page: Any, label: str) -> Any:
     """The file input of the uploader whose label starts with `label` (never another one on the page)."""
     uploader = page.locator("[data-testid='stFileUploader']").filter(has_text=label)
@@ -100,6 +111,7 @@ def test_upload_paint_and_see_the_result_in_a_real_browser(app_url, tmp_path, co
         assert page.locator("[data-testid='stImage']").count() >= 3
         assert page.locator("[data-testid='stException']").count() == 0
         assert page.get_by_text("#1 · ").count() >= 1
+        assert_readable(page)  # the slider values, the chosen paintings, the result's captions
 
 
 @pytest.mark.parametrize("name", ["fake.png", "[a prize](mailto:x@example.org).png"])
@@ -110,6 +122,7 @@ def test_a_bad_upload_shows_a_sentence_in_plain_text_and_the_server_stays_up(app
         file_input(page, "Upload a photo").set_input_files(str(fake))
         page.get_by_text(f"{name}: This file is not an image we can read").wait_for(timeout=30_000)
         assert page.locator("a", has_text="a prize").count() == 0  # the name is text, never a link
+        assert_readable(page)  # the refusal too
         assert page.locator("[data-testid='stException']").count() == 0
     with urllib.request.urlopen(f"{app_url}/_stcore/health", timeout=5) as response:
         assert response.read() == b"ok"
@@ -254,3 +267,18 @@ def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
         assert page.locator("[data-testid='stVideo']").count() == 1
         assert page.get_by_role("button", name="Download GIF").count() == 1
         assert page.locator("[data-testid='stException']").count() == 0
+        assert_readable(page)
+
+
+def test_the_compare_page_runs_a_comparison_and_every_text_is_readable(app_url):
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 3000})
+        page.goto(f"{app_url}/compare")
+        page.get_by_text("3 · Everything else").wait_for(timeout=60_000)
+        set_steps(page, 3)
+        page.get_by_role("button", name="Compare").click()
+        page.get_by_text("Comparison", exact=True).wait_for(timeout=120_000)
+        page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=120_000)
+        page.wait_for_timeout(1000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert_readable(page)
