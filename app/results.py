@@ -11,8 +11,9 @@ from app.run import loss_chart_spec
 from app.session import Entry
 
 
-def render_result(entry: Entry) -> None:
-    st.subheader("Result")
+def render_picture(entry: Entry) -> None:
+    """The painting beside its photo and painting; the page draws it right under its button, where the run was
+    watched (it may sit in the form: images only)."""
     # The painting first (on a phone the columns stack: the result comes before its inputs), at its own size.
     columns = st.columns([2, 1, 1])
     caption = f"#{entry.number} · {entry.steps} steps · {entry.seconds:.1f} s" + (
@@ -25,6 +26,11 @@ def render_result(entry: Entry) -> None:
         caption="Painting" if len(entry.styles) == 1 else f"Paintings (1 of {len(entry.styles)})",
         width="stretch",
     )
+
+
+def render_downloads(entry: Entry) -> None:
+    """The painting's downloads, "use these settings again" and its loss curves."""
+    st.subheader(f"Painting #{entry.number}")
     buttons = st.columns(4)
     downloads: list[tuple[str, str | bytes, str, str]] = [
         ("Download PNG", entry.png, "png", "image/png"),

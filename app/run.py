@@ -175,13 +175,17 @@ def preload(config: TransferConfig, runtime: Runtime) -> FeatureExtractor:
 
 
 class LiveView:
-    """The progress bar, the forming picture and the loss chart of one run, fed from its progress reports."""
+    """The progress bar, the forming picture and the loss chart of one run, fed from its progress reports.
+
+    Drawn inside the page's form, right under its button: the Stop button is that form's second submit button
+    (pressing it reruns the page, which stops this run and hands its picture so far to the next rerun).
+    """
 
     def __init__(self, content: Image.Image, styles: Styles, config: TransferConfig) -> None:
         self.config, self.content_size = config, content.size
         self.status = st.empty()
         self.bar = st.progress(0.0, text="Waiting for the device…")
-        st.button(
+        st.form_submit_button(
             "Stop and keep this", key="stop_run", help="Ends the run after the current step and keeps the image so far."
         )
         columns = st.columns(3)
@@ -218,7 +222,8 @@ class LiveView:
             if self.preview_due(progress.elapsed, last):
                 caption = f"Step {progress.step}" if progress.step else "Instant painting"
                 self.live.image(progress.preview, caption=caption, width="stretch")
-                self.chart.vega_lite_chart(loss_chart_spec(self.points), width="stretch")
+                if progress.step:  # the instant picture has no losses to draw
+                    self.chart.vega_lite_chart(loss_chart_spec(self.points), width="stretch")
         elif progress.step % CHART_EVERY == 0 and self.preview_due(progress.elapsed, last):
             self.chart.vega_lite_chart(loss_chart_spec(self.points), width="stretch")
 

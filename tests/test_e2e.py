@@ -209,6 +209,30 @@ def test_on_a_phone_the_button_is_near_and_the_result_comes_first(app_url):
         assert result is not None and photo is not None and result["y"] < photo["y"]
 
 
+def test_on_a_desktop_the_forming_picture_and_the_result_come_into_view(app_url):
+    def in_view(locator: Any, height: int) -> bool:
+        box = locator.bounding_box()
+        return box is not None and box["y"] >= 0 and box["y"] + box["height"] / 2 <= height
+
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(app_url)
+        button = page.get_by_role("button", name="Paint it")
+        button.wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        button.scroll_into_view_if_needed()
+        assert page.locator("[data-testid='stImage']").filter(has_text="Instant painting").count() == 0
+        button.click()
+        live = page.locator("[data-testid='stImage']").filter(has_text="Instant painting")
+        live.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)  # the smooth scroll
+        assert in_view(live, 900) and in_view(page.get_by_role("button", name="Stop and keep this"), 900)
+        assert in_view(button, 900)  # the button stays in view above it
+        page.get_by_role("button", name="Download PNG").wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        assert in_view(page.locator("[data-testid='stImage']").filter(has_text="#1 · ").first, 900)
+
+
 def test_the_instant_painting_shows_before_the_first_optimisation_step(app_url):
     with open_page(app_url) as page:
         page.get_by_text("Examples", exact=True).first.click()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from app.form import render_controls
 from app.inputs import render_inputs
-from app.results import render_gallery, render_result
+from app.results import render_downloads, render_gallery, render_picture
 from app.run import fair_share_rule, run_transfer
 from app.runtime import Runtime, default_model, get_runtime
-from app.session import collect_interrupted_run, gallery
+from app.scroll import scroll_here
+from app.session import collect_interrupted_run, gallery, next_number
 from nst_core.device import describe_device, describe_precision
 
 
@@ -38,21 +40,29 @@ def main() -> None:
     render_header(runtime)
     inputs = render_inputs(runtime.limits)
     styles = inputs.styles
+    entries = gallery()
     with st.form("parameters"):
         st.subheader("3 · How to paint it")
+        canvas: list[DeltaGenerator] = []
 
         def button() -> bool:
             pressed = st.form_submit_button("Paint it", type="primary", width="stretch")
             st.caption(fair_share_rule(runtime))
+            # The run paints right under the button, where the visitor is looking, and its result stays there.
+            canvas.append(st.container())
             return pressed
 
         values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button)
-    photo = inputs.photo_to_paint(submitted)
-    if photo is not None:
-        run_transfer(runtime, photo, styles, values)
-    entries = gallery()
+        with canvas[0]:
+            photo = inputs.photo_to_paint(submitted)
+            if photo is not None:
+                scroll_here(2 * next_number())  # the forming picture comes into view as the run starts...
+                run_transfer(runtime, photo, styles, values)
+            elif entries:
+                scroll_here(2 * entries[0].number + 1)  # ...and the result when it ends (once: same number, same frame)
+                render_picture(entries[0])
     if entries:
-        render_result(entries[0])
+        render_downloads(entries[0])
         render_gallery(entries)
 
 
