@@ -159,6 +159,26 @@ def test_stop_keeps_the_picture_so_far(app_url):
         assert page.locator("[data-testid='stException']").count() == 0
 
 
+def test_the_toolbars_stop_keeps_the_picture_and_clears_the_progress_on_the_next_click(app_url):
+    from playwright.sync_api import expect
+
+    with open_page(app_url) as page:
+        page.get_by_text("Examples", exact=True).first.click()
+        page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
+        set_steps(page, 150)
+        page.get_by_role("button", name="Paint it").click()
+        page.get_by_text("Step 5").first.wait_for(timeout=60_000)
+        page.locator("[data-testid='stToolbar']").get_by_role("button", name="Stop").click()
+        page.wait_for_timeout(1000)
+        # Streamlit runs the page again only on the visitor's next action: any one, here another photo.
+        page.get_by_role("radio", name="Chelsea").click()
+        page.get_by_text("stopped at step").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Download PNG").wait_for(timeout=30_000)
+        expect(page.locator("[data-testid='stProgress']")).to_have_count(0, timeout=10_000)  # once the rerun ends
+        assert page.get_by_role("button", name="Stop and keep this").count() == 0
+        assert page.locator("[data-testid='stException']").count() == 0
+
+
 def long_run(page: Any) -> None:
     """A run of 300 steps that does not stop early."""
     page.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
