@@ -140,7 +140,10 @@ def render_style_picker(limits: Limits) -> Styles:
         key="style_examples",
     )
     uploads = st.file_uploader(
-        "…or upload your own (several are blended)", type=UPLOAD_TYPES, accept_multiple_files=True, key="style_uploads"
+        f"…or upload your own (several are blended; up to {limits.max_upload_mb:g} MB each)",
+        type=UPLOAD_TYPES,
+        accept_multiple_files=True,
+        key="style_uploads",
     )
     styles = [(label, load_image(by_label[label])) for label in picked]
     for upload in uploads or []:

@@ -31,8 +31,13 @@ class Limits:
     default_steps: int = field(default=TransferConfig.steps)
 
     @classmethod
-    def for_device(cls, device_type: str, environ: Mapping[str, str] | None = None) -> Limits:
+    def for_device(
+        cls, device_type: str, environ: Mapping[str, str] | None = None, server_upload_mb: float | None = None
+    ) -> Limits:
         """Limits for ``"cpu"``, ``"cuda"`` or ``"mps"``, with environment overrides.
+
+        ``server_upload_mb``: the server's own cap on an upload (``server.maxUploadSize``); the per-file limit
+        the page states is never above it.
 
         Raises:
             ConfigError: an environment variable is not a number or is out of bounds.
@@ -46,7 +51,7 @@ class Limits:
             max_concurrent=_env_int(env, "NST_MAX_CONCURRENT", 1, 1, 64),
             max_waiting=_env_int(env, "NST_MAX_WAITING", 8, 0, 1000),
             fair_share_seconds=_env_float(env, "NST_FAIR_SHARE_SECONDS", 15.0 if gpu else 30.0, 1.0, 24 * 3600.0),
-            max_upload_mb=_env_float(env, "NST_MAX_UPLOAD_MB", 10.0, 0.01, 200.0),
+            max_upload_mb=min(_env_float(env, "NST_MAX_UPLOAD_MB", 10.0, 0.01, 200.0), server_upload_mb or 200.0),
             max_megapixels=_env_float(env, "NST_MAX_MEGAPIXELS", 40.0, 0.01, 178.0),
             default_size=256 if not gpu else 512,
         )

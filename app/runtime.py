@@ -53,7 +53,7 @@ def get_runtime() -> Runtime:
         raise ConfigError(f"The environment variable NST_PRECISION must be one of {choices}, not {raw!r}.")
     precision = cast(Precision, raw)
     resolve_precision(precision, device)  # bf16 on a GPU without it stops the page at start-up, with a sentence
-    limits = Limits.for_device(device.type)
+    limits = Limits.for_device(device.type, server_upload_mb=float(st.get_option("server.maxUploadSize")))
     if device.type == "cpu":
         # Share the cores between the runs allowed at once instead of oversubscribing them.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // limits.max_concurrent))

@@ -29,3 +29,8 @@ def test_limits_check_and_clamp():
         limits.check(TransferConfig(steps=HARD_MAX_STEPS))
     assert limits.clamp(TransferConfig()).max_seconds == 30
     assert limits.clamp(TransferConfig(max_seconds=5)).max_seconds == 5
+
+
+def test_the_stated_upload_limit_is_never_above_the_servers_cap():
+    assert Limits.for_device("cpu", {}, server_upload_mb=1).max_upload_mb == 1
+    assert Limits.for_device("cpu", {"NST_MAX_UPLOAD_MB": "5"}, server_upload_mb=10).max_upload_mb == 5
