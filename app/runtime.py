@@ -19,7 +19,7 @@ import torch
 from app.limits import Limits
 from nst_core.backbone import FeatureExtractor, get_extractor
 from nst_core.config import PRECISIONS, Precision, TransferConfig
-from nst_core.device import resolve_device, resolve_precision
+from nst_core.device import cap_memory, resolve_device, resolve_precision
 from nst_core.errors import ConfigError
 from nst_core.gate import DeviceGate, shared_gate
 from nst_core.schedule import Pace
@@ -54,6 +54,8 @@ def get_runtime() -> Runtime:
     precision = cast(Precision, raw)
     resolve_precision(precision, device)  # bf16 on a GPU without it stops the page at start-up, with a sentence
     limits = Limits.for_device(device.type, server_upload_mb=float(st.get_option("server.maxUploadSize")))
+    if device.type == "cuda" and limits.gpu_memory_gib:
+        cap_memory(device, limits.gpu_memory_gib)
     if device.type == "cpu":
         # Share the cores between the runs allowed at once instead of oversubscribing them.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // limits.max_concurrent))

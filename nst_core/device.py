@@ -41,6 +41,25 @@ def resolve_device(requested: str = "auto") -> torch.device:
     return device
 
 
+def cap_memory(device: torch.device, gib: float) -> float:
+    """Let this process's allocator use at most ``gib`` GiB of a CUDA GPU (a larger GPU behaves like a smaller
+    one, for a host that shares it or to check a smaller card's limits); returns the fraction set.
+
+    cuDNN's workspaces come from the same allocator, so its autotuner keeps to the cap as well.
+
+    Raises:
+        ConfigError: the device is not a CUDA GPU, or ``gib`` is not positive.
+    """
+    if device.type != "cuda":
+        raise ConfigError(f"A memory cap applies to a CUDA GPU, not to {device.type}.")
+    if gib <= 0:
+        raise ConfigError(f"A memory cap must be above 0 GiB, not {gib:g}.")
+    total = torch.cuda.get_device_properties(device).total_memory
+    fraction = min(1.0, gib * 2**30 / total)
+    torch.cuda.set_per_process_memory_fraction(fraction, device)
+    return fraction
+
+
 def describe_device(device: torch.device) -> str:
     """For people: ``"CPU, 2 threads"`` or ``"CUDA: NVIDIA H100"``."""
     if device.type == "cuda":

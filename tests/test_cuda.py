@@ -123,3 +123,34 @@ def test_a_capture_that_fails_falls_back_to_eager_launches():
     assert graphed.failed is not None and graphed.graph is None
     assert values == pytest.approx([expected] * 5)
     assert image.grad is not None and torch.allclose(image.grad, 2 * image.detach())
+
+
+def test_on_a_16_gib_gpu_the_default_and_the_largest_run_need_no_retry(content_image, style_image):
+    """A T4-sized host (16 GB, no native bf16, so fp32): the page's default and largest sizes fit without the
+    out-of-memory retry, cuDNN's autotuner included (its workspaces come from the capped allocator)."""
+    from app.limits import Limits
+    from nst_core.device import cap_memory
+
+    limits = Limits.for_device("cuda", {})
+    device = torch.device("cuda")
+    cap_memory(device, 16)
+    retries: list[tuple[int, int]] = []
+    try:
+        for size in (limits.default_size, limits.max_size):
+            torch.cuda.empty_cache()
+            config = TransferConfig(size=size, steps=3, early_stop=False, device="cuda", precision="fp32")
+            result = stylize_with_retry(
+                content_image, style_image, config, on_retry=lambda a, b: retries.append((a, b))
+            )
+            assert not retries and max(result.image.size) == size
+            assert result.recipe["gpu_peak_mib"] < 16 * 1024
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+
+
+def test_a_memory_cap_is_for_a_cuda_gpu_and_above_zero():
+    from nst_core.device import cap_memory
+    from nst_core.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        cap_memory(torch.device("cuda"), 0)

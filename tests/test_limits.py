@@ -34,3 +34,15 @@ def test_limits_check_and_clamp():
 def test_the_stated_upload_limit_is_never_above_the_servers_cap():
     assert Limits.for_device("cpu", {}, server_upload_mb=1).max_upload_mb == 1
     assert Limits.for_device("cpu", {"NST_MAX_UPLOAD_MB": "5"}, server_upload_mb=10).max_upload_mb == 5
+
+
+def test_a_memory_cap_is_refused_off_a_cuda_gpu():
+    import torch
+
+    from nst_core.device import cap_memory
+    from nst_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="CUDA GPU"):
+        cap_memory(torch.device("cpu"), 16)
+    assert Limits.for_device("cuda", {"NST_GPU_MEMORY_GIB": "16"}).gpu_memory_gib == 16
+    assert Limits.for_device("cuda", {}).gpu_memory_gib == 0
