@@ -231,11 +231,13 @@ def test_on_a_phone_the_button_is_near_and_the_result_comes_first(app_url):
         assert result is not None and photo is not None and result["y"] < photo["y"]
 
 
-def test_on_a_desktop_the_forming_picture_and_the_result_come_into_view(app_url):
-    def in_view(locator: Any, height: int) -> bool:
-        box = locator.bounding_box()
-        return box is not None and box["y"] >= 0 and box["y"] + box["height"] / 2 <= height
+def in_view(locator: Any, height: int) -> bool:
+    """The element's top and middle are inside a window ``height`` px tall, as it is scrolled now."""
+    box = locator.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] / 2 <= height
 
+
+def test_on_a_desktop_the_forming_picture_and_the_result_come_into_view(app_url):
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(app_url)
@@ -300,7 +302,7 @@ def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
     clip = write_clip(tmp_path / "pan.mp4", pan_frames(frames=12))
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{app_url}/video")
         page.get_by_text("1 · Your clip").wait_for(timeout=60_000)
         file_input(page, "Upload a short clip").set_input_files(str(clip))
@@ -310,6 +312,8 @@ def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
             page.get_by_role("button", name="Download MP4").wait_for(timeout=120_000)
         finally:
             page.screenshot(path=str(ARTIFACTS / "e2e-video.png"), full_page=True)
+        page.wait_for_timeout(1500)  # the smooth scroll to the painted clip
+        assert in_view(page.locator("[data-testid='stVideo']"), 900)
         assert page.locator("[data-testid='stVideo']").count() == 1
         assert page.get_by_role("button", name="Download GIF").count() == 1
         assert page.locator("[data-testid='stException']").count() == 0

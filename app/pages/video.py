@@ -7,6 +7,7 @@ import streamlit as st
 from app.inputs import render_style_picker
 from app.run import fair_share_rule
 from app.runtime import get_runtime
+from app.scroll import scroll_here
 from app.session import VIDEO_KEY, collect_interrupted_run, kept
 from app.video import render_clip_picker, render_video_controls, render_video_result, run_video
 from nst_core.errors import NSTError
@@ -40,12 +41,16 @@ def main() -> None:
         values, gif = render_video_controls(runtime.limits.max_size)
         submitted = st.form_submit_button("Paint the clip", type="primary", width="stretch")
         st.caption(fair_share_rule(runtime).replace("picture", "frames"))
+    runs: int = st.session_state.get("video_runs", 0)
     if submitted and clip is None:
         st.error("Upload a clip first.")
     elif submitted and clip is not None:
+        st.session_state["video_runs"] = runs = runs + 1
+        scroll_here(2 * runs)  # the frames being painted come into view...
         run_video(runtime, clip, styles, values, gif)
     entry = kept(VIDEO_KEY)
     if entry is not None:
+        scroll_here(2 * runs + 1)  # ...and the painted clip when it is done (once: the same number, the same frame)
         render_video_result(entry)
 
 
