@@ -135,6 +135,7 @@ def stylize(
         "height": output.height,
         "style_count": len(style_images),
         "steps_run": run.steps_done,
+        "scales_run": run.scales_run,
     }
     if first_picture is not None:
         recipe["first_picture_seconds"] = round(first_picture, 3)
@@ -253,6 +254,7 @@ class _Run:
     history: list[HistoryPoint] = field(default_factory=list)
     best_losses: Losses | None = None
     graph_failure: str | None = None
+    scales_run: list[dict[str, Any]] = field(default_factory=list)  # per scale: size, steps, why it ended, loss
 
     def __post_init__(self) -> None:
         self.plan = plan_scales(self.config.size, self.config.steps, self.config.multiscale)
@@ -267,7 +269,12 @@ class _Run:
             size = final_size if scale == len(self.plan) - 1 else fit_size(self.content.size, longest)
             image = self._initial(image, start_image, size)
             self.stopped = None  # a coarse scale that converged does not make the whole run "converged"
+            before = self.steps_done
             image = self._optimise_scale(image, size, scale, steps)
+            losses = self.best_losses if self.steps_done > before else None
+            self.scales_run.append({"size": list(size), "steps": self.steps_done - before, "stopped": self.stopped,
+                                    "style": losses.style if losses else None,
+                                    "total": losses.total if losses else None})  # fmt: skip
             if self.stopped in ("cancelled", "time budget"):
                 break
         assert image is not None

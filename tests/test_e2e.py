@@ -7,6 +7,7 @@ no browser is installed.
 from __future__ import annotations
 
 import os
+import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -140,19 +141,26 @@ def test_the_server_upload_cap_refuses_a_larger_file(app_url, tmp_path):
 
 
 def set_steps(page: Any, steps: int) -> None:
-    """Move the Steps slider with the keyboard (Home, then Right arrow presses)."""
+    """Move the Steps slider with the keyboard: Home or End, then arrow presses from the nearer end."""
     slider = page.get_by_role("slider").nth(1)
     slider.focus()
-    slider.press("Home")
-    for _ in range(steps - 1):
-        slider.press("ArrowRight")
+    low, high = int(slider.get_attribute("min")), int(slider.get_attribute("max"))  # an <input type=range>
+    if steps - low <= high - steps:
+        slider.press("Home")
+        presses, key = steps - low, "ArrowRight"
+    else:
+        slider.press("End")
+        presses, key = high - steps, "ArrowLeft"
+    for _ in range(presses):
+        slider.press(key)
+    assert slider.input_value() == str(steps)
 
 
 def test_stop_keeps_the_picture_so_far(app_url):
     with open_page(app_url) as page:
         page.get_by_text("Examples", exact=True).first.click()
         page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
-        set_steps(page, 150)
+        set_steps(page, 300)
         page.get_by_role("button", name="Paint it").click()
         page.get_by_text("s left").first.wait_for(timeout=60_000)
         page.get_by_text("Step 5").first.wait_for(timeout=60_000)  # a preview exists
@@ -167,7 +175,7 @@ def test_the_toolbars_stop_keeps_the_picture_and_clears_the_progress_on_the_next
     with open_page(app_url) as page:
         page.get_by_text("Examples", exact=True).first.click()
         page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
-        set_steps(page, 150)
+        set_steps(page, 300)
         page.get_by_role("button", name="Paint it").click()
         page.get_by_text("Step 5").first.wait_for(timeout=60_000)
         page.locator("[data-testid='stToolbar']").get_by_role("button", name="Stop").click()
@@ -244,14 +252,18 @@ def test_on_a_desktop_the_forming_picture_and_the_result_come_into_view(app_url)
         button = page.get_by_role("button", name="Paint it")
         button.wait_for(timeout=60_000)
         page.wait_for_timeout(1000)
+        set_steps(page, 300)  # long enough to look while it runs
         button.scroll_into_view_if_needed()
         assert page.locator("[data-testid='stImage']").filter(has_text="Instant painting").count() == 0
         button.click()
         live = page.locator("[data-testid='stImage']").filter(has_text="Instant painting")
         live.wait_for(timeout=60_000)
         page.wait_for_timeout(1500)  # the smooth scroll
-        assert in_view(live, 900) and in_view(page.get_by_role("button", name="Stop and keep this"), 900)
+        stop = page.get_by_role("button", name="Stop and keep this")
+        forming = page.locator("[data-testid='stImage']").filter(has_text=re.compile(r"^(Instant painting|Step \d+)$"))
+        assert in_view(forming, 900) and in_view(stop, 900)
         assert in_view(button, 900)  # the button stays in view above it
+        stop.click()
         page.get_by_role("button", name="Download PNG").wait_for(timeout=60_000)
         page.wait_for_timeout(1500)
         assert in_view(page.locator("[data-testid='stImage']").filter(has_text="#1 · ").first, 900)
@@ -262,7 +274,7 @@ def test_the_instant_painting_shows_before_the_first_optimisation_step(app_url):
         page.get_by_text("Examples", exact=True).first.click()
         page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
         page.get_by_text("Instant, then refined").click()
-        set_steps(page, 150)
+        set_steps(page, 300)
         page.get_by_role("button", name="Paint it").click()
         page.get_by_text("Instant painting ready").wait_for(timeout=30_000)
         live = page.get_by_text("Instant painting", exact=True)
