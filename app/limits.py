@@ -29,6 +29,7 @@ class Limits:
     max_megapixels: float = 40.0  # decoded size per image; NST_MAX_MEGAPIXELS
     gpu_memory_gib: float = 0.0  # this process's share of a CUDA GPU, 0 = all of it; NST_GPU_MEMORY_GIB
     default_size: int = 256  # px; the page's starting value
+    size_reason: str = "set by this server's operator"  # what set max_size, for the page's sentence
     default_steps: int = field(default=TransferConfig.steps)
 
     @classmethod
@@ -62,6 +63,10 @@ class Limits:
             default_size=min(limits.default_size, limits.max_size),
             default_steps=min(limits.default_steps, limits.max_steps),
         )
+
+    def with_max_size(self, size: int, reason: str) -> Limits:
+        """These limits with the largest size measured for this device (see ``app.capacity``)."""
+        return dataclasses.replace(self, max_size=size, default_size=min(self.default_size, size), size_reason=reason)
 
     def check(self, config: TransferConfig) -> None:
         """Refuse a config this deployment does not allow.

@@ -7,6 +7,7 @@ interrupted runs, and the operators' log.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, cast
 import streamlit as st
 import torch
 
+from app.capacity import largest_size, measure
 from app.limits import Limits
 from nst_core.backbone import FeatureExtractor, get_extractor
 from nst_core.config import PRECISIONS, Precision, TransferConfig
@@ -23,6 +25,10 @@ from nst_core.device import cap_memory, resolve_device, resolve_precision
 from nst_core.errors import ConfigError
 from nst_core.gate import DeviceGate, shared_gate
 from nst_core.schedule import Pace
+
+# A real step's cost over the probe's (measured on a 2-core CPU in fp32, seconds per megapixel-step: the probe
+# 13.0-14.8, steps at 256 px 14.3, a whole 1024 px run 15.6).
+PROBE_TO_STEP = 1.1
 
 if TYPE_CHECKING:
     from app.session import Entry, VideoEntry
@@ -59,8 +65,17 @@ def get_runtime() -> Runtime:
     if device.type == "cpu":
         # Share the cores between the runs allowed at once instead of oversubscribing them.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // limits.max_concurrent))
+    pace = Pace.for_device(device.type)
+    if not os.environ.get("NST_MAX_SIZE", "").strip():
+        # The largest picture offered comes from what this device measures now (speed and free memory).
+        defaults = TransferConfig()
+        model = load_model(defaults.weights, defaults.backbone, str(device), precision)
+        capacity = measure(model, device, limits.gpu_memory_gib)
+        pace = Pace(step=capacity.seconds_per_megapixel_step * PROBE_TO_STEP, instant=pace.instant)
+        capacity = dataclasses.replace(capacity, seconds_per_megapixel_step=pace.step)
+        limits = limits.with_max_size(*largest_size(capacity, limits.max_seconds, limits.default_steps))
     gate = shared_gate(limits.max_concurrent, limits.max_waiting)
-    return Runtime(device, precision, limits, gate, Pace.for_device(device.type))
+    return Runtime(device, precision, limits, gate, pace)
 
 
 @st.cache_resource(show_spinner="Loading the painting network (once per server)...")

@@ -18,6 +18,7 @@ from .reports import StopReason
 COARSE_SIZE = 256  # px; outputs above 1.5x this are optimised coarse-to-fine
 EARLY_STOP_WINDOW = 10  # steps over which improvement is measured
 EARLY_STOP_TOLERANCE = 2e-3  # relative improvement over the window below which a scale ends
+COARSER_LEVEL_FACTOR = 2.0  # a finer scale is not "converged" while its loss is above this times the coarser one's
 
 
 def plan_scales(size: int, steps: int, multiscale: bool = True) -> list[tuple[int, int]]:
@@ -38,12 +39,19 @@ def planned_steps(config: TransferConfig) -> int:
     return sum(steps for _, steps in plan_scales(config.size, config.steps, config.multiscale))
 
 
-def converged(totals: Sequence[float]) -> bool:
+def converged(totals: Sequence[float], coarser: float | None = None) -> bool:
     """The early-stop rule: the loss fell by less than :data:`EARLY_STOP_TOLERANCE` (relative)
-    over the last :data:`EARLY_STOP_WINDOW` steps."""
+    over the last :data:`EARLY_STOP_WINDOW` steps.
+
+    ``coarser``: the loss the coarser scale ended at. The losses are normalised, so a finer scale
+    can come down to about that level; while it is still above :data:`COARSER_LEVEL_FACTOR` times it,
+    a slow stretch is not convergence and the scale goes on to its planned steps.
+    """
     if len(totals) <= EARLY_STOP_WINDOW:
         return False
     before, now = totals[-EARLY_STOP_WINDOW - 1], totals[-1]
+    if coarser is not None and now > COARSER_LEVEL_FACTOR * coarser:
+        return False
     return before <= 1e-12 or (before - now) / before < EARLY_STOP_TOLERANCE
 
 

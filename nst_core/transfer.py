@@ -328,6 +328,7 @@ class _Run:
         best = _Best()
         last: list[Losses] = []
         totals: list[float] = []
+        coarser = self.scales_run[-1]["total"] if self.scales_run else None
 
         def evaluate() -> torch.Tensor:
             content, style, tv = loss_fn(image, self.extractor(image, layers))
@@ -357,7 +358,7 @@ class _Run:
             self.steps_done += 1
             totals.append(last[-1].total)
             self.history.append(HistoryPoint(self.steps_done, time.perf_counter() - self.started, last[-1]))
-            done = self.config.early_stop and converged(totals)
+            done = self.config.early_stop and converged(totals, coarser)
             if done:
                 self.total -= steps - step - 1
             if self.on_progress is not None:

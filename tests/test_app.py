@@ -336,6 +336,19 @@ def test_the_operator_picks_the_precision_and_a_bad_value_is_a_start_up_message(
     assert any("cannot start" in e.value and "NST_PRECISION" in e.value for e in at.error)
 
 
+def test_without_an_operators_size_the_largest_picture_comes_from_this_devices_pace(monkeypatch):
+    from app.runtime import get_runtime
+
+    monkeypatch.delenv("NST_MAX_SIZE")
+    st.cache_resource.clear()
+    at = new_app()
+    limits = get_runtime().limits
+    assert "its limit per run" in limits.size_reason or "memory" in limits.size_reason
+    assert at.slider(key="size").max == limits.max_size and limits.max_size % 32 == 0
+    assert f"Pictures up to {limits.max_size} px ({limits.size_reason})" in at.caption[0].value
+    st.cache_resource.clear()
+
+
 def test_no_visitor_text_can_become_html():
     for path in [ROOT / "streamlit_app.py", *sorted((ROOT / "app").rglob("*.py"))]:
         source = path.read_text()

@@ -52,9 +52,17 @@ def test_tv_is_zero_on_flat_and_scale_free():
     assert float(total_variation(half)) == pytest.approx(float(total_variation(ramp)), rel=0.1)
 
 
-def test_range_penalty_is_zero_inside_and_grows_outside():
+def test_range_penalty_is_zero_inside_grows_outside_and_means_the_same_at_every_size():
     assert float(range_penalty(torch.rand(1, 3, 8, 8))) == 0
-    assert float(range_penalty(torch.tensor([1.5, -0.5]))) == pytest.approx(0.5)
+    image = torch.full((1, 3, 192, 256), 0.5)
+    image[0, 0, 0, 0], image[0, 1, 5, 5] = 1.5, -0.5
+    assert float(range_penalty(image)) == pytest.approx(0.5)  # at 256 px, the plain sum
+    # The same share of pixels out of range, twice the size: the same penalty (a plain sum would be 4 times it,
+    # while the normalised terms it is weighed against stay put).
+    double = torch.nn.functional.interpolate(image, scale_factor=2, mode="nearest")
+    assert float(range_penalty(double)) == pytest.approx(0.5)
+    # Below 256 px, the plain sum.
+    assert float(range_penalty(image[..., :96, :128])) == pytest.approx(0.5)
 
 
 def test_modules_equal_functions():

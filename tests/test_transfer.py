@@ -189,6 +189,16 @@ def test_the_early_stop_rule_on_slowly_falling_curves():
     assert converged([0.0] * (window + 1))
 
 
+def test_a_finer_scale_is_not_converged_while_far_above_the_coarser_scales_level():
+    window = EARLY_STOP_WINDOW
+    creeping = [20 * (1 - 0.1 * EARLY_STOP_TOLERANCE / window) ** step for step in range(window + 1)]
+    assert converged(creeping)  # alone, a slow stretch ends the scale
+    # Measured at 1024 px before the range penalty was size-normalised: the finest scale crept at about 20
+    # while the coarser one had ended near 1.5, and the rule ended it there after 17 of its 40 steps.
+    assert not converged(creeping, coarser=1.5)
+    assert converged(creeping, coarser=12.0)  # near the coarser level, a slow stretch is convergence again
+
+
 def test_the_stop_checks(content_image):
     import time
 

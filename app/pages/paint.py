@@ -22,7 +22,8 @@ def render_header(runtime: Runtime) -> None:
     st.caption(
         "Turn a photo into a painting in the manner of a painting you choose. A first picture comes in about a "
         "second; then, if you like, it is refined step by step while you watch. "
-        f"Pictures up to {limits.max_size} px; one painting at a time on this server (others wait in line)."
+        f"Pictures up to {limits.max_size} px ({limits.size_reason}); one painting at a time on this server "
+        "(others wait in line)."
     )
     with st.expander("About"):
         st.markdown(

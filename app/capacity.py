@@ -1,0 +1,107 @@
+"""The largest picture this server offers, from what its device measured rather than one number for every host.
+
+Two bounds, the smaller wins (and ``NST_MAX_SIZE``, when an operator sets it, wins over both):
+
+- speed: the default run (its steps at every scale) at that size, planned at the pace measured on this
+  device at start-up, fits the per-run time budget;
+- memory: a run's measured memory (a base plus so much per megapixel, from ``python -m bench.sizes`` and
+  ``python -m bench.gpu``) fits in the memory free now, with a quarter kept back.
+
+The page says which bound set the limit, in a sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import torch
+
+from nst_core.backbone import FeatureExtractor
+from nst_core.config import HARD_MAX_SIZE, MIN_SIZE, TransferConfig
+from nst_core.schedule import megapixel_steps
+
+SIZE_STEP = 32  # px; the size slider's step
+PHOTO_SHAPE = (4, 3)  # the aspect a limit is planned for (most photos)
+HEADROOM = 0.75  # share of the free memory a run may plan to use
+# Memory a run needs per megapixel of output, beyond what the process holds before it (MiB), measured:
+# CPU fp32, 1303 -> 2797 MiB peak RSS from 512 to 1024 px (bench.sizes, 2 cores); CUDA fp32 without
+# graphs, 1486 -> 2758 MiB from 512 to 1024 px (bench.gpu, H200). Rounded up.
+MIB_PER_MEGAPIXEL = {"cpu": 2600.0, "cuda": 2200.0, "mps": 2600.0}
+PROBE_SIZE = (256, 192)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What this device measured: its pace and the memory a run could still take."""
+
+    seconds_per_megapixel_step: float
+    free_mib: float | None  # None: not known on this platform (no memory bound then)
+    mib_per_megapixel: float
+    device_words: str  # "this server's CPU (2 cores)", "this server's GPU"
+
+
+def largest_size(capacity: Capacity, max_seconds: float, steps: int, ceiling: int = HARD_MAX_SIZE) -> tuple[int, str]:
+    """The largest size (a multiple of :data:`SIZE_STEP`, at least ``MIN_SIZE``) within both bounds and
+    ``ceiling``, and a sentence saying what set it."""
+    size, reason = MIN_SIZE, ""
+    for candidate in range(MIN_SIZE, ceiling + 1, SIZE_STEP):
+        config = TransferConfig(size=candidate, steps=steps)
+        shape = (candidate, round(candidate * PHOTO_SHAPE[1] / PHOTO_SHAPE[0]))
+        seconds = capacity.seconds_per_megapixel_step * megapixel_steps(config, shape)
+        if seconds > max_seconds:
+            reason = f"larger ones would take {capacity.device_words} over {max_seconds:g} s, its limit per run"
+            break
+        need = capacity.mib_per_megapixel * shape[0] * shape[1] / 1e6
+        if capacity.free_mib is not None and need > HEADROOM * capacity.free_mib:
+            reason = f"larger ones would not fit in the memory {capacity.device_words} has free"
+            break
+        size = candidate
+    return size, reason or "the most this app paints"
+
+
+def measure(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 0.0) -> Capacity:
+    """Time one optimisation step's work (forward and backward through the style layers) at 256x192 px,
+    after one warm-up, and read the free memory (within ``cap_gib`` of a GPU when the process is capped)."""
+    layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
+    image = torch.rand(1, 3, PROBE_SIZE[1], PROBE_SIZE[0], device=device, requires_grad=True)
+    seconds = 0.0
+    for attempt in range(2):
+        started = time.perf_counter()
+        features = extractor(image, layers)
+        probe: torch.Tensor = torch.stack([feature.float().pow(2).mean() for feature in features.values()]).sum()
+        torch.autograd.backward(probe)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - started if attempt else 0.0
+    megapixels = PROBE_SIZE[0] * PROBE_SIZE[1] / 1e6
+    return Capacity(
+        seconds_per_megapixel_step=seconds / megapixels,
+        free_mib=free_mib(device, cap_gib),
+        mib_per_megapixel=MIB_PER_MEGAPIXEL.get(device.type, 2600.0),
+        device_words="this server's GPU" if device.type == "cuda" else f"this server's {describe(device)}",
+    )
+
+
+def free_mib(device: torch.device, cap_gib: float = 0.0) -> float | None:
+    """Memory free now for a run on ``device``, MiB; None where the platform does not say."""
+    if device.type == "cuda":
+        free = torch.cuda.mem_get_info(device)[0] / 2**20
+        if cap_gib:
+            free = min(free, cap_gib * 1024 - torch.cuda.memory_reserved(device) / 2**20)
+        return free
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def describe(device: torch.device) -> str:
+    if device.type == "mps":
+        return "Apple GPU"
+    return f"CPU ({os.cpu_count() or 1} cores)"

@@ -1,0 +1,45 @@
+"""The largest picture a server offers, from its device's measured pace and free memory."""
+
+from __future__ import annotations
+
+import torch
+
+from app.capacity import SIZE_STEP, Capacity, largest_size, measure
+from nst_core.config import MIN_SIZE, TransferConfig
+from nst_core.schedule import megapixel_steps
+
+
+def capacity(pace: float, free: float | None = None) -> Capacity:
+    return Capacity(seconds_per_megapixel_step=pace, free_mib=free, mib_per_megapixel=2600, device_words="this CPU")
+
+
+def planned(size: int, pace: float) -> float:
+    return pace * megapixel_steps(TransferConfig(size=size, steps=40), (size, size * 3 // 4))
+
+
+def test_a_slow_device_is_bounded_by_the_time_budget_and_says_so():
+    size, reason = largest_size(capacity(pace=14.0), max_seconds=180, steps=40)
+    # The largest multiple of the slider's step whose default run is planned within the budget.
+    assert size % SIZE_STEP == 0 and planned(size, 14.0) <= 180 < planned(size + SIZE_STEP, 14.0)
+    assert 512 <= size < 768  # measured pace of a 2-core CPU in fp32: about 14 s per megapixel-step
+    assert reason == "larger ones would take this CPU over 180 s, its limit per run"
+    faster, _ = largest_size(capacity(pace=4.0), max_seconds=180, steps=40)
+    assert faster > size
+
+
+def test_memory_bounds_a_fast_device_and_an_unknown_free_memory_does_not():
+    size, reason = largest_size(capacity(pace=0.01, free=4000), max_seconds=60, steps=40)
+    assert 2600 * size * (size * 3 // 4) / 1e6 <= 0.75 * 4000 and "memory" in reason
+    unbounded, why = largest_size(capacity(pace=0.01), max_seconds=60, steps=40, ceiling=2048)
+    assert unbounded == 2048 and why == "the most this app paints"
+
+
+def test_a_device_too_slow_for_anything_still_offers_the_smallest_size():
+    assert largest_size(capacity(pace=1e6), max_seconds=1, steps=40)[0] == MIN_SIZE
+
+
+def test_measuring_this_cpu(extractor):
+    measured = measure(extractor, torch.device("cpu"))
+    assert 0 < measured.seconds_per_megapixel_step < 1000
+    assert measured.free_mib is not None and measured.free_mib > 100  # Linux says (/proc/meminfo)
+    assert measured.device_words.startswith("this server's CPU")
