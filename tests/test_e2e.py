@@ -156,14 +156,19 @@ def set_steps(page: Any, steps: int) -> None:
     assert slider.input_value() == str(steps)
 
 
+def start_a_long_example_run(page: Any) -> None:
+    """An example photo painted with the most steps, until its first previews exist."""
+    page.get_by_text("Examples", exact=True).first.click()
+    page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
+    set_steps(page, 300)
+    page.get_by_role("button", name="Paint it").click()
+    page.get_by_text("s left").first.wait_for(timeout=60_000)
+    page.get_by_text("Step 5").first.wait_for(timeout=60_000)  # a preview exists
+
+
 def test_stop_keeps_the_picture_so_far(app_url):
     with open_page(app_url) as page:
-        page.get_by_text("Examples", exact=True).first.click()
-        page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
-        set_steps(page, 300)
-        page.get_by_role("button", name="Paint it").click()
-        page.get_by_text("s left").first.wait_for(timeout=60_000)
-        page.get_by_text("Step 5").first.wait_for(timeout=60_000)  # a preview exists
+        start_a_long_example_run(page)
         page.get_by_role("button", name="Stop and keep this").click()
         page.get_by_text("stopped at step").first.wait_for(timeout=30_000)
         assert page.locator("[data-testid='stException']").count() == 0
@@ -173,11 +178,7 @@ def test_the_toolbars_stop_keeps_the_picture_and_clears_the_progress_on_the_next
     from playwright.sync_api import expect
 
     with open_page(app_url) as page:
-        page.get_by_text("Examples", exact=True).first.click()
-        page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
-        set_steps(page, 300)
-        page.get_by_role("button", name="Paint it").click()
-        page.get_by_text("Step 5").first.wait_for(timeout=60_000)
+        start_a_long_example_run(page)
         page.locator("[data-testid='stToolbar']").get_by_role("button", name="Stop").click()
         page.wait_for_timeout(1000)
         # Streamlit runs the page again only on the visitor's next action: any one, here another photo.
@@ -220,13 +221,19 @@ def test_two_visitors_a_planned_wait_that_shrinks_and_leaving_the_line_is_said(a
         assert second.locator("[data-testid='stException']").count() == 0
 
 
+def open_window(browser: Any, url: str, width: int, height: int) -> tuple[Any, Any]:
+    """The paint page in a window of this size, settled; the page and its Paint button."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    button = page.get_by_role("button", name="Paint it")
+    button.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    return page, button
+
+
 def test_on_a_phone_the_button_is_near_and_the_result_comes_first(app_url):
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 390, "height": 844})
-        page.goto(app_url)
-        button = page.get_by_role("button", name="Paint it")
-        button.wait_for(timeout=60_000)
-        page.wait_for_timeout(1000)
+        page, button = open_window(browser, app_url, 390, 844)
         box = button.bounding_box()
         assert box is not None and box["y"] < 2 * 844, box
         page.get_by_text("Instant", exact=True).click()
@@ -247,11 +254,7 @@ def in_view(locator: Any, height: int) -> bool:
 
 def test_on_a_desktop_the_forming_picture_and_the_result_come_into_view(app_url):
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(app_url)
-        button = page.get_by_role("button", name="Paint it")
-        button.wait_for(timeout=60_000)
-        page.wait_for_timeout(1000)
+        page, button = open_window(browser, app_url, 1400, 900)
         set_steps(page, 300)  # long enough to look while it runs
         button.scroll_into_view_if_needed()
         assert page.locator("[data-testid='stImage']").filter(has_text="Instant painting").count() == 0
