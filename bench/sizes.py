@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sizes", description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024], help="output sizes, px")
     parser.add_argument("--device", default="auto", help="the CLI's --device")
+    parser.add_argument("--name", default=None, help="results file stem (default sizes-<device>)")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more CLI options for every run")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="nst-sizes-"))
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "sizes-" + ("cuda" if rows and rows[0]["device"].startswith("CUDA") else "cpu")
+    name = args.name or "sizes-" + ("cuda" if rows and rows[0]["device"].startswith("CUDA") else "cpu")
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
     (RESULTS / f"{name}.md").write_text(summary(report))
     crops_sheet(pictures).save(RESULTS / f"{name}-crops.png")
