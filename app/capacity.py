@@ -4,7 +4,7 @@ Two bounds, the smaller wins (and ``NST_MAX_SIZE``, when an operator sets it, wi
 
 - speed: the default run (its steps at every scale) at that size, planned at the pace measured on this
   device at start-up, fits the per-run time budget;
-- memory: a run's measured memory (a base plus so much per megapixel, from ``python -m bench.sizes`` and
+- memory: a run's memory (so much per megapixel of output, measured by ``python -m bench.sizes`` and
   ``python -m bench.gpu``) fits in the memory free now, with a quarter kept back.
 
 The page says which bound set the limit, in a sentence.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from nst_core.backbone import FeatureExtractor
-from nst_core.config import HARD_MAX_SIZE, MIN_SIZE, TransferConfig
+from nst_core.config import CONTENT_LAYER, HARD_MAX_SIZE, MIN_SIZE, STYLE_LAYERS, TransferConfig
 from nst_core.schedule import megapixel_steps
 
 SIZE_STEP = 32  # px; the size slider's step
@@ -64,7 +64,7 @@ def largest_size(capacity: Capacity, max_seconds: float, steps: int, ceiling: in
 def measure(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 0.0) -> Capacity:
     """Time one optimisation step's work (forward and backward through the style layers) at 256x192 px,
     after one warm-up, and read the free memory (within ``cap_gib`` of a GPU when the process is capped)."""
-    layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
+    layers = [CONTENT_LAYER, *STYLE_LAYERS]
     image = torch.rand(1, 3, PROBE_SIZE[1], PROBE_SIZE[0], device=device, requires_grad=True)
     seconds = 0.0
     for attempt in range(2):

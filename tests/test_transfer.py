@@ -227,6 +227,13 @@ def test_coarse_to_fine_plan_and_run(content_image, style_image):
     # its 15 steps in full, so the run as a whole did not stop early.
     same = stylize(content_image, content_image, config.replace(steps=15, early_stop=True))
     assert same.steps == 26 and same.stopped is None
+    # The recipe says what each scale did (the bench reads it).
+    scales = same.recipe["scales_run"]
+    assert [(s["size"], s["steps"], s["stopped"]) for s in scales] == [
+        ([200, 150], 11, "converged"),
+        ([400, 300], 15, None),
+    ]
+    assert all(s["total"] >= s["style"] >= 0 for s in scales)
 
 
 def test_bad_inputs_are_refused_before_the_network(style_image):
