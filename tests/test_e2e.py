@@ -140,19 +140,32 @@ def test_the_server_upload_cap_refuses_a_larger_file(app_url, tmp_path):
         assert page.locator("[data-testid='stException']").count() == 0
 
 
+def wait_until_idle(page: Any) -> None:
+    """Until the script's run is over (Streamlit shows its status widget while a script runs)."""
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)
+
+
 def set_steps(page: Any, steps: int) -> None:
-    """Move the Steps slider with the keyboard: Home or End, then arrow presses from the nearer end."""
+    """Move the Steps slider with the keyboard: Home or End, then arrow presses from the nearer end.
+
+    Key presses made while the script is still running can be lost when the slider is drawn again,
+    so this waits for an idle page and tries again (at most three times) until the value holds.
+    """
     slider = page.get_by_role("slider").nth(1)
-    slider.focus()
-    low, high = int(slider.get_attribute("min")), int(slider.get_attribute("max"))  # an <input type=range>
-    if steps - low <= high - steps:
-        slider.press("Home")
-        presses, key = steps - low, "ArrowRight"
-    else:
-        slider.press("End")
-        presses, key = high - steps, "ArrowLeft"
-    for _ in range(presses):
-        slider.press(key)
+    for _ in range(3):
+        wait_until_idle(page)
+        slider.focus()
+        low, high = int(slider.get_attribute("min")), int(slider.get_attribute("max"))  # an <input type=range>
+        if steps - low <= high - steps:
+            slider.press("Home")
+            presses, key = steps - low, "ArrowRight"
+        else:
+            slider.press("End")
+            presses, key = high - steps, "ArrowLeft"
+        for _ in range(presses):
+            slider.press(key)
+        if slider.input_value() == str(steps):
+            break
     assert slider.input_value() == str(steps)
 
 
