@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.runtime import default_model, get_runtime
+from app.style import apply_style
 from nst_core.errors import NSTError
 
 PAGES = Path(__file__).resolve().parent / "app" / "pages"
@@ -18,6 +19,7 @@ PAGES = Path(__file__).resolve().parent / "app" / "pages"
 
 def main() -> None:
     st.set_page_config(page_title="Neural style transfer", page_icon="🎨", layout="wide")
+    apply_style()
     try:
         default_model(get_runtime())  # a bad setting or a missing weights file is said before any page
     except NSTError as error:

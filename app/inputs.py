@@ -164,11 +164,14 @@ class Inputs:
     content: Image.Image | None
     styles: Styles
     refused: bool
+    max_upload_mb: float
 
     def photo_to_paint(self, submitted: bool) -> Image.Image | None:
         """The photo once the visitor pressed the button; without one, a sentence (unless one was said)."""
         if submitted and self.content is None and not self.refused:
-            st.error("Choose or upload a photo first.")
+            # Streamlit's uploader refuses a file over the server's cap by itself (its note stays under the
+            # file's name, and the file never reaches us): this sentence agrees with that note.
+            st.error(f"No photo to paint yet: choose an example, or upload a photo of up to {self.max_upload_mb:g} MB.")
         return self.content if submitted else None
 
 
@@ -180,7 +183,7 @@ def render_inputs(limits: Limits) -> Inputs:
     with right:
         nothing: Styles = []
         styles, styles_refused = _said(lambda: render_style_picker(limits), nothing)
-    return Inputs(content, styles, refused=content_refused or styles_refused)
+    return Inputs(content, styles, refused=content_refused or styles_refused, max_upload_mb=limits.max_upload_mb)
 
 
 def _said(picker: Callable[[], T], nothing: T) -> tuple[T, bool]:

@@ -259,10 +259,19 @@ def test_every_bad_file_gives_a_sentence_through_the_page(content_image):
         assert not at.exception
         assert [e.value for e in at.error if message in e.value], name
         paint(at)
-        assert len(at.error) == 1 and "Choose or upload a photo first" not in at.error[0].value
+        assert len(at.error) == 1 and "No photo to paint yet" not in at.error[0].value
     # ...and the page still works afterwards.
     at.file_uploader(key="content_upload").set_value(("photo.png", encode(content_image), "image/png"))
     assert_painted(paint(at))
+
+
+def test_paint_without_a_photo_says_what_to_do_in_words_that_agree_with_the_uploaders_refusal():
+    at = new_app()
+    at.radio(key="content_source").set_value("Upload")
+    at.run()
+    paint(at)  # nothing uploaded (or a file over the server's cap, which the uploader refuses and never sends)
+    assert not at.exception
+    assert [e.value for e in at.error] == ["No photo to paint yet: choose an example, or upload a photo of up to 10 MB."]
 
 
 def test_a_file_name_is_shown_as_plain_text_never_as_markdown(content_image):
@@ -352,9 +361,20 @@ def test_without_an_operators_size_the_largest_picture_comes_from_this_devices_p
 def test_no_visitor_text_can_become_html():
     for path in [ROOT / "streamlit_app.py", *sorted((ROOT / "app").rglob("*.py"))]:
         source = path.read_text()
-        assert "unsafe_allow_html" not in source and "st.html" not in source, path
+        assert "unsafe_allow_html" not in source, path
+        # The one style sheet is a constant file; no other HTML reaches the page.
+        assert "st.html" not in source or path == ROOT / "app" / "style.py", path
         # The one script on the page scrolls; it is a constant with an integer in it.
         assert "components" not in source or path == ROOT / "app" / "scroll.py", path
+
+
+def test_the_style_sheet_is_a_constant_file_of_style_only():
+    from app import style
+
+    source = (ROOT / "app" / "style.py").read_text()
+    assert source.count("st.html(") == 1 and "st.html(STYLE_SHEET)" in source
+    css = style.STYLE_SHEET.read_text()
+    assert style.STYLE_SHEET.suffix == ".css" and "<" not in css and "url(" not in css and "@import" not in css
 
 
 def test_the_scroll_script_takes_an_integer_and_nothing_else():
@@ -494,6 +514,10 @@ def test_the_video_page_paints_a_clip_and_refuses_a_bad_one(tmp_path):
     from bench.clips import pan_frames, write_clip
 
     at = video_page()
+    at.slider(key="video_size").set_value(64)
+    at.button(key="FormSubmitter:video-Paint the clip").click()
+    at.run()  # nothing uploaded (or a file over the server's cap, which the uploader refuses and never sends)
+    assert [e.value for e in at.error] == ["No clip to paint yet: upload one of up to 10 MB."]
     at.file_uploader(key="video_upload").set_value(("notes.mp4", b"not a film", "video/mp4"))
     at.run()
     assert not at.exception and any("not a video we can read" in e.value for e in at.error)

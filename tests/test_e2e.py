@@ -132,11 +132,23 @@ def test_a_bad_upload_shows_a_sentence_in_plain_text_and_the_server_stays_up(app
 def test_the_server_upload_cap_refuses_a_larger_file(app_url, tmp_path):
     big = tmp_path / "big.png"
     big.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(1_300_000))  # over the server's 1 MB cap
+    ARTIFACTS.mkdir(exist_ok=True)
     with open_page(app_url) as page:
         file_input(page, "Upload a photo").set_input_files(str(big))
-        page.get_by_text("1.0MB or smaller", exact=False).first.wait_for(timeout=30_000)
-        # Streamlit's chip says why only on hover: the label says the cap the server enforces (not NST_MAX_UPLOAD_MB).
+        # Streamlit's chip says why only on hover and to screen readers: the page's style sheet shows it as text.
+        refusal = page.get_by_text("File must be 1.0MB or smaller", exact=False).first
+        refusal.wait_for(state="visible", timeout=30_000)
+        box = refusal.bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 8, box
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "e2e-upload-cap.png"))
+        assert_readable(page)
+        # The label says the cap the server enforces (not NST_MAX_UPLOAD_MB).
         assert page.get_by_text("Upload a photo (PNG, JPEG, WebP or GIF, up to 1 MB)").count() == 1
+        # The file never reached the server: pressing Paint says so in words that agree with the refusal.
+        page.get_by_role("button", name="Paint it").click()
+        page.get_by_text("No photo to paint yet: choose an example, or upload a photo of up to 1 MB.").wait_for()
+        assert page.locator("[data-testid='stAlert']").count() == 1
         assert page.locator("[data-testid='stException']").count() == 0
 
 

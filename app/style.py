@@ -1,0 +1,14 @@
+"""The page's one style sheet (``page.css``): a constant file, never built from visitor text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+STYLE_SHEET = Path(__file__).resolve().parent / "page.css"
+
+
+def apply_style() -> None:
+    """Add the style sheet to the page (Streamlit sends a style-only block without taking up room)."""
+    st.html(STYLE_SHEET)
