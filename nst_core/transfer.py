@@ -4,7 +4,10 @@
 match the content image at ``relu4_2`` and its Gram matrices match the style
 image(s) at ``relu1_1`` ... ``relu5_1`` (Gatys et al., 2016). Above
 :data:`~nst_core.schedule.COARSE_SIZE` it works coarse-to-fine: most steps at a low resolution,
-each finer scale starting from the upsampled result of the coarser one.
+each finer scale starting from the upsampled result of the coarser one and
+scored twice: at its own size, and seen at the coarser size by the coarser
+scale's loss (as Snelgrove's multi-scale Gram loss does, 2017), so that what
+the smaller picture had is kept while the finer strokes are painted in.
 
 With ``init="fast"`` the optimisation starts from the instant painting of the
 feed-forward network (:mod:`nst_core.instant`), reported as step 0 before any
@@ -37,13 +40,14 @@ from .errors import ConfigError, NSTError
 from .graphs import GraphedEvaluation
 from .images import ImageSource, fit_size, load_image, resize, to_pil, to_tensor
 from .instant import get_network, instant_picture
-from .losses import GatysLoss, TemporalLoss, build_gatys_loss, range_penalty
+from .losses import CoarserView, GatysLoss, TemporalLoss, build_gatys_loss, range_penalty
 from .optimizers import build_optimizer
 from .reports import HistoryPoint, Losses, Progress, ProgressCallback, StopReason, TransferResult
 from .schedule import converged, interrupted, plan_scales, planned_steps
 from .version import __version__
 
 RANGE_PENALTY_WEIGHT = 1.0  # keeps L-BFGS's pixels within about 3% of [0, 1]
+SEEN_SMALLER = True  # a finer scale is also scored seen at the coarser scale's size
 
 
 def stylize(
@@ -267,10 +271,11 @@ class _Run:
         image: torch.Tensor | None = None
         for scale, (longest, steps) in enumerate(self.plan):
             size = final_size if scale == len(self.plan) - 1 else fit_size(self.content.size, longest)
+            coarser = None if image is None else (image.shape[-1], image.shape[-2])
             image = self._initial(image, start_image, size)
             self.stopped = None  # a coarse scale that converged does not make the whole run "converged"
             before = self.steps_done
-            image = self._optimise_scale(image, size, scale, steps)
+            image = self._optimise_scale(image, size, scale, steps, coarser if SEEN_SMALLER else None)
             losses = self.best_losses if self.steps_done > before else None
             self.scales_run.append({"size": list(size), "steps": self.steps_done - before, "stopped": self.stopped,
                                     "style": losses.style if losses else None,
@@ -319,19 +324,28 @@ class _Run:
         weights = to_tensor(resize(mask, size).convert("RGB"), self.device)[:, :1]
         return TemporalLoss(target, weights, self.temporal.weight)
 
-    def _optimise_scale(self, image: torch.Tensor, size: tuple[int, int], scale: int, steps: int) -> torch.Tensor:
+    def _optimise_scale(
+        self, image: torch.Tensor, size: tuple[int, int], scale: int, steps: int, coarser: tuple[int, int] | None
+    ) -> torch.Tensor:
+        """``coarser``: the size of the scale before, at which the picture is also scored (None: only its own)."""
         loss_fn = self._loss_for(size)
         held = self._temporal_for(size)
+        seen = None if coarser is None else (CoarserView(size, coarser, self.device), self._loss_for(coarser))
         layers = loss_fn.layers
         image = image.detach().clone().requires_grad_(True)
         optimizer = build_optimizer(self.config.optimizer, image, self.config.effective_learning_rate)
         best = _Best()
         last: list[Losses] = []
         totals: list[float] = []
-        coarser = self.scales_run[-1]["total"] if self.scales_run else None
+        coarser_total = self.scales_run[-1]["total"] if self.scales_run else None
 
         def evaluate() -> torch.Tensor:
             content, style, tv = loss_fn(image, self.extractor(image, layers))
+            if seen is not None:
+                view, coarser_loss = seen
+                small = view(image)
+                content_small, style_small, _ = coarser_loss(small, self.extractor(small, layers))
+                content, style = content + content_small, style + style_small
             total = content + style + tv + RANGE_PENALTY_WEIGHT * range_penalty(image)
             if held is not None:
                 total = total + held(image)
@@ -358,7 +372,7 @@ class _Run:
             self.steps_done += 1
             totals.append(last[-1].total)
             self.history.append(HistoryPoint(self.steps_done, time.perf_counter() - self.started, last[-1]))
-            done = self.config.early_stop and converged(totals, coarser)
+            done = self.config.early_stop and converged(totals, coarser_total)
             if done:
                 self.total -= steps - step - 1
             if self.on_progress is not None:

@@ -8,6 +8,7 @@ import torch
 from nst_core.config import STYLE_LAYERS
 from nst_core.images import resize, to_tensor
 from nst_core.losses import (
+    CoarserView,
     ContentLoss,
     StyleLoss,
     content_loss,
@@ -149,3 +150,18 @@ def test_content_loss_of_bf16_features_is_computed_in_fp32():
     loss = content_loss(features, target)
     assert loss.dtype == torch.float32
     assert float(loss) == pytest.approx(float(content_loss(features.float(), target)), rel=1e-6)
+
+
+def test_the_coarser_view_is_pillows_lanczos_resize(content_image):
+    import numpy as np
+    from PIL import Image
+
+    image = to_tensor(content_image)
+    for size in [(48, 36), (40, 30), (96, 72)]:  # exactly half, another ratio, the same size
+        pillow = np.asarray(content_image.resize(size, Image.Resampling.LANCZOS), dtype=np.float32)
+        ours = CoarserView(content_image.size, size)(image)[0].permute(1, 2, 0).clamp(0, 1).mul(255).numpy()
+        assert ours.shape == pillow.shape and np.abs(ours - pillow).mean() < 0.5, size  # Pillow rounds between passes
+    # Gradients flow through it: a pixel's share of the view is its filter weight.
+    image.requires_grad_(True)
+    CoarserView(content_image.size, (48, 36))(image).sum().backward()
+    assert image.grad is not None and float(image.grad.sum()) == pytest.approx(3 * 48 * 36, rel=1e-4)

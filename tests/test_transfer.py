@@ -7,11 +7,12 @@ import threading
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from nst_core import TransferConfig, stylize
 from nst_core.config import STYLE_LAYERS
 from nst_core.errors import ConfigError, ImageError, NSTError
-from nst_core.images import to_tensor
+from nst_core.images import resize, to_tensor
 from nst_core.losses import gram_matrix, style_loss
 from nst_core.reports import Progress
 from nst_core.schedule import (
@@ -234,6 +235,33 @@ def test_coarse_to_fine_plan_and_run(content_image, style_image):
         ([400, 300], 15, None),
     ]
     assert all(s["total"] >= s["style"] >= 0 for s in scales)
+
+
+def test_a_finer_scale_keeps_what_the_coarser_scale_painted(monkeypatch, extractor, content_image, style_image):
+    """A large picture seen smaller must not lose what the smaller picture had: the finer scale is also scored
+    seen at the coarser size. Without that, it repainted what the coarser scale had finished."""
+    from nst_core import schedule, transfer
+    from nst_core.losses import build_gatys_loss
+
+    monkeypatch.setattr(schedule, "COARSE_SIZE", 40)  # so that a 96 px run has two scales: 48 px, then 96 px
+    config = TransferConfig(size=96, steps=10, early_stop=False, preview_every=0)
+    assert plan_scales(96, 10) == [(48, 10), (96, 10)]
+    small = (48, 36)
+    seen_loss = build_gatys_loss(extractor, to_tensor(resize(content_image, small)),
+                                 [to_tensor(resize(style_image, (48, 30)))], [1.0], config)  # fmt: skip
+
+    def seen_smaller(picture: Image.Image) -> tuple[float, float]:
+        seen = to_tensor(resize(picture, small))
+        content, style, _ = seen_loss(seen, extractor(seen, seen_loss.layers))
+        return float(content), float(style)
+
+    coarse = seen_smaller(stylize(content_image, style_image, config.replace(size=48)).image)
+    kept = seen_smaller(stylize(content_image, style_image, config).image)
+    monkeypatch.setattr(transfer, "SEEN_SMALLER", False)
+    repainted = seen_smaller(stylize(content_image, style_image, config).image)
+    # Seen at 48 px, the 96 px picture is at least as good as the 48 px one (measured: 5.1 vs 6.1), where
+    # without the term it was worse (6.9).
+    assert sum(kept) <= sum(coarse) < sum(repainted)
 
 
 def test_bad_inputs_are_refused_before_the_network(style_image):
