@@ -1,7 +1,7 @@
 """``python -m bench.sizes``: how finished a picture is at each size, and what it costs.
 
-One row per size (default 256, 512 and 1024 px) for Tübingen + The Starry Night,
-each painted with the defaults by the CLI as a whole process (start to PNG
+One row per size (default 256, 512 and 1024 px) for Tübingen + The Starry Night
+(``--content``/``--style`` for another pair), each painted with the defaults by the CLI as a whole process (start to PNG
 written): seconds, peak memory, the steps each scale ran and why it ended, and
 the VGG judge's distances (``bench/metric.py``) three ways: at the picture's own
 size (the painting resized to it), seen at 512 px and seen at 256 px (the
@@ -44,19 +44,21 @@ CROP = 256
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sizes", description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024], help="output sizes, px")
+    parser.add_argument("--content", type=Path, default=CONTENT, help="the photo (default: Tübingen)")
+    parser.add_argument("--style", type=Path, default=STYLE, help="the painting (default: The Starry Night)")
     parser.add_argument("--device", default="auto", help="the CLI's --device")
     parser.add_argument("--name", default=None, help="results file stem (default sizes-<device>)")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more CLI options for every run")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="nst-sizes-"))
-    content, style = load_image(CONTENT), load_image(STYLE)
+    content, style = load_image(args.content), load_image(args.style)
     judge_extractor = get_extractor("original", "vgg19", torch.device("cpu"), torch.float32)
     rows: list[dict[str, Any]] = []
     pictures: list[tuple[int, Image.Image]] = []
     for size in args.sizes:
         out = tmp / f"{size}.png"
-        command = [sys.executable, "-m", "nst_core", str(CONTENT), str(STYLE), "-o", str(out), "--size", str(size),
-                   "--device", args.device, "--json", "--quiet", *args.extra]  # fmt: skip
+        command = [sys.executable, "-m", "nst_core", str(args.content), str(args.style), "-o", str(out),
+                   "--size", str(size), "--device", args.device, "--json", "--quiet", *args.extra]  # fmt: skip
         seconds, peak, stdout = child(command)
         record = json.loads(stdout.splitlines()[-1])
         picture = load_image(out)
@@ -75,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             "at_256": score(judge_extractor, picture, content, style, 256),
             "layers_own": style_layers(judge_extractor, picture, style),
             "speckle": speckle(picture),
-            "command": " ".join(["python -m nst_core", CONTENT.name, STYLE.name, "--size", str(size), *args.extra]),
+            "command": " ".join(
+                ["python -m nst_core", args.content.name, args.style.name, "--size", str(size), *args.extra]
+            ),
         }
         rows.append(row)
         pictures.append((size, picture))
@@ -83,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             f"relu1_1 {row['layers_own']['relu1_1']:.3f}, speckle {row['speckle']:.2f}")  # fmt: skip
     report = {
         "date": time.strftime("%Y-%m-%d"),
+        "pair": f"{args.content.name} + {args.style.name}",
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
         "rows": rows,
@@ -142,7 +147,8 @@ def summary(report: dict[str, Any]) -> str:
     lines = [
         f"# Sizes ({report['date']}; {report['machine']}; torch {report['torch']})",
         "",
-        "Tübingen + The Starry Night, defaults, whole process. Style / content distances by the VGG judge at the "
+        f"{report.get('pair', 'tubingen.jpg + starry_night.jpg')}, defaults, whole process. "
+        "Style / content distances by the VGG judge at the "
         "picture's own size, and with the picture seen at 512 and 256 px.",
         "",
         "| size | device, precision | s | peak RSS MiB | GPU peak MiB | steps per scale (why ended) | own style | "
