@@ -44,8 +44,9 @@ def converged(totals: Sequence[float], coarser: float | None = None) -> bool:
     over the last :data:`EARLY_STOP_WINDOW` steps.
 
     ``coarser``: the loss the coarser scale ended at. The losses are normalised, so a finer scale
-    can come down to about that level; while it is still above :data:`COARSER_LEVEL_FACTOR` times it,
-    a slow stretch is not convergence and the scale goes on to its planned steps.
+    can come down to about that level (its own terms; it is also scored seen at the coarser size, which
+    starts near that level); while it is still above :data:`COARSER_LEVEL_FACTOR` times it, a slow
+    stretch is not convergence and the scale goes on to its planned steps.
     """
     if len(totals) <= EARLY_STOP_WINDOW:
         return False
@@ -73,12 +74,16 @@ def scale_sizes(config: TransferConfig, content_size: tuple[int, int]) -> list[t
 
 
 def megapixel_steps(config: TransferConfig, content_size: tuple[int, int], done: int = 0) -> float:
-    """The optimisation work of a run in megapixel-steps (a step's cost grows with its pixels), after ``done`` steps."""
-    work = 0.0
+    """The optimisation work of a run in megapixel-steps (a step's cost grows with its pixels), after ``done`` steps.
+
+    A finer scale's step also scores the picture seen at the coarser scale's size, so it counts those pixels too.
+    """
+    work, coarser = 0.0, 0
     for (width, height), steps in scale_sizes(config, content_size):
         left = max(0, steps - done)
         done = max(0, done - steps)
-        work += left * width * height / 1e6
+        work += left * (width * height + coarser) / 1e6
+        coarser = width * height
     return work
 
 

@@ -341,15 +341,19 @@ class _Run:
 
         def evaluate() -> torch.Tensor:
             content, style, tv = loss_fn(image, self.extractor(image, layers))
-            if seen is not None:
-                view, coarser_loss = seen
-                small = view(image)
-                content_small, style_small, _ = coarser_loss(small, self.extractor(small, layers))
-                content, style = content + content_small, style + style_small
             total = content + style + tv + RANGE_PENALTY_WEIGHT * range_penalty(image)
             if held is not None:
                 total = total + held(image)
             total.backward()
+            if seen is not None:
+                # Its own backward pass, after the first one freed its activations: the peak memory is the
+                # larger pass's, not both together. The gradients add up in image.grad.
+                view, coarser_loss = seen
+                small = view(image)
+                content_small, style_small, _ = coarser_loss(small, self.extractor(small, layers))
+                (content_small + style_small).backward()
+                content, style = content.detach() + content_small.detach(), style.detach() + style_small.detach()
+                total = total.detach() + content_small.detach() + style_small.detach()
             return torch.stack([content, style, tv, total]).detach()
 
         evaluation = GraphedEvaluation(evaluate, image, capture=self.use_graphs)

@@ -498,7 +498,7 @@ def test_the_progress_line_counts_per_scale_and_plans_the_time_left():
     report = Progress(step=43, total=80, losses=Losses(1, 1, 0, 2), elapsed=10.0, size=(512, 384), scale=1,
                       scales=2, preview=None)  # fmt: skip
     line = progress_line(report, config, (1024, 768), pace=2.0)
-    left = 2.0 * 37 * 512 * 384 / 1e6  # 37 steps left at the fine scale's size
+    left = 2.0 * 37 * (512 * 384 + 256 * 192) / 1e6  # 37 steps left at the fine scale's size (and its coarser view)
     assert line.startswith("Scale 2/2 · Step 3/40 · 512×384 px") and f"about {left:.0f} s left" in line
     assert "s left" not in progress_line(report, config, (1024, 768), pace=0.0)
 
