@@ -271,7 +271,8 @@ def test_paint_without_a_photo_says_what_to_do_in_words_that_agree_with_the_uplo
     at.run()
     paint(at)  # nothing uploaded (or a file over the server's cap, which the uploader refuses and never sends)
     assert not at.exception
-    assert [e.value for e in at.error] == ["No photo to paint yet: choose an example, or upload a photo of up to 10 MB."]
+    said = "No photo to paint yet: choose an example, or upload a photo of up to 10 MB."
+    assert [e.value for e in at.error] == [said]
 
 
 def test_a_file_name_is_shown_as_plain_text_never_as_markdown(content_image):

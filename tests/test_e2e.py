@@ -208,10 +208,15 @@ def test_the_toolbars_stop_keeps_the_picture_and_clears_the_progress_on_the_next
         page.wait_for_timeout(1000)
         # Streamlit runs the page again only on the visitor's next action: any one, here another photo.
         page.get_by_role("radio", name="Chelsea").click()
-        page.get_by_text("stopped at step").first.wait_for(timeout=30_000)
-        page.get_by_role("button", name="Download PNG").wait_for(timeout=30_000)
-        expect(page.locator("[data-testid='stProgress']")).to_have_count(0, timeout=10_000)  # once the rerun ends
-        assert page.get_by_role("button", name="Stop and keep this").count() == 0
+        try:
+            page.get_by_text("stopped at step").first.wait_for(timeout=30_000)
+            page.get_by_role("button", name="Download PNG").wait_for(timeout=30_000)
+            wait_until_idle(page)  # what the interrupted run drew stays on the page until the rerun ends
+            expect(page.locator("[data-testid='stProgress']")).to_have_count(0, timeout=10_000)
+            expect(page.get_by_role("button", name="Stop and keep this")).to_have_count(0, timeout=10_000)
+        finally:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "e2e-toolbar-stop.png"), full_page=True)
         assert page.locator("[data-testid='stException']").count() == 0
 
 
