@@ -211,19 +211,22 @@ def test_the_stop_checks(content_image):
     assert interrupted(cancel, now, None) == "cancelled"
 
 
-def test_coarse_to_fine_plan_and_run(content_image, style_image):
+def test_coarse_to_fine_plan_and_run(monkeypatch, content_image, style_image):
+    from nst_core import schedule
+
     assert plan_scales(256, 50) == [(256, 50)]
     assert plan_scales(512, 60) == [(256, 60), (512, 60)]
     assert plan_scales(1024, 70) == [(256, 70), (512, 70), (1024, 70)]
     assert plan_scales(1024, 70, multiscale=False) == [(1024, 70)]
     assert planned_steps(TransferConfig(size=512, steps=30)) == 60
+    monkeypatch.setattr(schedule, "COARSE_SIZE", 40)  # the same plan in miniature: 48 px, then 96 px
     reports: list[Progress] = []
-    config = TransferConfig(size=400, steps=3, multiscale=True, early_stop=False, preview_every=0)
+    config = TransferConfig(size=96, steps=3, multiscale=True, early_stop=False, preview_every=0)
     result = stylize(content_image, style_image, config, on_progress=reports.append)
     assert [r.scale for r in reports] == [0, 0, 0, 1, 1, 1]
     assert [r.total for r in reports] == [6] * 6
-    assert reports[0].size == (200, 150) and reports[-1].size == (400, 300)
-    assert result.image.size == (400, 300)
+    assert reports[0].size == (48, 36) and reports[-1].size == (96, 72)
+    assert result.image.size == (96, 72)
     # Content = style: the coarse scale (15 planned steps) converges after 11; the fine scale still runs
     # its 15 steps in full, so the run as a whole did not stop early.
     same = stylize(content_image, content_image, config.replace(steps=15, early_stop=True))
@@ -231,8 +234,8 @@ def test_coarse_to_fine_plan_and_run(content_image, style_image):
     # The recipe says what each scale did (the bench reads it).
     scales = same.recipe["scales_run"]
     assert [(s["size"], s["steps"], s["stopped"]) for s in scales] == [
-        ([200, 150], 11, "converged"),
-        ([400, 300], 15, None),
+        ([48, 36], 11, "converged"),
+        ([96, 72], 15, None),
     ]
     assert all(s["total"] >= s["style"] >= 0 for s in scales)
 
