@@ -19,7 +19,7 @@ def render_picture(entry: Entry) -> None:
     caption = f"#{entry.number} · {entry.steps} steps · {entry.seconds:.1f} s" + (
         f" · {entry.note}" if entry.note else ""
     )
-    columns[0].image(entry.image, caption=caption, width=min(entry.image.width, 1024))
+    columns[0].image(entry.image, caption=caption, width="content")  # its own size, never wider than its column
     columns[1].image(entry.content, caption="Photo", width="stretch")
     columns[2].image(
         entry.styles[0],

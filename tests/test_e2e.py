@@ -276,6 +276,37 @@ def test_on_a_phone_the_button_is_near_and_the_result_comes_first(app_url):
         assert result is not None and photo is not None and result["y"] < photo["y"]
 
 
+def test_a_picture_wider_than_its_column_is_shown_within_it(tmp_path):
+    """At its own size, but never over the photo beside it (a 480 px picture overlapped it at 1400 px)."""
+    port = free_port()
+    server = start_server(port, {"NST_MAX_SIZE": "480"})
+    try:
+        with chromium() as browser:
+            page, button = open_window(browser, f"http://127.0.0.1:{port}", 1400, 900)
+            page.get_by_text("Instant", exact=True).click()
+            wait_until_idle(page)
+            size = page.get_by_role("slider").first
+            size.focus()
+            size.press("End")
+            assert size.input_value() == "480"
+            button.click()
+            page.get_by_role("button", name="Download PNG").wait_for(timeout=60_000)
+            wait_until_idle(page)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "e2e-wide.png"))
+            # The pictures themselves (the element around one keeps its column's width while the picture overflows).
+            painted = page.locator("[data-testid='stImage']").filter(has_text="#1 · ").first
+            result = painted.locator("img").bounding_box()
+            photos = page.locator("[data-testid='stImage']").filter(has=page.get_by_text("Photo", exact=True))
+            assert result is not None
+            beside = [box for box in (photo.locator("img").bounding_box() for photo in photos.all()) if box]
+            photo = min(beside, key=lambda box: abs(box["y"] - result["y"]))  # the photo in the result's row
+            assert 300 < result["width"] < 480 and result["x"] + result["width"] <= photo["x"], (result, photo)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
 def in_view(locator: Any, height: int) -> bool:
     """The element's top and middle are inside a window ``height`` px tall, as it is scrolled now."""
     box = locator.bounding_box()
