@@ -215,9 +215,9 @@ class CoarserView(nn.Module):
     """A picture at a finer scale's size seen at the coarser scale's size: Pillow's Lanczos resize,
     written as one matrix product per axis so that gradients flow through it.
 
-    The filter matters: seen through a blurrier one (bilinear with antialiasing), the picture was held to
-    statistics a viewer's Lanczos-like downscaling does not show, and the large picture seen smaller was
-    no more stylised than without the term (measured; README, "Large pictures").
+    An earlier try of the same idea, seen through bilinear resizing (a blurrier filter) with the two
+    losses averaged, left the large picture seen smaller no more stylised than without it; through
+    this filter it is kept (both measured: README, "Large pictures").
     """
 
     rows: torch.Tensor
