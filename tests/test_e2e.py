@@ -201,6 +201,7 @@ def set_steps(page: Any, steps: int) -> None:
 
 def start_a_long_example_run(page: Any) -> None:
     """An example photo painted with the most steps, until its first previews exist."""
+    wait_until_idle(page)
     page.get_by_text("Examples", exact=True).first.click()
     page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
     set_steps(page, 300)
@@ -241,6 +242,7 @@ def test_the_toolbars_stop_keeps_the_picture_and_clears_the_progress_on_the_next
 def long_run(page: Any) -> None:
     """A run of 300 steps that does not stop early."""
     page.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
+    wait_until_idle(page)  # a click while the first script run still draws can be lost
     page.get_by_text("Optimised from the photo (Gatys)").click()
     set_steps(page, 300)
     page.get_by_text("Advanced").first.click()
@@ -275,7 +277,8 @@ def open_window(browser: Any, url: str, width: int, height: int) -> tuple[Any, A
     page.goto(url)
     button = page.get_by_role("button", name="Paint it")
     button.wait_for(timeout=60_000)
-    page.wait_for_timeout(1000)
+    wait_until_idle(page)
+    page.wait_for_timeout(500)
     return page, button
 
 
