@@ -26,6 +26,7 @@ class Limits:
     max_waiting: int  # visitors allowed to queue; NST_MAX_WAITING
     fair_share_seconds: float = 30.0  # while others wait, a run ends after this long; NST_FAIR_SHARE_SECONDS
     max_upload_mb: float = 10.0  # per file; NST_MAX_UPLOAD_MB
+    server_upload_mb: float = 200.0  # the server's own cap on any upload (server.maxUploadSize); clips meet it
     max_megapixels: float = 40.0  # decoded size per image; NST_MAX_MEGAPIXELS
     gpu_memory_gib: float = 0.0  # this process's share of a CUDA GPU, 0 = all of it; NST_GPU_MEMORY_GIB
     default_size: int = 256  # px; the page's starting value
@@ -54,6 +55,7 @@ class Limits:
             max_waiting=_env_int(env, "NST_MAX_WAITING", 8, 0, 1000),
             fair_share_seconds=_env_float(env, "NST_FAIR_SHARE_SECONDS", 15.0 if gpu else 30.0, 1.0, 24 * 3600.0),
             max_upload_mb=min(_env_float(env, "NST_MAX_UPLOAD_MB", 10.0, 0.01, 200.0), server_upload_mb or 200.0),
+            server_upload_mb=server_upload_mb or 200.0,
             max_megapixels=_env_float(env, "NST_MAX_MEGAPIXELS", 40.0, 0.01, 178.0),
             gpu_memory_gib=_env_float(env, "NST_GPU_MEMORY_GIB", 0.0, 0.0, 1024.0),
             default_size=256 if not gpu else 512,

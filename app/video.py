@@ -25,21 +25,16 @@ VIDEO_TYPES = ["mp4", "webm", "mov", "gif"]
 MAX_REFINE_STEPS = 20  # per frame, on the page
 
 
-def server_upload_mb() -> float:
-    """The server's own cap on one upload (``server.maxUploadSize``): a clip over it never reaches us."""
-    return float(st.get_option("server.maxUploadSize"))
-
-
-def render_clip_picker(limits: VideoLimits) -> tuple[Path, ClipInfo] | None:
-    """The uploaded clip, saved to a file and checked from its header; None until one is chosen.
+def render_clip_picker(limits: VideoLimits, upload_mb: float) -> tuple[Path, ClipInfo] | None:
+    """The uploaded clip (``upload_mb``: the server's cap, stated in the label), saved to a file and checked
+    from its header; None until one is chosen.
 
     Raises:
         VideoError: the clip cannot be used (a sentence that says why).
     """
     st.subheader("1 · Your clip")
     upload: UploadedFile | None = st.file_uploader(
-        f"Upload a short clip (MP4, WebM, MOV or animated GIF; up to {limits.max_seconds:g} s and "
-        f"{server_upload_mb():g} MB)",
+        f"Upload a short clip (MP4, WebM, MOV or animated GIF; up to {limits.max_seconds:g} s and {upload_mb:g} MB)",
         type=VIDEO_TYPES,
         key="video_upload",
     )

@@ -9,7 +9,7 @@ from app.run import fair_share_rule
 from app.runtime import get_runtime
 from app.scroll import scroll_here
 from app.session import VIDEO_KEY, collect_interrupted_run, kept
-from app.video import render_clip_picker, render_video_controls, render_video_result, run_video, server_upload_mb
+from app.video import render_clip_picker, render_video_controls, render_video_result, run_video
 from nst_core.errors import NSTError
 from nst_core.media import VideoLimits
 
@@ -27,7 +27,7 @@ def main() -> None:
     clip = None
     with left:
         try:
-            clip = render_clip_picker(limits)
+            clip = render_clip_picker(limits, runtime.limits.server_upload_mb)
         except NSTError as error:
             st.error(str(error))
     styles = []
@@ -43,7 +43,7 @@ def main() -> None:
         st.caption(fair_share_rule(runtime).replace("picture", "frames"))
     runs: int = st.session_state.get("video_runs", 0)
     if submitted and clip is None:
-        st.error(f"No clip to paint yet: upload one of up to {server_upload_mb():g} MB.")
+        st.error(f"No clip to paint yet: upload one of up to {runtime.limits.server_upload_mb:g} MB.")
     elif submitted and clip is not None:
         st.session_state["video_runs"] = runs = runs + 1
         scroll_here(2 * runs)  # the frames being painted come into view...
