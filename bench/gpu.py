@@ -124,13 +124,13 @@ def compiled(device: torch.device, gflops: float, size: int = 512) -> dict[str, 
         return {"size": size, "error": f"{type(error).__name__}: {str(error)[:500]}"}
 
 
-def default_512(device: torch.device, judge: Judge) -> dict[str, Any]:
-    """The default 512 px run: in process (weights loaded, warm), also without CUDA graphs, and as a whole process.
+def default_run(device: torch.device, judge: Judge, size: int, whole_process: bool) -> dict[str, Any]:
+    """The default run at one size: in process (weights loaded, warm), also without CUDA graphs, and as a whole process.
 
-    On CUDA the in-process times are the best of 2.
+    On CUDA the in-process times are the best of 2. ``whole_process`` adds the CLI's time (start-up included).
     """
     content, style = load_image(CONTENT), load_image(STYLE)
-    config = TransferConfig(size=512, device=str(device))
+    config = TransferConfig(size=size, device=str(device))
     stylize(content, style, config.replace(steps=3))  # warm-up: cuDNN autotuning for these shapes
 
     def timed(config: TransferConfig) -> tuple[float, Any]:
@@ -145,13 +145,46 @@ def default_512(device: torch.device, judge: Judge) -> dict[str, Any]:
 
     in_process, result = timed(config)
     eager_seconds = timed(config.replace(cuda_graphs=False))[0] if device.type == "cuda" else in_process
-    out = Path(tempfile.mkdtemp(prefix="nst-gpu-")) / "default-512.png"
-    seconds, _, stdout = child(ours(out, 512, None, ["--device", str(device)]))
-    distances = judge(result.image)
-    return {"in_process_seconds": in_process, "eager_in_process_seconds": eager_seconds,
-            "whole_process_seconds": seconds, "steps": result.steps, "precision": result.precision,
-            "graphs": result.recipe.get("cuda_graphs_used", False), "cli": json.loads(stdout),
-            **distances.__dict__}  # fmt: skip
+    row: dict[str, Any] = {"size": size, "in_process_seconds": in_process, "eager_in_process_seconds": eager_seconds,
+                           "steps": result.steps, "precision": result.precision,
+                           "graphs": result.recipe.get("cuda_graphs_used", False),
+                           "gpu_peak_mib": result.recipe.get("gpu_peak_mib")}  # fmt: skip
+    row.update(judge(result.image).__dict__)
+    if whole_process:
+        out = Path(tempfile.mkdtemp(prefix="nst-gpu-")) / f"default-{size}.png"
+        seconds, _, stdout = child(ours(out, size, None, ["--device", str(device)]))
+        row.update(whole_process_seconds=seconds, cli=json.loads(stdout))
+    return row
+
+
+def t4_check(device: torch.device, gib: float = 16.0) -> dict[str, Any]:
+    """A T4-sized host: the process capped at 16 GiB, fp32 (no native bf16 there). The page's default and largest sizes
+    (the largest as the page measures it at start-up) each run 3 steps per scale; retries and peak memory recorded."""
+    from app.capacity import largest_size, measure
+    from app.limits import Limits
+    from nst_core.device import cap_memory
+
+    limits = Limits.for_device("cuda", {})
+    content, style = load_image(CONTENT), load_image(STYLE)
+    cap_memory(device, gib)
+    rows: list[dict[str, Any]] = []
+    try:
+        extractor = get_extractor(device=device, dtype=torch.float32)
+        largest, reason = largest_size(measure(extractor, device, gib), limits.max_seconds, limits.default_steps)
+        for size in (limits.default_size, largest):
+            torch.cuda.empty_cache()
+            retries: list[tuple[int, int]] = []
+            config = TransferConfig(size=size, steps=3, early_stop=False, device=str(device), precision="fp32")
+            synchronize(device)
+            started = time.perf_counter()
+            result = stylize_with_retry(content, style, config, on_retry=lambda a, b, r=retries: r.append((a, b)))
+            synchronize(device)
+            rows.append({"size": size, "painted": max(result.image.size), "retries": retries,
+                         "seconds_3_steps_per_scale": time.perf_counter() - started,
+                         "gpu_peak_mib": result.recipe.get("gpu_peak_mib")})  # fmt: skip
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+    return {"cap_gib": gib, "largest": largest, "largest_reason": reason, "runs": rows}
 
 
 def oom_check(device: torch.device) -> dict[str, Any]:
@@ -183,13 +216,16 @@ def oom_check(device: torch.device) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.gpu", description=__doc__)
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[256, 512, 1024], help="per-step sizes")
+    parser.add_argument("--default-sizes", type=int, nargs="*", default=[512], help="sizes of the default run, timed")
+    parser.add_argument("--t4", action="store_true", help="also the page's default and largest sizes, 16 GiB cap")
+    parser.add_argument("--name", default=None, help="results file stem (default <device>-gpu)")
     parser.add_argument("--profile", action="store_true", help="also write the profiler's table of a 512 px bf16 run")
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile on the bf16 extractor")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"), "device": describe_device(device),
-                              "torch": torch.__version__, "file": f"{device.type}-gpu"}  # fmt: skip
+                              "torch": torch.__version__, "file": args.name or f"{device.type}-gpu"}  # fmt: skip
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         report["tf32_conv"] = torch.backends.cudnn.allow_tf32
@@ -206,9 +242,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"{row['ratio_to_floor']:.2f}x")  # fmt: skip
     write(report)
     judge = Judge(get_extractor(), load_image(CONTENT), load_image(STYLE))
-    report["default_512"] = default_512(device, judge)
-    say(f"default 512: {report['default_512']}")
-    write(report)
+    report["default_runs"] = []
+    for size in args.default_sizes:
+        report["default_runs"].append(default_run(device, judge, size, whole_process=size == 512))
+        say(f"default {size}: {report['default_runs'][-1]}")
+        write(report)
+    if args.t4 and device.type == "cuda":
+        report["t4"] = t4_check(device)
+        say(f"16 GiB, fp32: {report['t4']}")
+        write(report)
     ok = True
     if device.type == "cuda":
         report["oom"] = oom_check(device)
@@ -250,14 +292,24 @@ def summary(report: dict[str, Any]) -> str:
             f"| {row['ms_per_iteration']:.1f} | {row['floor_ms']:.1f} | "
             f"{row['ratio_to_floor']:.2f} | {row['peak_mib']:.0f} |"
         )
-    if "default_512" in report:
-        d = report["default_512"]
+    for d in report.get("default_runs", []):
+        whole = f", {d['whole_process_seconds']:.1f} s whole process" if "whole_process_seconds" in d else ""
+        eager = f"{d['eager_in_process_seconds']:.2f} s without graphs"
         lines += [
             "",
-            f"Default 512 px ({d['steps']} steps, {d['precision']}, CUDA graphs {d['graphs']}): "
-            f"{d['in_process_seconds']:.2f} s in process ({d['eager_in_process_seconds']:.2f} s without graphs), "
-            f"{d['whole_process_seconds']:.1f} s whole process; style {d['style']:.4f}, content {d['content']:.3f}.",
+            f"Default {d['size']} px ({d['steps']} steps, {d['precision']}, CUDA graphs {d['graphs']}): "
+            f"{d['in_process_seconds']:.2f} s in process ({eager}){whole}; "
+            f"GPU peak {d['gpu_peak_mib']} MiB; style {d['style']:.4f}, content {d['content']:.3f}.",
         ]
+    if "t4" in report:
+        t4 = report["t4"]
+        runs = "; ".join(
+            f"{r['size']} px: painted at {r['painted']}, retries {r['retries'] or 'none'}, "
+            f"{r['seconds_3_steps_per_scale']:.2f} s (3 steps per scale), GPU peak {r['gpu_peak_mib']} MiB"
+            for r in t4["runs"]
+        )
+        lines += ["", f"Capped at {t4['cap_gib']:.0f} GiB, fp32 (a T4 host): largest offered {t4['largest']} px "
+                  f"({t4['largest_reason']}); {runs}."]  # fmt: skip
     if "oom" in report:
         lines += ["", f"Out of memory: {report['oom']}"]
     if "compiled" in report:

@@ -85,6 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         pictures.append((size, picture))
         say(f"{size} px: {row['seconds']} s, {row['steps']} steps, own {row['own']}, at 512 {row['at_512']}, "
             f"relu1_1 {row['layers_own']['relu1_1']:.3f}, speckle {row['speckle']:.2f}")  # fmt: skip
+        report = write(args, rows, pictures)  # after each size, so a run cut short keeps its rows
+    print(summary(report))
+    return 0
+
+
+def write(
+    args: argparse.Namespace, rows: list[dict[str, Any]], pictures: list[tuple[int, Image.Image]]
+) -> dict[str, Any]:
+    """The results so far: ``<name>.json``, ``.md`` and the crops sheet."""
     report = {
         "date": time.strftime("%Y-%m-%d"),
         "pair": f"{args.content.name} + {args.style.name}",
@@ -97,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
     (RESULTS / f"{name}.md").write_text(summary(report))
     crops_sheet(pictures).save(RESULTS / f"{name}-crops.png")
-    print(summary(report))
-    return 0
+    return report
 
 
 def score(
