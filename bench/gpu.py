@@ -171,15 +171,16 @@ def t4_check(device: torch.device, gib: float = 16.0) -> dict[str, Any]:
     try:
         extractor = get_extractor(device=device, dtype=torch.float32)
         largest, reason = largest_size(measure(extractor, device, gib), limits.max_seconds, limits.default_steps)
+        retries: list[tuple[int, int]] = []
         for size in (limits.default_size, largest):
             torch.cuda.empty_cache()
-            retries: list[tuple[int, int]] = []
+            retries.clear()
             config = TransferConfig(size=size, steps=3, early_stop=False, device=str(device), precision="fp32")
             synchronize(device)
             started = time.perf_counter()
-            result = stylize_with_retry(content, style, config, on_retry=lambda a, b, r=retries: r.append((a, b)))
+            result = stylize_with_retry(content, style, config, on_retry=lambda a, b: retries.append((a, b)))
             synchronize(device)
-            rows.append({"size": size, "painted": max(result.image.size), "retries": retries,
+            rows.append({"size": size, "painted": max(result.image.size), "retries": list(retries),
                          "seconds_3_steps_per_scale": time.perf_counter() - started,
                          "gpu_peak_mib": result.recipe.get("gpu_peak_mib")})  # fmt: skip
     finally:
@@ -282,10 +283,13 @@ def summary(report: dict[str, Any]) -> str:
         f"# GPU check ({report['date']}; {report['device']}; torch {report['torch']})",
         "",
         f"Conv throughput (GFLOP/s): {gflops}.",
-        "",
-        "| size | precision | CUDA graph | ms / iteration | floor ms | ratio | peak MiB |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
+    if report["per_iteration"]:
+        lines += [
+            "",
+            "| size | precision | CUDA graph | ms / iteration | floor ms | ratio | peak MiB |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
     for row in report["per_iteration"]:
         lines.append(
             f"| {row['size']} | {row['precision']} | {'yes' if row.get('graphs') else 'no'} "

@@ -54,9 +54,10 @@ def cap_memory(device: torch.device, gib: float) -> float:
         raise ConfigError(f"A memory cap applies to a CUDA GPU, not to {device.type}.")
     if gib <= 0:
         raise ConfigError(f"A memory cap must be above 0 GiB, not {gib:g}.")
-    total = torch.cuda.get_device_properties(device).total_memory
+    index = device.index if device.index is not None else torch.cuda.current_device()  # torch wants "cuda:N"
+    total = torch.cuda.get_device_properties(index).total_memory
     fraction = min(1.0, gib * 2**30 / total)
-    torch.cuda.set_per_process_memory_fraction(fraction, device)
+    torch.cuda.set_per_process_memory_fraction(fraction, index)
     return fraction
 
 
