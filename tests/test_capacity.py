@@ -43,3 +43,18 @@ def test_measuring_this_cpu(extractor):
     assert 0 < measured.seconds_per_megapixel_step < 1000
     assert measured.free_mib is not None and measured.free_mib > 100  # Linux says (/proc/meminfo)
     assert measured.device_words.startswith("this server's CPU")
+
+
+def test_a_16_gib_gpu_in_fp32_is_offered_no_more_than_ran_there():
+    """Measured on a GPU capped at 16 GiB in fp32 (tests/test_cuda.py, bench.gpu --t4): 2208 px ran; 2688 px, which one
+    figure for every precision offered, ran out of memory. bf16 needs less, so it is offered more."""
+    from app.capacity import MIB_PER_MEGAPIXEL
+
+    def offered(dtype: torch.dtype) -> int:
+        figure = MIB_PER_MEGAPIXEL[("cuda", dtype)]
+        gpu = Capacity(seconds_per_megapixel_step=1e-4, free_mib=16 * 1024 - 100, mib_per_megapixel=figure,
+                       device_words="this server's GPU")  # fmt: skip
+        return largest_size(gpu, max_seconds=60, steps=40, ceiling=4096)[0]
+
+    assert 2048 <= offered(torch.float32) <= 2208
+    assert offered(torch.bfloat16) > offered(torch.float32)
