@@ -39,12 +39,12 @@ from nst_core.video import warping_error
 STYLE = ROOT / "assets" / "style" / "starry_night.jpg"
 SIZE = 256
 FPS = 12
-METHODS = [  # (name, extra CLI options)
-    ("instant, each frame alone", ["--coherence", "none"]),
-    ("instant, exponential blend", ["--coherence", "blend"]),
-    ("instant, optical flow", ["--coherence", "flow"]),
-    ("refined, 5 steps per frame", ["--coherence", "flow", "--steps", "5"]),
-]
+METHODS = {  # short name: (name, extra CLI options)
+    "alone": ("instant, each frame alone", ["--coherence", "none"]),
+    "blend": ("instant, exponential blend", ["--coherence", "blend"]),
+    "flow": ("instant, optical flow", ["--coherence", "flow"]),
+    "refined": ("refined, 5 steps per frame", ["--coherence", "flow", "--steps", "5"]),
+}
 SHEET_FRAMES = (0, 12, 24, 36, 47)
 TILE = 192
 
@@ -52,17 +52,25 @@ TILE = 192
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.video", description=__doc__)
     parser.add_argument("--seconds", type=float, default=4.0, help="length of the clip")
+    parser.add_argument(
+        "--size", type=int, default=SIZE, help="the frames' longest side, px (the clip is made at least as large)"
+    )
+    parser.add_argument("--device", default="auto", help="the CLI's --device")
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS), help="which methods")
+    parser.add_argument("--name", default="video", help="results file stem")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="nst-video-"))
     frames = round(args.seconds * FPS)
-    clip = write_clip(tmp / "pan.mp4", pan_frames(frames=frames, size=(384, 256), pan=4, sprite_speed=6), fps=FPS)
+    width = max(384, args.size)
+    clip_frames = pan_frames(frames=frames, size=(width, width * 2 // 3), pan=4, sprite_speed=6)
+    clip = write_clip(tmp / "pan.mp4", clip_frames, fps=FPS)
     painting = load_image(STYLE)
     rows: list[dict[str, Any]] = []
     painted_frames: dict[str, list[Image.Image]] = {}
-    for name, extra in METHODS:
+    for name, extra in (METHODS[method] for method in args.methods):
         out = tmp / f"{len(rows)}.mp4"
         argv_ = [sys.executable, "-m", "nst_core", "video", str(clip), str(STYLE), "-o", str(out), "--size",
-                 str(SIZE), "--no-gif", "--quiet", "--json", *extra]  # fmt: skip
+                 str(args.size), "--device", args.device, "--no-gif", "--quiet", "--json", *extra]  # fmt: skip
         seconds, peak, stdout = child(argv_)
         record = json.loads(stdout)
         size = (record["width"], record["height"])
@@ -72,35 +80,43 @@ def main(argv: list[str] | None = None) -> int:
         pairs = zip(inputs, painted, strict=False)
         styles = [Judge(get_extractor(), frame, painting)(picture).style for frame, picture in pairs]
         rows.append({"method": name, "seconds": seconds, "peak_mib": peak, "frames": record["frames"],
+                     "device": record["device"], "frames_per_second": record["frames"] / seconds,
                      "warping_error": warping_error(painted, inputs), "style": statistics.mean(styles),
                      "first_frame_content": judge(painted[0]).content})  # fmt: skip
         painted_frames[name] = painted
         say(f"{name}: {seconds:.1f} s, warping error {rows[-1]['warping_error']:.5f}, style {rows[-1]['style']:.4f}")
-    alone = rows[0]
+    alone = next((row for row in rows if row["method"] == METHODS["alone"][0]), None)
     for row in rows:
-        row["error_vs_alone"] = row["warping_error"] / alone["warping_error"]
-        row["style_vs_alone"] = row["style"] / alone["style"]
-    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "clip": f"{frames} frames, {FPS} frames/s, {SIZE} px",
+        row["error_vs_alone"] = row["warping_error"] / alone["warping_error"] if alone else None
+        row["style_vs_alone"] = row["style"] / alone["style"] if alone else None
+    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "clip": f"{frames} frames, {FPS} frames/s, {args.size} px",
               "rows": rows}  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "video.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / "video.md").write_text(summary(report))
-    sheet(list(read_frames(clip, painted_frames[METHODS[0][0]][0].size)), painted_frames).save(
-        RESULTS / "video-sheet.png"
-    )
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=2))
+    (RESULTS / f"{args.name}.md").write_text(summary(report))
+    first = next(iter(painted_frames.values()))[0]
+    sheet(list(read_frames(clip, first.size)), painted_frames).save(RESULTS / f"{args.name}-sheet.png")
     print(summary(report))
     return 0
 
 
 def summary(report: dict[str, Any]) -> str:
-    blend = next(row for row in report["rows"] if "blend" in row["method"])
+    blend = next((row for row in report["rows"] if "blend" in row["method"]), None)
+
+    def ratio(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}x"
+
     lines = [f"# Video ({report['date']}; the pan clip, {report['clip']}; whole process, CLI)", "",
-             "| method | seconds | warping error | vs each frame alone | vs exponential blend | mean style distance "
-             "| vs each frame alone |", "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+             "| method | device | seconds | frames per second | warping error | vs each frame alone | "
+             "vs exponential blend | mean style distance | vs each frame alone |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for row in report["rows"]:
-        lines.append(f"| {row['method']} | {row['seconds']:.1f} | {row['warping_error']:.5f} | "
-                     f"{row['error_vs_alone']:.2f}x | {row['warping_error'] / blend['warping_error']:.2f}x | "
-                     f"{row['style']:.4f} | {row['style_vs_alone']:.2f}x |")  # fmt: skip
+        vs_blend = row["warping_error"] / blend["warping_error"] if blend else None
+        frames = row.get("frames_per_second")
+        lines.append(f"| {row['method']} | {row.get('device', '-')} | {row['seconds']:.1f} | "
+                     f"{'-' if frames is None else f'{frames:.2f}'} | {row['warping_error']:.5f} | "
+                     f"{ratio(row['error_vs_alone'])} | {ratio(vs_blend)} | "
+                     f"{row['style']:.4f} | {ratio(row['style_vs_alone'])} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
