@@ -25,12 +25,9 @@ from nst_core.schedule import megapixel_steps
 SIZE_STEP = 32  # px; the size slider's step
 PHOTO_SHAPE = (4, 3)  # the aspect a limit is planned for (most photos)
 HEADROOM = 0.75  # share of the free memory a run may plan to use
-# Memory a run needs per megapixel of output (MiB), by device and precision of the convolutions, measured:
-# CPU fp32, 1303 -> 2797 MiB peak RSS from 512 to 1024 px (bench.sizes, 2 cores), also used for bf16.
-# CUDA (bench.gpu_memory, H200, default plan at 3 steps per scale, CUDA graphs): fp32 with the process capped
-# at 16 GiB (a T4 host), 2048 px: 10351 MiB peak allocated, 3286 per megapixel counting what the process held
-# before (its autotuner takes workspaces up to the cap); bf16, 1024-2048 px: 1335-1637 beyond what it held.
-# Rounded up. Scoring a finer scale also seen at the coarser size adds no peak (2048 px 7800 vs 7717 MiB).
+# Memory a run needs per megapixel of output (MiB), by device and the convolutions' precision, rounded up from
+# measurements: the CPU's by `python -m bench.sizes` (peak RSS, fp32, also used for bf16), CUDA's by
+# `python -m bench.gpu_memory` (fp32 under a 16 GiB cap, as on a T4; bf16 uncapped). Figures: README, "Large pictures".
 MIB_PER_MEGAPIXEL = {("cpu", torch.float32): 2600.0, ("cpu", torch.bfloat16): 2600.0,
                      ("cuda", torch.float32): 3300.0, ("cuda", torch.bfloat16): 1700.0}  # fmt: skip
 DEFAULT_MIB_PER_MEGAPIXEL = 3300.0  # any other device or precision (MPS): the largest figure measured
