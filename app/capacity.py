@@ -67,7 +67,8 @@ def measure(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 
     """Time one optimisation step's work (forward and backward through the style layers) at 256x192 px,
     after one warm-up, and read the free memory (within ``cap_gib`` of a GPU when the process is capped)."""
     layers = [CONTENT_LAYER, *STYLE_LAYERS]
-    image = torch.rand(1, 3, PROBE_SIZE[1], PROBE_SIZE[0], device=device, requires_grad=True)
+    # Drawn on the CPU, as the core draws its noise: the GPU's own random generator is left alone.
+    image = torch.rand(1, 3, PROBE_SIZE[1], PROBE_SIZE[0]).to(device).requires_grad_(True)
     seconds = 0.0
     for attempt in range(2):
         started = time.perf_counter()

@@ -40,6 +40,14 @@ def pan_frames(
     return images
 
 
+def sprite_at(index: int, size: tuple[int, int] = (96, 64), sprite_speed: int = 5) -> np.ndarray:
+    """(H, W) bool: the pixels the red disc of ``pan_frames`` covers in frame ``index``."""
+    width, height = size
+    grid_y, grid_x = np.mgrid[0:height, 0:width]
+    covered: np.ndarray = (grid_x - (16 + index * sprite_speed)) ** 2 + (grid_y - height // 2) ** 2 <= 64
+    return covered
+
+
 def write_clip(
     path: Path, images: list[Image.Image], fps: int = 12, audio: bool = True, container: str = "mp4"
 ) -> Path:

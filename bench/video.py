@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="nst-video-"))
     frames = round(args.seconds * FPS)
     width = max(384, args.size)
-    clip_frames = pan_frames(frames=frames, size=(width, width * 2 // 3), pan=4, sprite_speed=6)
+    clip_frames = pan_frames(frames=frames, size=(width, width * 2 // 3 // 2 * 2), pan=4, sprite_speed=6)  # even: H.264
     clip = write_clip(tmp / "pan.mp4", clip_frames, fps=FPS)
     painting = load_image(STYLE)
     rows: list[dict[str, Any]] = []

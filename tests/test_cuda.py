@@ -107,6 +107,23 @@ def test_a_capture_is_not_broken_by_another_thread_using_the_gpu(content_image, 
     assert all(result.recipe["cuda_graphs_used"] is True and result.steps == 6 for result in results)
 
 
+def test_the_memory_held_between_runs_does_not_grow(content_image, style_image):
+    """A page serves run after run: what stays allocated between them (models, cuBLAS workspaces) must not
+    grow with every run (a new warm-up stream per scale did: each kept its own workspace)."""
+
+    def held() -> int:
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        return torch.cuda.memory_allocated()
+
+    config = TransferConfig(size=128, steps=3, early_stop=False, device="cuda")
+    stylize(content_image, style_image, config)
+    first = held()
+    for size in (96, 160, 400, 112, 144, 300):  # 300 and 400 px run two scales each
+        assert stylize(content_image, style_image, config.replace(size=size)).recipe["cuda_graphs_used"] is True
+    assert held() - first <= 4 * 2**20
+
+
 def test_a_capture_that_fails_falls_back_to_eager_launches():
     """An evaluation that cannot be captured (it reads from the GPU) stays eager, and right."""
     image = torch.rand(1, 3, 16, 16, device="cuda", requires_grad=True)
@@ -123,6 +140,8 @@ def test_a_capture_that_fails_falls_back_to_eager_launches():
     assert graphed.failed is not None and graphed.graph is None
     assert values == pytest.approx([expected] * 5)
     assert image.grad is not None and torch.allclose(image.grad, 2 * image.detach())
+    # The failed capture leaves the GPU's random generator usable (it raised on every draw before).
+    assert torch.rand(1000, device="cuda").std() > 0.2
 
 
 def test_on_a_16_gib_gpu_the_default_and_the_largest_run_need_no_retry(content_image, style_image):
