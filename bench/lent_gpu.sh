@@ -27,7 +27,7 @@ for name in "${@:-cuda core gpu video held sizes}"; do for name in $name; do cas
   core) step "${T_CORE:-90}" test_transfer python3 -m pytest -q -x -p no:cacheprovider tests/test_transfer.py ;;
   gpu) step "${T_GPU:-130}" bench_gpu python3 -m bench.gpu --sizes --default-sizes 512 1024 2048 --t4 \
          --name cuda-gpu-sizes ;;
-  video) step "${T_VIDEO:-150}" bench_video python3 -m bench.video --device cuda --size 512 --methods flow refined \
+  video) step "${T_VIDEO:-150}" bench_video python3 -m bench.video --device cuda --size 512 \
            --name video-cuda ;;
   held) step "${T_HELD:-60}" held_old python3 -m bench.gpu_held --stream-per-warm-up --name old-streams
         step "${T_HELD:-60}" held python3 -m bench.gpu_held
