@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -267,11 +268,17 @@ def default_runs(
     return defaults
 
 
-def write(report: dict[str, Any], name: str) -> int:
+def save(report: dict[str, Any], name: str, summarise: Callable[[dict[str, Any]], str]) -> str:
+    """``bench/results/NAME.json`` (the report) and ``NAME.md`` (its summary); returns the summary."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / f"{name}.md").write_text(summary(report))
-    print(summary(report))
+    text = summarise(report)
+    (RESULTS / f"{name}.md").write_text(text)
+    return text
+
+
+def write(report: dict[str, Any], name: str) -> int:
+    print(save(report, name, summary))
     return 0
 
 

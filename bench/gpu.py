@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from bench.__main__ import CONTENT, RESULTS, STYLE, child, flops_per_iteration, ours, say
+from bench.__main__ import CONTENT, RESULTS, STYLE, child, flops_per_iteration, ours, save, say
 from bench.metric import Judge
 from nst_core import TransferConfig, load_image, stylize
 from nst_core.backbone import FeatureExtractor, get_extractor
@@ -271,10 +271,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def write(report: dict[str, Any]) -> None:
     """Results so far (each section adds to them, so a run cut short still leaves its figures)."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = report["file"]
-    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / f"{name}.md").write_text(summary(report))
+    save(report, report["file"], summary)
 
 
 def summary(report: dict[str, Any]) -> str:

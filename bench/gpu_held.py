@@ -9,14 +9,13 @@ scale of every run, to compare. Results: ``bench/results/cuda-held[-NAME].{json,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import Any
 
 import torch
 
-from bench.__main__ import CONTENT, RESULTS, STYLE, say
+from bench.__main__ import CONTENT, STYLE, save, say
 from nst_core import TransferConfig, graphs, load_image, stylize
 
 SIZES = [512, 768, 1024, 640, 896, 512, 768, 1024, 640, 896]
@@ -48,10 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                "held_mib": round(held_mib())}  # fmt: skip
         report["rows"].append(row)
         say(str(row))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / f"{stem}.md").write_text(summary(report))
-    print(summary(report))
+    print(save(report, stem, summary))
     return 0
 
 

@@ -9,14 +9,13 @@ memory. Results: ``bench/results/cuda-memory.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import Any
 
 import torch
 
-from bench.__main__ import CONTENT, RESULTS, STYLE, say
+from bench.__main__ import CONTENT, STYLE, save, say
 from nst_core import TransferConfig, load_image, stylize
 from nst_core.config import Precision
 from nst_core.device import cap_memory
@@ -58,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                               "rows": [], "capped": []}  # fmt: skip
 
     def write() -> None:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "cuda-memory.json").write_text(json.dumps(report, indent=2))
-        (RESULTS / "cuda-memory.md").write_text(summary(report))
+        save(report, "cuda-memory", summary)
 
     cap_memory(torch.device("cuda"), args.cap_gib)
     for size in args.capped_sizes:

@@ -21,7 +21,6 @@ to ``bench/results/instant-sheet.png``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from bench.__main__ import RESULTS, ROOT, child, say
+from bench.__main__ import RESULTS, ROOT, child, save, say
 from bench.metric import Judge, VectorJudge
 from nst_core import load_image
 from nst_core.backbone import get_extractor
@@ -213,9 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     for pair in pairs:
         for row in pair["rows"]:
             row["file"] = Path(row["file"]).name
-    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / f"{name}.md").write_text(summary(report))
-    print(summary(report))
+    print(save(report, name, summary))
     return 0
 
 

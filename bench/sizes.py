@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
-from bench.__main__ import RESULTS, ROOT, child, say
+from bench.__main__ import RESULTS, ROOT, child, save, say
 from bench.metric import Judge
 from nst_core import load_image
 from nst_core.backbone import get_extractor
@@ -101,10 +101,8 @@ def write(
         "torch": torch.__version__,
         "rows": rows,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
     name = args.name or "sizes-" + ("cuda" if rows and rows[0]["device"].startswith("CUDA") else "cpu")
-    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / f"{name}.md").write_text(summary(report))
+    save(report, name, summary)
     crops_sheet(pictures).save(RESULTS / f"{name}-crops.png")
     return report
 

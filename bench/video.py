@@ -28,7 +28,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bench.__main__ import RESULTS, ROOT, child, say
+from bench.__main__ import RESULTS, ROOT, child, save, say
 from bench.clips import pan_frames, write_clip
 from bench.metric import Judge
 from nst_core import load_image
@@ -91,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         row["style_vs_alone"] = row["style"] / alone["style"] if alone else None
     report = {"date": time.strftime("%Y-%m-%d %H:%M"), "clip": f"{frames} frames, {FPS} frames/s, {args.size} px",
               "rows": rows}  # fmt: skip
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / f"{args.name}.md").write_text(summary(report))
+    save(report, args.name, summary)
     first = next(iter(painted_frames.values()))[0]
     sheet(list(read_frames(clip, first.size)), painted_frames).save(RESULTS / f"{args.name}-sheet.png")
     print(summary(report))
