@@ -41,6 +41,11 @@ def resolve_device(requested: str = "auto") -> torch.device:
     return device
 
 
+def cuda_index(device: torch.device) -> int:
+    """The GPU's number: ``cuda:N``'s N, or the current GPU's for plain ``cuda`` (some torch calls refuse it)."""
+    return device.index if device.index is not None else torch.cuda.current_device()
+
+
 def cap_memory(device: torch.device, gib: float) -> float:
     """Let this process's allocator use at most ``gib`` GiB of a CUDA GPU (a larger GPU behaves like a smaller
     one, for a host that shares it or to check a smaller card's limits); returns the fraction set.
@@ -54,7 +59,7 @@ def cap_memory(device: torch.device, gib: float) -> float:
         raise ConfigError(f"A memory cap applies to a CUDA GPU, not to {device.type}.")
     if gib <= 0:
         raise ConfigError(f"A memory cap must be above 0 GiB, not {gib:g}.")
-    index = device.index if device.index is not None else torch.cuda.current_device()  # torch wants "cuda:N"
+    index = cuda_index(device)
     total = torch.cuda.get_device_properties(index).total_memory
     fraction = min(1.0, gib * 2**30 / total)
     torch.cuda.set_per_process_memory_fraction(fraction, index)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import torch
 
+from .device import cuda_index
+
 Evaluation = Callable[[], torch.Tensor]  # forward + backward: fills image.grad, returns the loss terms
 
 _side_streams: dict[int, torch.cuda.Stream] = {}
@@ -29,7 +31,7 @@ def side_stream(device: torch.device) -> torch.cuda.Stream:
     runs grew from 469 to 2197 MiB over ten runs, against 277 MiB throughout with this one
     (``python -m bench.gpu_held``, H200).
     """
-    index = device.index if device.index is not None else torch.cuda.current_device()
+    index = cuda_index(device)
     with _side_streams_lock:
         if index not in _side_streams:
             _side_streams[index] = torch.cuda.Stream(index)  # type: ignore[no-untyped-call]
@@ -44,7 +46,7 @@ def free_the_generator(device: torch.device) -> None:
     process, then raises "Offset increment outside graph capture encountered unexpectedly". The
     generator is given a fresh state with the same seed and offset.
     """
-    index = device.index if device.index is not None else torch.cuda.current_device()
+    index = cuda_index(device)
     generator = torch.cuda.default_generators[index]
     fresh = torch.Generator(device=torch.device("cuda", index))
     fresh.set_state(generator.get_state())

@@ -259,6 +259,7 @@ class _Run:
     best_losses: Losses | None = None
     graph_failure: str | None = None
     scales_run: list[dict[str, Any]] = field(default_factory=list)  # per scale: size, steps, why it ended, loss
+    losses: dict[tuple[int, int], GatysLoss] = field(default_factory=dict)  # by size, reused seen smaller
 
     def __post_init__(self) -> None:
         self.plan = plan_scales(self.config.size, self.config.steps, self.config.multiscale)
@@ -305,7 +306,9 @@ class _Run:
         return to_tensor(resize(start_image or self.content, size), self.device)
 
     def _loss_for(self, size: tuple[int, int]) -> GatysLoss:
-        """The loss of one scale: the photo at that size, each painting at its own share of it."""
+        """The loss of one scale: the photo at that size, each painting at its own share of it (built once per size)."""
+        if size in self.losses:
+            return self.losses[size]
         photo = resize(self.content, size)
         style_longest = max(round(max(size) * self.config.style_scale), 32)
         styles = []
@@ -314,7 +317,9 @@ class _Run:
             if self.config.color == "match":
                 style = match_color_statistics(style, photo)
             styles.append(to_tensor(style, self.device))
-        return build_gatys_loss(self.extractor, to_tensor(photo, self.device), styles, self.blend, self.config)
+        loss = build_gatys_loss(self.extractor, to_tensor(photo, self.device), styles, self.blend, self.config)
+        self.losses[size] = loss
+        return loss
 
     def _temporal_for(self, size: tuple[int, int]) -> TemporalLoss | None:
         if self.temporal is None:

@@ -267,6 +267,25 @@ def test_a_finer_scale_keeps_what_the_coarser_scale_painted(monkeypatch, extract
     assert sum(kept) <= sum(coarse) < sum(repainted)
 
 
+def test_each_scales_loss_is_built_once(monkeypatch, content_image, style_image):
+    """The finer scale is scored seen at the coarser size with the coarser scale's own loss: its targets (the
+    photo's features and the paintings' Gram matrices at that size) are not computed a second time."""
+    from nst_core import schedule, transfer
+
+    built: list[tuple[int, int]] = []
+    build = transfer.build_gatys_loss
+
+    def counted(extractor, photo, *args, **kwargs):
+        built.append((photo.shape[-1], photo.shape[-2]))
+        return build(extractor, photo, *args, **kwargs)
+
+    monkeypatch.setattr(schedule, "COARSE_SIZE", 40)  # a 96 px run has two scales: 48 px, then 96 px
+    monkeypatch.setattr(transfer, "build_gatys_loss", counted)
+    result = stylize(content_image, style_image, TransferConfig(size=96, steps=2, early_stop=False, preview_every=0))
+    assert [s["size"] for s in result.recipe["scales_run"]] == [[48, 36], [96, 72]]
+    assert built == [(48, 36), (96, 72)]
+
+
 def test_bad_inputs_are_refused_before_the_network(style_image):
     with pytest.raises(ImageError, match="not an image"):
         stylize(b"plain text", style_image, TINY)
