@@ -287,6 +287,12 @@ def test_on_a_phone_the_button_is_near_and_the_result_comes_first(app_url):
         page, button = open_window(browser, app_url, 390, 844)
         box = button.bounding_box()
         assert box is not None and box["y"] < 2 * 844, box
+        # Every example photo's pill is seen whole (they scrolled sideways, the first one cut off).
+        group = page.locator("[data-testid='stButtonGroup']").first.bounding_box()
+        pills = [pill.bounding_box() for pill in page.locator("[data-testid='stButtonGroup'] button").all()]
+        assert group is not None and len(pills) >= 5
+        assert all(pill and group["x"] <= pill["x"] and pill["x"] + pill["width"] <= group["x"] + group["width"]
+                   for pill in pills), (group, pills)  # fmt: skip
         page.get_by_text("Instant", exact=True).click()
         button.click()
         page.get_by_role("button", name="Download PNG").wait_for(timeout=60_000)
