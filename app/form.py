@@ -107,23 +107,32 @@ def label_of(value: Any) -> str:
     return CHOICE_LABELS.get(str(value), str(value))
 
 
-def render_controls(limits: Limits, style_labels: list[str], button: Callable[[], bool]) -> tuple[dict[str, Any], bool]:
+def render_controls(
+    limits: Limits, style_labels: list[str], button: Callable[[], bool], varied: str | None = None
+) -> tuple[dict[str, Any], bool]:
     """Every control, in a form the caller opened, with the caller's submit ``button`` right under the method
     (on a phone the settings stack into a long column; the button must not sink below them).
 
+    ``varied``: the setting a comparison varies ("method" or a config field); it is named, not offered, here
+    (a second control for it would be ignored), and its value is the default.
+
     Returns config field -> value, ready for ``TransferConfig``, and whether the button was pressed.
     """
-    method = st.radio(
-        "Method",
-        list(METHODS),
-        index=list(METHODS).index(DEFAULT_METHOD),
-        format_func=METHODS.__getitem__,
-        horizontal=True,
-        key="method",
-        help="Instant: a feed-forward network paints the photo in one pass, in about a second. Instant, then "
-        "refined: the optimisation of Gatys et al. paints over that picture. Optimised from the photo: the "
-        "paper's way, starting from the photo.",
-    )
+    if varied == "method":
+        st.caption("Method: the values chosen above.")
+        method = DEFAULT_METHOD
+    else:
+        method = st.radio(
+            "Method",
+            list(METHODS),
+            index=list(METHODS).index(DEFAULT_METHOD),
+            format_func=METHODS.__getitem__,
+            horizontal=True,
+            key="method",
+            help="Instant: a feed-forward network paints the photo in one pass, in about a second. Instant, "
+            "then refined: the optimisation of Gatys et al. paints over that picture. Optimised from the "
+            "photo: the paper's way, starting from the photo.",
+        )
     pressed = button()
     places: dict[Where, DeltaGenerator] = {}
     places["left"], places["right"] = st.columns(2)
@@ -131,14 +140,14 @@ def render_controls(limits: Limits, style_labels: list[str], button: Callable[[]
     for name, control in CONTROLS.items():
         if not control.where.startswith("advanced"):
             with places[control.where]:
-                values[name] = _widget(name, control, limits)
+                values[name] = _widget(name, control, limits, varied)
     values["style_blend"] = _blend(style_labels)
     with st.expander("Advanced"):
         places["advanced-left"], places["advanced-right"] = st.columns(2)
         for name, control in CONTROLS.items():
             if control.where.startswith("advanced"):
                 with places[control.where]:
-                    values[name] = _widget(name, control, limits)
+                    values[name] = _widget(name, control, limits, varied)
     return with_method(values, method), pressed
 
 
@@ -156,9 +165,12 @@ def method_of(recipe: dict[str, Any]) -> Method:
     return "instant" if recipe.get("steps") == 0 else "refined"
 
 
-def _widget(name: str, control: Control, limits: Limits) -> Any:
-    """The widget for one field; its kind follows from the field's type."""
+def _widget(name: str, control: Control, limits: Limits, varied: str | None = None) -> Any:
+    """The widget for one field; its kind follows from the field's type. The ``varied`` field gets none."""
     kind, default = _TYPES[name], getattr(_DEFAULTS, name)
+    if name == varied:
+        st.caption(f"{control.label}: the values chosen above.")
+        return default
     tip = control.help or field_help(name).capitalize() + "."
     common: dict[str, Any] = {"key": name, "help": tip}
     if name == "size":

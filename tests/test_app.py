@@ -421,6 +421,9 @@ def test_compare_page_gives_one_image_per_optimiser_curves_and_a_sheet():
     at.slider(key="steps").set_value(2)
     assert at.multiselect(key="compare_optimizer").options == ["L-BFGS (fastest)", "Adam", "Gradient descent"]
     assert not at.get("multiselect") or all(m.key != "compare_backbone" for m in at.multiselect)
+    # The varied setting is named, not offered a second time below (that control would be ignored).
+    assert "optimizer" not in [r.key for r in at.radio] and "method" in [r.key for r in at.radio]
+    assert "Optimiser: the values chosen above." in [c.value for c in at.caption]
     at.multiselect(key="compare_optimizer").set_value(["lbfgs", "adam", "gd"])
     compare(at)
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -431,6 +434,23 @@ def test_compare_page_gives_one_image_per_optimiser_curves_and_a_sheet():
     sheet = Image.open(__import__("io").BytesIO(view.sheet))
     assert sheet.width == 5 * (256 + 12) + 12
     assert "Download the comparison sheet (PNG)" in [d.proto.label for d in at.get("download_button")]
+
+
+def test_comparing_methods_offers_no_second_method_and_keeps_the_steps_set_below():
+    at = compare_page()
+    at.selectbox(key="compare_dimension").set_value("method")
+    at.run()
+    assert "method" not in [r.key for r in at.radio]  # a second Method radio, "Instant" there, zeroed the steps
+    assert "Method: the values chosen above." in [c.value for c in at.caption]
+    at.slider(key="size").set_value(64)
+    at.slider(key="steps").set_value(3)
+    at.multiselect(key="compare_method").set_value(["gatys", "instant"])
+    compare(at)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    view = at.session_state["comparison_view"]
+    assert view.labels == ["Gatys, from the photo", "Instant"]
+    steps = {row["variant"]: row["step"] for row in view.curves}  # the last step of each variant's curve
+    assert steps == {"Gatys, from the photo": 3}, steps  # the instant painting has no steps
 
 
 def test_compare_backbones_without_vgg16_weights_says_so_and_offers_vgg19():

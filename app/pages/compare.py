@@ -28,7 +28,7 @@ def main() -> None:
         def button() -> bool:
             return st.form_submit_button("Compare", type="primary", width="stretch")
 
-        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button)
+        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, dimension)
     photo = inputs.photo_to_paint(submitted)
     if photo is not None:
         run_comparison(runtime, photo, styles, values, dimension, chosen)
