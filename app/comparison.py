@@ -103,14 +103,21 @@ def run_comparison(
         for label, result in zip(labels, results, strict=True)
         for p in result.history
     ]  # fmt: skip
-    captions = [
-        f"{label} · first picture after {r.recipe.get('first_picture_seconds', r.seconds):.1f} s · done after "
-        f"{r.seconds:.1f} s · style {r.recipe['distance_style']:.3g} · content {r.recipe['distance_content']:.3g}"
-        for label, r in zip(labels, results, strict=True)
-    ]
+    captions = [" · ".join(_caption(label, r)) for label, r in zip(labels, results, strict=True)]
     images = [r.image for r in results]
     keep(KEY, ComparisonView(labels, images, captions, curves, compare.sheet_png(sheet, results, labels)))
     st.rerun()
+
+
+def _caption(label: str, result: TransferResult) -> list[str]:
+    first = compare.first_picture_seconds(result)
+    return [
+        label,
+        *([f"first picture after {first:.1f} s"] if first is not None else []),
+        f"done after {result.seconds:.1f} s",
+        f"style {result.recipe['distance_style']:.3g}",
+        f"content {result.recipe['distance_content']:.3g}",
+    ]
 
 
 def comparison_chart_spec(rows: list[dict[str, Any]], x_axis: str, term: str) -> dict[str, Any]:
@@ -120,9 +127,9 @@ def comparison_chart_spec(rows: list[dict[str, Any]], x_axis: str, term: str) ->
         "encoding": {
             "x": {"field": x_axis, "type": "quantitative"},
             "y": {"field": term, "type": "quantitative", "scale": {"type": "log"}, "title": f"{term} loss"},
-            "color": {"field": "variant", "type": "nominal"},
-        },
-        "height": 220,
+            "color": {"field": "variant", "type": "nominal", "legend": {"orient": "top", "title": None}},
+        },  # the legend in a row above the plot: beside it, it took half of a half-width column
+        "height": 260,
     }
 
 
@@ -134,5 +141,9 @@ def render_comparison(view: ComparisonView) -> None:
     left, right = st.columns(2)
     left.vega_lite_chart(comparison_chart_spec(view.curves, "step", term), width="stretch")
     right.vega_lite_chart(comparison_chart_spec(view.curves, "seconds", term), width="stretch")
+    plotted = {row["variant"] for row in view.curves}
+    unplotted = [label for label in view.labels if label not in plotted]
+    if unplotted:
+        st.caption(f"Not plotted: {', '.join(unplotted)} (one pass of the instant network, no steps).")
     st.download_button("Download the comparison sheet (PNG)", view.sheet, file_name="comparison.png",
                        mime="image/png", key="download_sheet")  # fmt: skip

@@ -163,6 +163,13 @@ def loss_chart(
     return Image.open(buffer).convert("RGB")
 
 
+def first_picture_seconds(result: TransferResult) -> float | None:
+    """When a refined run showed its instant painting; None for a run with no earlier picture (Gatys from the
+    photo, whose first picture is its end, or the instant painting alone)."""
+    first = result.recipe.get("first_picture_seconds")
+    return float(first) if first is not None and result.steps > 0 else None
+
+
 def comparison_sheet(
     content: Image.Image,
     style: Image.Image,
@@ -191,10 +198,10 @@ def comparison_sheet(
         draw.text((x, 16 + tile), caption, fill="black", font=font)
         if index >= 2:
             result = results[index - 2]
-            first = result.recipe.get("first_picture_seconds", result.seconds)
+            first = first_picture_seconds(result)
             lines = [
                 f"{result.steps} steps, {result.seconds:.1f} s",
-                f"first picture after {first:.1f} s",
+                *([f"first picture after {first:.1f} s"] if first is not None else []),
                 f"content distance {result.recipe.get('distance_content', 0.0):.3g}",
                 f"style distance {result.recipe.get('distance_style', 0.0):.3g}",
                 f"{result.recipe.get('optimizer')}, {result.recipe.get('backbone')}, {result.recipe.get('weights')}",

@@ -451,6 +451,7 @@ def test_comparing_methods_offers_no_second_method_and_keeps_the_steps_set_below
     assert view.labels == ["Gatys, from the photo", "Instant"]
     steps = {row["variant"]: row["step"] for row in view.curves}  # the last step of each variant's curve
     assert steps == {"Gatys, from the photo": 3}, steps  # the instant painting has no steps
+    assert "Not plotted: Instant (one pass of the instant network, no steps)." in [c.value for c in at.caption]
 
 
 def test_compare_backbones_without_vgg16_weights_says_so_and_offers_vgg19():

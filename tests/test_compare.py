@@ -106,6 +106,10 @@ def test_the_methods_side_by_side_with_time_to_picture_and_both_distances(conten
     # Time to the first picture: the instant picture comes before the refined run's end.
     assert refined.recipe["first_picture_seconds"] < refined.seconds
     assert "first_picture_seconds" not in gatys.recipe
+    # Said only where there was a picture before the end (the sheet and the page said "first picture after
+    # 29.6 s, done after 29.6 s" of a Gatys run).
+    firsts = [compare.first_picture_seconds(result) for result in results]
+    assert firsts == [None, refined.recipe["first_picture_seconds"], None]
     # One measure for all: the photo's own content distance is 0, so the paintings all have some, and the
     # refined picture is closer to the painting's style than the instant one it started from.
     for result in results:
