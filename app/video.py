@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from app.inputs import Styles
+from app.inputs import ASSETS, Styles
 from app.run import FairShare, in_gate
 from app.runtime import Runtime, get_handoff, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
@@ -22,41 +23,51 @@ from nst_core.media import ClipInfo, VideoLimits, probe, write_gif, write_mp4
 from nst_core.video import FrameProgress, paint_video
 
 VIDEO_TYPES = ["mp4", "webm", "mov", "gif"]
+EXAMPLE_CLIP = ASSETS / "video" / "big_buck_bunny.mp4"
+EXAMPLE_CREDIT = "Big Buck Bunny (the first 3.6 s), © Blender Foundation, CC BY 3.0, www.bigbuckbunny.org"
 MAX_REFINE_STEPS = 20  # per frame, on the page
 
 
 def render_clip_picker(limits: VideoLimits, upload_mb: float) -> tuple[Path, ClipInfo] | None:
-    """The uploaded clip (``upload_mb``: the server's cap, stated in the label), saved to a file and checked
-    from its header; None until one is chosen.
+    """The example clip or an upload (``upload_mb``: the server's cap, stated in the label), saved to this
+    session's folder and checked from its header; None until an upload is chosen.
 
     Raises:
         VideoError: the clip cannot be used (a sentence that says why).
     """
     st.subheader("1 · Your clip")
-    upload: UploadedFile | None = st.file_uploader(
-        f"Upload a short clip (MP4, WebM, MOV or animated GIF; up to {limits.max_seconds:g} s and {upload_mb:g} MB)",
-        type=VIDEO_TYPES,
-        key="video_upload",
-    )
-    if upload is None:
-        return None
-    path = _saved(upload)
+    source = st.radio("Clip", ["Example", "Upload"], horizontal=True, key="video_source",
+                      label_visibility="collapsed")  # fmt: skip
+    if source == "Example":
+        st.caption(EXAMPLE_CREDIT)
+        path = _saved(f"example{EXAMPLE_CLIP.suffix}", EXAMPLE_CLIP.read_bytes)
+    else:
+        upload: UploadedFile | None = st.file_uploader(
+            f"Upload a short clip (MP4, WebM, MOV or animated GIF; up to {limits.max_seconds:g} s and "
+            f"{upload_mb:g} MB)",
+            type=VIDEO_TYPES,
+            key="video_upload",
+        )
+        if upload is None:
+            return None
+        path = _saved(f"upload-{upload.file_id}{Path(upload.name).suffix.lower()}", upload.getvalue)
     info = probe(path, limits)
     st.caption(f"{info.container}, {info.width}×{info.height} px, {info.frames} frames at {float(info.fps):.3g} "
                f"frames/s, {info.seconds:.1f} s" + (", with sound" if info.has_audio else ""))  # fmt: skip
     return path, info
 
 
-def _saved(upload: UploadedFile) -> Path:
-    """The upload as a file in this session's own folder, written once per upload (not on every rerun);
-    an earlier upload's files and painted clips are removed when a new one arrives."""
+def _saved(name: str, contents: Callable[[], bytes]) -> Path:
+    """The clip as a file in this session's own folder (the painted clip is written beside it, so never in
+    the read-only assets), written once per clip (not on every rerun); an earlier clip's files and painted
+    clips are removed when another one is chosen."""
     folder = Path(tempfile.gettempdir()) / f"nst-video-{session_id()}"
     folder.mkdir(exist_ok=True)
-    path = folder / f"input-{upload.file_id}{Path(upload.name).suffix.lower()}"
+    path = folder / f"input-{name}"
     if not path.exists():
         for old in folder.iterdir():
             old.unlink(missing_ok=True)
-        path.write_bytes(upload.getvalue())
+        path.write_bytes(contents())
     return path
 
 

@@ -536,10 +536,12 @@ def test_the_video_page_paints_a_clip_and_refuses_a_bad_one(tmp_path):
     from bench.clips import pan_frames, write_clip
 
     at = video_page()
+    at.radio(key="video_source").set_value("Upload")
+    at.run()
     at.slider(key="video_size").set_value(64)
     at.button(key="FormSubmitter:video-Paint the clip").click()
     at.run()  # nothing uploaded (or a file over the server's cap, which the uploader refuses and never sends)
-    assert [e.value for e in at.error] == ["No clip to paint yet: upload one of up to 10 MB."]
+    assert [e.value for e in at.error] == ["No clip to paint yet: choose the example, or upload one of up to 10 MB."]
     at.file_uploader(key="video_upload").set_value(("notes.mp4", b"not a film", "video/mp4"))
     at.run()
     assert not at.exception and any("not a video we can read" in e.value for e in at.error)
@@ -554,6 +556,30 @@ def test_the_video_page_paints_a_clip_and_refuses_a_bad_one(tmp_path):
     entry = at.session_state["video_result"]
     assert entry.frames == 6 and (entry.width, entry.height) == (64, 42) and entry.mp4[4:8] == b"ftyp"
     assert {"Download MP4", "Download GIF"} <= {d.proto.label for d in at.get("download_button")}
+
+
+def test_the_video_page_offers_an_example_clip_and_paints_it_with_its_sound(tmp_path):
+    import av
+
+    at = video_page()
+    assert at.radio(key="video_source").value == "Example"  # a visitor with no clip at hand can try it at once
+    assert any("45 frames at 12.5 frames/s" in c.value and "with sound" in c.value for c in at.caption)
+    assert any("Blender Foundation, CC BY 3.0" in c.value for c in at.caption)
+    at.slider(key="video_size").set_value(64)
+    at.checkbox(key="video_gif").set_value(False)
+    at.button(key="FormSubmitter:video-Paint the clip").click()
+    at.run(timeout=120)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    entry = at.session_state["video_result"]
+    assert entry.frames == 45 and (entry.width, entry.height) == (64, 36) and entry.gif is None
+    painted = tmp_path / "painted.mp4"
+    painted.write_bytes(entry.mp4)
+    with av.open(str(painted)) as container:
+        assert len(container.streams.audio) == 1
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    # Painted, not the clip itself: the grass's greens are gone under The Starry Night's blues.
+    assert frame[..., 2].mean() > frame[..., 1].mean(), frame.reshape(-1, 3).mean(axis=0)
+    assert not (ROOT / "assets" / "video" / "painted.mp4").exists()  # written beside a copy, never in assets
 
 
 def test_fair_turns_end_a_run_after_its_share_only_while_others_wait():

@@ -74,12 +74,13 @@ def open_page(url: str) -> Iterator[Any]:
         yield page
 
 
-def choose_upload(page: Any) -> None:
-    """Pick "Upload" for the photo, once the page is idle; a click made while the first script run was still
-    drawing the picker was lost now and then (CI), so it is made again until the uploader is there."""
+def choose_upload(page: Any, label: str = "Upload a photo") -> None:
+    """Pick "Upload" for the photo (or the clip: ``label``, the uploader's), once the page is idle; a click
+    made while the first script run was still drawing the picker was lost now and then (CI), so it is made
+    again until the uploader is there."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    uploader = file_input(page, "Upload a photo")
+    uploader = file_input(page, label)
     for _ in range(3):
         wait_until_idle(page)
         page.get_by_text("Upload", exact=True).first.click()
@@ -90,7 +91,7 @@ def choose_upload(page: Any) -> None:
             continue
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-no-uploader.png"), full_page=True)
-    raise AssertionError("the photo's uploader did not appear after three clicks on Upload")
+    raise AssertionError(f"the uploader {label!r} did not appear after three clicks on Upload")
 
 
 CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
@@ -426,6 +427,8 @@ def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{app_url}/video")
         page.get_by_text("1 · Your clip").wait_for(timeout=60_000)
+        page.get_by_text("Big Buck Bunny", exact=False).wait_for(timeout=30_000)  # the example is chosen first
+        choose_upload(page, "Upload a short clip")
         file_input(page, "Upload a short clip").set_input_files(str(clip))
         page.get_by_text("12 frames at 12 frames/s").wait_for(timeout=30_000)
         page.get_by_role("button", name="Paint the clip").click()

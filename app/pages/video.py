@@ -43,7 +43,8 @@ def main() -> None:
         st.caption(fair_share_rule(runtime).replace("picture", "frames"))
     runs: int = st.session_state.get("video_runs", 0)
     if submitted and clip is None:
-        st.error(f"No clip to paint yet: upload one of up to {runtime.limits.server_upload_mb:g} MB.")
+        st.error(f"No clip to paint yet: choose the example, or upload one of up to "
+                 f"{runtime.limits.server_upload_mb:g} MB.")  # fmt: skip
     elif submitted and clip is not None:
         st.session_state["video_runs"] = runs = runs + 1
         scroll_here(2 * runs)  # the frames being painted come into view...
