@@ -52,6 +52,10 @@ def render_clip_picker(limits: VideoLimits, upload_mb: float) -> tuple[Path, Cli
             return None
         path = _saved(f"upload-{upload.file_id}{Path(upload.name).suffix.lower()}", upload.getvalue)
     info = probe(path, limits)
+    if path.suffix == ".gif":
+        st.image(str(path), width="stretch")
+    else:
+        st.video(str(path), muted=True, width="stretch")  # the clip as it goes in
     st.caption(f"{info.container}, {info.width}×{info.height} px, {info.frames} frames at {float(info.fps):.3g} "
                f"frames/s, {info.seconds:.1f} s" + (", with sound" if info.has_audio else ""))  # fmt: skip
     return path, info

@@ -565,6 +565,7 @@ def test_the_video_page_offers_an_example_clip_and_paints_it_with_its_sound(tmp_
     assert at.radio(key="video_source").value == "Example"  # a visitor with no clip at hand can try it at once
     assert any("45 frames at 12.5 frames/s" in c.value and "with sound" in c.value for c in at.caption)
     assert any("Blender Foundation, CC BY 3.0" in c.value for c in at.caption)
+    assert len(at.get("video")) == 1  # the clip as it goes in, before it is painted
     at.slider(key="video_size").set_value(64)
     at.checkbox(key="video_gif").set_value(False)
     at.button(key="FormSubmitter:video-Paint the clip").click()
