@@ -437,8 +437,8 @@ def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
         finally:
             page.screenshot(path=str(ARTIFACTS / "e2e-video.png"), full_page=True)
         page.wait_for_timeout(1500)  # the smooth scroll to the painted clip
-        assert in_view(page.locator("[data-testid='stVideo']"), 900)
-        assert page.locator("[data-testid='stVideo']").count() == 1
+        assert in_view(page.locator("[data-testid='stVideo']").last, 900)  # the painted clip
+        assert page.locator("[data-testid='stVideo']").count() == 2  # the clip as it went in, and painted
         assert page.get_by_role("button", name="Download GIF").count() == 1
         assert page.locator("[data-testid='stException']").count() == 0
         assert_readable(page)
