@@ -110,9 +110,14 @@ def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, val
     try:
         config = TransferConfig(**values, preview_every=0, device=str(runtime.device), precision=runtime.precision)
         runtime.limits.check(config)
+        config = runtime.limits.clamp(config)  # the whole clip's time on the device, as for a picture
     except NSTError as error:
         st.error(str(error))
         return
+    work = runtime.pace.seconds(config, (info.width, info.height), frames=info.frames)
+    notice = budget_notice(work, config.max_seconds, info.frames)
+    if notice:
+        st.info(notice)  # shown while it paints
     status = st.empty()
     bar = st.progress(0.0, text="Waiting for the device…")
     st.button("Stop and keep the frames so far", key="stop_video")
@@ -145,17 +150,28 @@ def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, val
                 handoff.put(owner, _partial(painted, info, path, output, time.monotonic() - started))
             raise
         gif_bytes = result.gif.read_bytes() if result.gif else None
-        note = "stopped early" if result.stopped else ""
+        note = {"time budget": f"ended at this server's limit of {config.max_seconds:g} s per clip",
+                "cancelled": "stopped early"}.get(result.stopped or "", "")  # fmt: skip
         return VideoEntry(output.read_bytes(), gif_bytes, result.frames, float(result.fps), result.width,
                           result.height, result.seconds, note)  # fmt: skip
 
-    work = runtime.pace.seconds(config, (info.width, info.height), frames=info.frames)
     entry = in_gate(runtime, status, bar, job, work)
     if entry is None:
         return
     get_log().info("video done: %d frames, %dx%d px, %.1f s", entry.frames, entry.width, entry.height, entry.seconds)
     keep(VIDEO_KEY, entry)
     st.rerun()
+
+
+def budget_notice(work: float, max_seconds: float | None, frames: int) -> str | None:
+    """What a visitor is told before a clip that would take longer than a run's time (``work``: its planned
+    seconds): how much of it the video will hold. None when it fits."""
+    if max_seconds is None or work <= max_seconds:
+        return None
+    share = max(1, min(frames - 1, int(frames * max_seconds / work)))
+    return (f"This clip would take about {work:.0f} s here; a clip is painted for at most {max_seconds:g} s, so "
+            f"the video will hold about its first {share} of {frames} frames (a smaller frame size or fewer steps "
+            "paints more of it).")  # fmt: skip
 
 
 def _partial(painted: list[Image.Image], info: ClipInfo, source: Path, output: Path, seconds: float) -> VideoEntry:

@@ -74,8 +74,9 @@ def build_compare_parser() -> argparse.ArgumentParser:
 
 
 VIDEO_OPTIONS = frozenset({"size", "steps", "init", "style_blend", "strength", "color", "style_weight",
-                           "content_weight", "optimizer", "device", "precision"})  # fmt: skip
+                           "content_weight", "optimizer", "device", "precision", "max_seconds"})  # fmt: skip
 VIDEO_DEFAULTS = {"size": 256, "steps": 0, "init": "fast"}
+VIDEO_HELP = {"max_seconds": "begin no frame after this many seconds; the frames painted so far make the video"}
 
 
 def build_video_parser() -> argparse.ArgumentParser:
@@ -91,7 +92,7 @@ def build_video_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", help="the clip (MP4, WebM, MOV or animated GIF)")
     parser.add_argument("styles", nargs="+", metavar="style", help="one or more style images")
     parser.add_argument("-o", "--output", required=True, help="the MP4 to write; clips up to 10 s also get a GIF")
-    _add_run_options(parser, VIDEO_OPTIONS, VIDEO_DEFAULTS)
+    _add_run_options(parser, VIDEO_OPTIONS, VIDEO_DEFAULTS, VIDEO_HELP)
     coherence = "flow: tie each frame to the previous by optical flow; none: each frame on its own; blend: an "
     coherence += "exponential blend of consecutive frames (the last two are baselines, for comparison)"
     parser.add_argument("--coherence", choices=COHERENCES, default="flow", help=coherence)
@@ -122,16 +123,20 @@ def option_fields() -> list[dataclasses.Field[Any]]:
 
 
 def _add_run_options(
-    parser: argparse.ArgumentParser, only: frozenset[str] | None = None, defaults: dict[str, Any] | None = None
+    parser: argparse.ArgumentParser,
+    only: frozenset[str] | None = None,
+    defaults: dict[str, Any] | None = None,
+    helps: dict[str, str] | None = None,
 ) -> None:
-    """An option per config field (or per field in ``only``), defaults from the config unless ``defaults`` says."""
+    """An option per config field (or per field in ``only``), defaults from the config unless ``defaults`` says,
+    help from the config unless ``helps`` says."""
     types = typing.get_type_hints(TransferConfig)
     for item in option_fields():
         if only is not None and item.name not in only:
             continue
         name, kind, default = item.name, types[item.name], (defaults or {}).get(item.name, item.default)
         flag = "--" + RENAMED.get(name, name).replace("_", "-")
-        text = HELP.get(name, field_help(name))
+        text = (helps or {}).get(name) or HELP.get(name, field_help(name))
         if kind is bool:
             if default:
                 parser.add_argument(f"--no-{flag[2:]}", dest=name, action="store_false", help=f"do not {text}")

@@ -39,6 +39,8 @@ from .errors import ConfigError
 from .images import ImageSource, fit_size, load_image
 from .instant import get_network, instant_picture
 from .media import VideoError, VideoLimits, even_size, probe, read_frames, write_gif, write_mp4
+from .reports import StopReason
+from .schedule import interrupted
 
 Coherence = Literal["flow", "none", "blend"]
 COHERENCES: tuple[str, ...] = ("flow", "none", "blend")
@@ -71,7 +73,7 @@ class VideoResult:
     height: int
     seconds: float
     device: str
-    stopped: bool
+    stopped: StopReason | None  # "cancelled" or "time budget" (config.max_seconds, for the whole clip); None: all
     painted: list[Image.Image]  # every painted frame, for the page and the tests
 
 
@@ -192,7 +194,9 @@ class _Painter:
     ) -> np.ndarray:
         from .transfer import Temporal, stylize
 
-        config = self.config.replace(init="image", size=max(frame.size), preview_every=0, multiscale=False)
+        # max_seconds is the whole clip's budget, checked between frames (a frame is not cut short by it).
+        config = self.config.replace(init="image", size=max(frame.size), preview_every=0, multiscale=False,
+                                     max_seconds=None)  # fmt: skip
         held = None if temporal is None else Temporal(_image(temporal[0]), temporal[1], TEMPORAL_WEIGHT)
         result = stylize(frame, self.styles, config, init_image=start, cancel=cancel, temporal=held)
         self.refined_on = f"{result.device}, {result.precision}"
@@ -224,8 +228,10 @@ def paint_video(
     """Paint a clip and write it as H.264 MP4 (and a GIF for clips up to 10 s); sound copied.
 
     ``config.size`` is the longest side of the painted frames, ``config.steps``
-    the optimisation steps per frame (0: the instant network alone). Setting
-    ``cancel`` stops after the current frame and still writes a valid, shorter video.
+    the optimisation steps per frame (0: the instant network alone),
+    ``config.max_seconds`` the budget of the whole clip: no frame is begun after
+    it (the first always is). Setting ``cancel`` stops after the current frame;
+    either way the frames so far are written as a valid, shorter video.
 
     Raises:
         VideoError: the clip cannot be used (see :func:`probe`).
@@ -245,10 +251,11 @@ def paint_video(
     size = even_size(*fit_size((info.width, info.height), config.size))
     painter = _Painter(paintings, config, coherence)
     painted: list[Image.Image] = []
-    stopped = False
+    stopped: StopReason | None = None
     for frame in read_frames(source, size):
-        if cancel is not None and cancel.is_set():
-            stopped = True
+        # The time budget counts from the start (loading included) but never leaves the clip without a frame.
+        stopped = interrupted(cancel, started, config.max_seconds if painted else None)
+        if stopped is not None:
             break
         painted.append(painter(frame, cancel))
         if on_progress is not None:

@@ -583,6 +583,31 @@ def test_the_video_page_offers_an_example_clip_and_paints_it_with_its_sound(tmp_
     assert not (ROOT / "assets" / "video" / "painted.mp4").exists()  # written beside a copy, never in assets
 
 
+def test_a_clip_is_painted_for_at_most_the_servers_time_per_run(monkeypatch):
+    """A video run had no time limit on the page (only fair turns, while others wait): now it has a picture's."""
+    monkeypatch.setenv("NST_MAX_SECONDS", "1")
+    at = video_page()
+    assert any("A clip is painted for at most 1 s" in c.value for c in at.caption)
+    at.slider(key="video_size").set_value(64)
+    at.radio(key="video_method").set_value("refined")
+    at.slider(key="video_steps").set_value(1)
+    at.button(key="FormSubmitter:video-Paint the clip").click()
+    at.run(timeout=120)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    entry = at.session_state["video_result"]
+    assert 1 <= entry.frames < 45 and entry.note == "ended at this server's limit of 1 s per clip"
+    assert any(f"{entry.frames} frames" in c.value and "ended at this server's limit" in c.value for c in at.caption)
+
+
+def test_a_clip_longer_than_a_run_is_announced_with_the_share_it_will_get():
+    from app.video import budget_notice
+
+    assert budget_notice(100.0, 180.0, 45) is None and budget_notice(100.0, None, 45) is None
+    said = budget_notice(360.0, 180.0, 45)
+    assert said is not None and "about 360 s" in said and "at most 180 s" in said and "first 22 of 45 frames" in said
+    assert "first 1 of 45" in (budget_notice(1e6, 1.0, 45) or "")  # never "0 frames": the first is always painted
+
+
 def test_fair_turns_end_a_run_after_its_share_only_while_others_wait():
     import threading
     import time

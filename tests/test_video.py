@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -144,8 +145,18 @@ def test_stop_gives_a_valid_shorter_video(tmp_path, pan, painting):
 
     result = paint_video(pan, painting, tmp_path / "out.mp4", INSTANT, on_progress=stop_after_four, cancel=cancel)
     frames, _, has_audio, seconds = decoded(result.output)
-    assert result.stopped and frames == 4 and has_audio
+    assert result.stopped == "cancelled" and frames == 4 and has_audio
     assert seconds == pytest.approx(4 / 12, abs=0.1)  # the sound is cut to the painted part
+
+
+def test_the_time_budget_is_the_whole_clips_and_keeps_the_frames_so_far(tmp_path, pan, painting):
+    """``max_seconds`` bounds the clip, not each frame: a video run on the page held the device without limit."""
+    config = INSTANT.replace(max_seconds=0.1)  # spent by the first frame (the first is always painted)
+    result = paint_video(pan, painting, tmp_path / "out.mp4", config, on_progress=lambda _: time.sleep(0.2))
+    frames, _, has_audio, _ = decoded(result.output)
+    assert result.stopped == "time budget" and frames == result.frames == 1 and has_audio
+    whole = paint_video(pan, painting, tmp_path / "whole.mp4", INSTANT.replace(max_seconds=600))
+    assert whole.stopped is None and whole.frames == 12
 
 
 def refused_files(tmp_path: Path, content_image: Image.Image) -> list[tuple[Path, str]]:
@@ -216,4 +227,4 @@ def test_ctrl_c_on_the_cli_keeps_the_frames_so_far(tmp_path, painting):
     assert process.returncode == 0
     record = json.loads(stdout)
     frames, _, has_audio, _ = decoded(output)
-    assert record["stopped"] is True and 2 <= frames < 48 and frames == record["frames"] and has_audio
+    assert record["stopped"] == "cancelled" and 2 <= frames < 48 and frames == record["frames"] and has_audio

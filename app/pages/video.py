@@ -40,7 +40,8 @@ def main() -> None:
         st.subheader("3 · How to paint it")
         values, gif = render_video_controls(runtime.limits.max_size)
         submitted = st.form_submit_button("Paint the clip", type="primary", width="stretch")
-        st.caption(fair_share_rule(runtime).replace("picture", "frames"))
+        st.caption(f"A clip is painted for at most {runtime.limits.max_seconds:g} s; the frames painted by then "
+                   "make the video. " + fair_share_rule(runtime).replace("picture", "frames"))  # fmt: skip
     runs: int = st.session_state.get("video_runs", 0)
     if submitted and clip is None:
         st.error(f"No clip to paint yet: choose the example, or upload one of up to "
