@@ -133,9 +133,7 @@ def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, val
         painted.append(progress.preview)
         if fair and fair[0].over():
             status.info(f"Others are waiting: the clip ends after this frame ({len(painted)} painted).")
-        rate = progress.elapsed / progress.frame
-        left = (progress.frames - progress.frame) * rate
-        text = f"Frame {progress.frame}/{progress.frames} · about {left:.0f} s left"
+        text = f"Frame {progress.frame}/{progress.frames} · {time_left(progress, config.max_seconds)}"
         bar.progress(min(1.0, progress.frame / progress.frames), text=text)
         live.image(progress.preview, caption=f"Frame {progress.frame}", width="content")
 
@@ -161,6 +159,14 @@ def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, val
     get_log().info("video done: %d frames, %dx%d px, %.1f s", entry.frames, entry.width, entry.height, entry.seconds)
     keep(VIDEO_KEY, entry)
     st.rerun()
+
+
+def time_left(progress: FrameProgress, max_seconds: float | None) -> str:
+    """The time left as the progress line says it: at this pace, or to the clip's time limit if that is sooner."""
+    left = (progress.frames - progress.frame) * progress.elapsed / progress.frame
+    if max_seconds is not None and progress.elapsed + left > max_seconds:
+        return f"about {max(0.0, max_seconds - progress.elapsed):.0f} s left (the time limit)"
+    return f"about {left:.0f} s left"
 
 
 def budget_notice(work: float, max_seconds: float | None, frames: int) -> str | None:

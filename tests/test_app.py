@@ -608,6 +608,18 @@ def test_a_clip_longer_than_a_run_is_announced_with_the_share_it_will_get():
     assert "first 1 of 45" in (budget_notice(1e6, 1.0, 45) or "")  # never "0 frames": the first is always painted
 
 
+def test_the_time_left_of_a_clip_stops_at_its_time_limit():
+    from app.video import time_left
+    from nst_core.video import FrameProgress
+
+    def after(frame: int, elapsed: float) -> FrameProgress:
+        return FrameProgress(frame, 45, elapsed, None)  # type: ignore[arg-type]
+
+    assert time_left(after(5, 10.0), 180.0) == "about 80 s left"  # 40 frames at 2 s each
+    assert time_left(after(1, 13.0), 180.0) == "about 167 s left (the time limit)"  # said "about 572 s left"
+    assert time_left(after(5, 10.0), None) == "about 80 s left"
+
+
 def test_fair_turns_end_a_run_after_its_share_only_while_others_wait():
     import threading
     import time
