@@ -63,6 +63,8 @@ def progress_line(progress: Progress, config: TransferConfig, content_size: tupl
     left = pace * megapixel_steps(config, content_size, progress.step) if pace else 0.0
     scale = f"Scale {progress.scale + 1}/{progress.scales} · " if progress.scales > 1 else ""
     estimate = f" · about {left:.0f} s left" if pace else ""
+    if pace and config.max_seconds is not None and progress.elapsed + left > config.max_seconds:
+        estimate = f" · about {max(0.0, config.max_seconds - progress.elapsed):.0f} s left (the time limit)"
     return (
         f"{scale}Step {progress.step - done_before}/{config.steps} · {progress.size[0]}×{progress.size[1]} px{estimate}"
     )

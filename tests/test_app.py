@@ -523,6 +523,9 @@ def test_the_progress_line_counts_per_scale_and_plans_the_time_left():
     left = 2.0 * 37 * (512 * 384 + 256 * 192) / 1e6  # 37 steps left at the fine scale's size (and its coarser view)
     assert line.startswith("Scale 2/2 · Step 3/40 · 512×384 px") and f"about {left:.0f} s left" in line
     assert "s left" not in progress_line(report, config, (1024, 768), pace=0.0)
+    # A run that will reach its time limit first says the time to the limit (it ends there with its picture).
+    limited = progress_line(report, config.replace(max_seconds=20.0), (1024, 768), pace=2.0)
+    assert limited.endswith("· about 10 s left (the time limit)"), limited  # not 18 s
 
 
 def video_page() -> AppTest:
