@@ -30,6 +30,27 @@ Styles = list[tuple[str, Image.Image]]  # (label, image) per painting
 T = TypeVar("T")
 
 
+@st.cache_data(show_spinner=False)
+def credits() -> dict[str, str]:
+    """``"content/tubingen.jpg"`` -> what it is and its licence and credit, from the tables of
+    ``assets/SOURCES.md`` (the one list of the examples' credits; the page shows each chosen example's)."""
+    found: dict[str, str] = {}
+    folder = ""
+    for line in (ASSETS / "SOURCES.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            folder = line[3:].strip().rstrip("/")
+        elif line.startswith("|") and folder:
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if len(cells) == 3 and cells[0] != "file" and not set(cells[0]) <= set("-: "):
+                found[f"{folder}/{cells[0]}"] = f"{cells[1]} · {cells[2]}"
+    return found
+
+
+def credit(path: Path) -> str:
+    """An example file's credit (empty if SOURCES.md has none; a test keeps every example credited)."""
+    return credits().get(f"{path.parent.name}/{path.name}", "")
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def thumbnail(path: str, size: tuple[int, int] = TILE) -> Image.Image:
     """An example image cropped to a uniform tile, so the gallery lines up."""
@@ -121,6 +142,7 @@ def _example_content() -> Image.Image:
     default = next((label for label, path in by_label.items() if path.name == DEFAULT_CONTENT), next(iter(by_label)))
     label = st.pills("Example photo", list(by_label), default=default, key="content_example",
                      label_visibility="collapsed") or default  # fmt: skip
+    st.caption(credit(by_label[label]))
     return load_image(by_label[label])
 
 
@@ -153,6 +175,8 @@ def render_style_picker(limits: Limits) -> Styles:
     if styles:
         thumbnails = [ImageOps.fit(image, SMALL_TILE) for _, image in styles]
         st.image(thumbnails, caption=[label for label, _ in styles], width=SMALL_TILE[0])
+    if picked:
+        st.caption("; ".join(credit(by_label[label]) for label in picked))
     return styles
 
 

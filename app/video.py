@@ -13,7 +13,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from app.inputs import ASSETS, Styles
+from app.inputs import ASSETS, Styles, credit
 from app.run import FairShare, in_gate
 from app.runtime import Runtime, get_handoff, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
@@ -24,7 +24,6 @@ from nst_core.video import FrameProgress, paint_video
 
 VIDEO_TYPES = ["mp4", "webm", "mov", "gif"]
 EXAMPLE_CLIP = ASSETS / "video" / "big_buck_bunny.mp4"
-EXAMPLE_CREDIT = "Big Buck Bunny (the first 3.6 s), © Blender Foundation, CC BY 3.0, www.bigbuckbunny.org"
 MAX_REFINE_STEPS = 20  # per frame, on the page
 
 
@@ -39,7 +38,7 @@ def render_clip_picker(limits: VideoLimits, upload_mb: float) -> tuple[Path, Cli
     source = st.radio("Clip", ["Example", "Upload"], horizontal=True, key="video_source",
                       label_visibility="collapsed")  # fmt: skip
     if source == "Example":
-        st.caption(EXAMPLE_CREDIT)
+        st.caption(credit(EXAMPLE_CLIP))
         path = _saved(f"example{EXAMPLE_CLIP.suffix}", EXAMPLE_CLIP.read_bytes)
     else:
         upload: UploadedFile | None = st.file_uploader(

@@ -489,6 +489,19 @@ def test_compare_backbones_with_reachable_vgg16_weights(tmp_path, monkeypatch):
     assert {row["variant"] for row in view.curves} == {"VGG19", "VGG16"}
 
 
+def test_every_example_is_credited_and_the_chosen_ones_credits_are_shown():
+    from app.inputs import ASSETS, credits
+
+    examples = {f"{path.parent.name}/{path.name}" for path in ASSETS.glob("*/*")}
+    assert examples and examples == set(credits()), examples ^ set(credits())
+    at = new_app()  # Tübingen and The Starry Night: the photo is CC BY-SA, its credit is owed where it is shown
+    shown = [c.value for c in at.caption]
+    assert any("CC BY-SA 3.0, Andreas Praefcke" in text for text in shown), shown
+    assert any("The Starry Night, 1889 · public domain" in text for text in shown), shown
+    at.pills(key="content_example").set_value("Chelsea").run()
+    assert any("a cat · CC0, photo by Stefan van der Walt" in c.value for c in at.caption)
+
+
 def test_a_camera_snapshot_is_painted(content_image):
     at = new_app()
     at.radio(key="content_source").set_value("Camera")
@@ -567,7 +580,7 @@ def test_the_video_page_offers_an_example_clip_and_paints_it_with_its_sound(tmp_
     at = video_page()
     assert at.radio(key="video_source").value == "Example"  # a visitor with no clip at hand can try it at once
     assert any("45 frames at 12.5 frames/s" in c.value and "with sound" in c.value for c in at.caption)
-    assert any("Blender Foundation, CC BY 3.0" in c.value for c in at.caption)
+    assert any("Big Buck Bunny" in c.value and "CC BY 3.0, © Blender Foundation" in c.value for c in at.caption)
     assert len(at.get("video")) == 1  # the clip as it goes in, before it is painted
     at.slider(key="video_size").set_value(64)
     at.checkbox(key="video_gif").set_value(False)
