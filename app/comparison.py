@@ -10,7 +10,7 @@ import streamlit as st
 from PIL import Image
 
 from app.form import label_of
-from app.inputs import Styles
+from app.inputs import Styles, chosen_credits
 from app.run import checked_config, in_gate, preload
 from app.runtime import Runtime
 from app.session import keep
@@ -96,7 +96,7 @@ def run_comparison(
     if not results:
         return
     labels = [v.label for v in variants[: len(results)]]
-    sheet = compare.comparison_sheet(content, style_images[0], results, labels)
+    sheet = compare.comparison_sheet(content, style_images[0], results, labels, credits=chosen_credits())
     curves = [
         {"variant": label, "step": p.step, "seconds": p.elapsed, "total": p.losses.total,
          "content": p.losses.content, "style": p.losses.style}

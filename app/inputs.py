@@ -133,6 +133,18 @@ def render_content_picker(limits: Limits) -> Image.Image | None:
     return image
 
 
+def chosen_credits() -> list[str]:
+    """The credits of the examples chosen in the pickers above (for a sheet that shows them), from their state."""
+    chosen = []
+    if st.session_state.get("content_source", "Examples") == "Examples":
+        photos = {pretty(path): path for path in example_files(CONTENT_DIR)}
+        label = st.session_state.get("content_example") or pretty(CONTENT_DIR / DEFAULT_CONTENT)
+        chosen.append(photos.get(label))
+    paintings = {pretty(path): path for path in example_files(STYLE_DIR)}
+    chosen += [paintings.get(label) for label in st.session_state.get("style_examples", [])]
+    return [credit(path) for path in chosen if path is not None and credit(path)]
+
+
 def _example_content() -> Image.Image:
     """The example photos as one row of small thumbnails that wraps (columns would stack full-width on a
     phone, pushing the button screens down), chosen with a row of pills."""

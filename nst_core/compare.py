@@ -170,23 +170,36 @@ def first_picture_seconds(result: TransferResult) -> float | None:
     return float(first) if first is not None and result.steps > 0 else None
 
 
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans, which matplotlib ships (the charts' font; it has every Latin letter: Pillow's default font
+    drew the ü of "Tübingen" as a box), else Pillow's default."""
+    from matplotlib import font_manager
+
+    try:
+        return ImageFont.truetype(font_manager.findfont("DejaVu Sans", fallback_to_default=True), size)
+    except OSError:
+        return ImageFont.load_default(size)
+
+
 def comparison_sheet(
     content: Image.Image,
     style: Image.Image,
     results: Sequence[TransferResult],
     labels: Sequence[str],
     tile: int = 256,
+    credits: Sequence[str] = (),
 ) -> Image.Image:
-    """One picture for a slide: content, style, every result, the loss curves, each recipe.
+    """One picture for a slide: content, style, every result, the loss curves, each recipe, and a line per
+    ``credits`` at the foot (the photo's and the paintings', which a slide owes them).
 
     The recipes are also kept as JSON in the PNG text chunk written by :func:`sheet_png`.
     """
-    font = ImageFont.load_default()
+    font = _font(11)
     columns = 2 + len(results)
     chart_height = 320
     recipe_height = 150
     width = columns * (tile + 12) + 12
-    height = 12 + tile + 28 + recipe_height + 2 * chart_height + 36
+    height = 12 + tile + 28 + recipe_height + 2 * chart_height + 36 + 16 * len(credits)
     sheet = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(sheet)
     tiles = [(content, "Photo"), (style, "Painting")] + [
@@ -215,6 +228,8 @@ def comparison_sheet(
     top = 12 + tile + 28 + recipe_height
     sheet.paste(loss_chart(histories, labels, "step", (chart_width, chart_height)), (12, top))
     sheet.paste(loss_chart(histories, labels, "seconds", (chart_width, chart_height)), (12, top + chart_height + 12))
+    for row, line in enumerate(credits):
+        draw.text((12, top + 2 * chart_height + 24 + 16 * row), line, fill=(60, 60, 60), font=font)
     return sheet
 
 

@@ -433,6 +433,8 @@ def test_compare_page_gives_one_image_per_optimiser_curves_and_a_sheet():
     assert len(at.get("vega_lite_chart")) >= 2
     sheet = Image.open(__import__("io").BytesIO(view.sheet))
     assert sheet.width == 5 * (256 + 12) + 12
+    # A line at the foot per example shown (the Tübingen photo and The Starry Night), as a slide owes them.
+    assert sheet.height == 12 + 256 + 28 + 150 + 2 * 320 + 36 + 2 * 16
     assert "Download the comparison sheet (PNG)" in [d.proto.label for d in at.get("download_button")]
 
 

@@ -117,5 +117,10 @@ def test_the_methods_side_by_side_with_time_to_picture_and_both_distances(conten
     assert refined.recipe["distance_style"] < instant.recipe["distance_style"]
     sheet = compare.comparison_sheet(content_image, style_image, results, [v.label for v in chosen], tile=128)
     assert sheet.width == 5 * (128 + 12) + 12
+    credited = compare.comparison_sheet(content_image, style_image, results, [v.label for v in chosen], tile=128,
+                                        credits=["a photo · CC BY-SA 3.0, someone"])  # fmt: skip
+    assert credited.height == sheet.height + 16
+    foot = np.asarray(credited.convert("L"))[sheet.height - 12 :, :200]
+    assert (foot < 128).any() and not (np.asarray(sheet.convert("L"))[-12:, :200] < 128).any()  # written there
     with pytest.raises(ConfigError, match="A method is one of gatys, refined, instant"):
         compare.variants("method", ["gatys", "magic"], TINY)
