@@ -25,6 +25,7 @@ DIMENSION_LABELS = {
     "backbone": "Backbone",
     "style_weight": "Style strength",
 }
+LEGEND = {"orient": "top", "direction": "vertical", "title": None}
 KEY = "comparison_view"  # where a finished comparison is kept for the session
 
 
@@ -127,8 +128,10 @@ def comparison_chart_spec(rows: list[dict[str, Any]], x_axis: str, term: str) ->
         "encoding": {
             "x": {"field": x_axis, "type": "quantitative"},
             "y": {"field": term, "type": "quantitative", "scale": {"type": "log"}, "title": f"{term} loss"},
-            "color": {"field": "variant", "type": "nominal", "legend": {"orient": "top", "title": None}},
-        },  # the legend in a row above the plot: beside it, it took half of a half-width column
+            # The legend above the plot, a name a line: beside it, it took half of a half-width column; in one
+            # row, a phone cut off the second name.
+            "color": {"field": "variant", "type": "nominal", "legend": LEGEND},
+        },
         "height": 260,
     }
 
