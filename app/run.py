@@ -62,12 +62,18 @@ def progress_line(progress: Progress, config: TransferConfig, content_size: tupl
     done_before = sum(steps for _, steps in scale_sizes(config, content_size)[: progress.scale])
     left = pace * megapixel_steps(config, content_size, progress.step) if pace else 0.0
     scale = f"Scale {progress.scale + 1}/{progress.scales} · " if progress.scales > 1 else ""
-    estimate = f" · about {left:.0f} s left" if pace else ""
-    if pace and config.max_seconds is not None and progress.elapsed + left > config.max_seconds:
-        estimate = f" · about {max(0.0, config.max_seconds - progress.elapsed):.0f} s left (the time limit)"
+    estimate = f" · {seconds_left(left, progress.elapsed, config.max_seconds)}" if pace else ""
     return (
         f"{scale}Step {progress.step - done_before}/{config.steps} · {progress.size[0]}×{progress.size[1]} px{estimate}"
     )
+
+
+def seconds_left(left: float, elapsed: float, max_seconds: float | None) -> str:
+    """The time left as a progress line says it: ``left`` at this pace, or to the run's time limit if sooner
+    (the run ends there with what it has)."""
+    if max_seconds is not None and elapsed + left > max_seconds:
+        return f"about {max(0.0, max_seconds - elapsed):.0f} s left (the time limit)"
+    return f"about {left:.0f} s left"
 
 
 def history_point(progress: Progress) -> dict[str, float]:

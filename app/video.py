@@ -14,7 +14,7 @@ from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.inputs import ASSETS, Styles, credit
-from app.run import FairShare, in_gate
+from app.run import FairShare, in_gate, seconds_left
 from app.runtime import Runtime, get_handoff, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
 from nst_core.config import MIN_SIZE, TransferConfig
@@ -161,11 +161,9 @@ def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, val
 
 
 def time_left(progress: FrameProgress, max_seconds: float | None) -> str:
-    """The time left as the progress line says it: at this pace, or to the clip's time limit if that is sooner."""
-    left = (progress.frames - progress.frame) * progress.elapsed / progress.frame
-    if max_seconds is not None and progress.elapsed + left > max_seconds:
-        return f"about {max(0.0, max_seconds - progress.elapsed):.0f} s left (the time limit)"
-    return f"about {left:.0f} s left"
+    """The time left at the pace of the frames so far, or to the clip's time limit if that is sooner."""
+    return seconds_left((progress.frames - progress.frame) * progress.elapsed / progress.frame, progress.elapsed,
+                        max_seconds)  # fmt: skip
 
 
 def budget_notice(work: float, max_seconds: float | None, frames: int) -> str | None:
