@@ -65,6 +65,11 @@ def pretty(path: Path) -> str:
     return path.stem.replace("_", " ").replace("-", " ").title()
 
 
+def examples(folder: Path) -> dict[str, Path]:
+    """The example files of a folder by the label the page shows for each."""
+    return {pretty(path): path for path in example_files(folder)}
+
+
 def plain(text: str) -> str:
     """Visitor text (a file's name) as plain text in Streamlit's Markdown: every active character escaped."""
     return "".join("\\" + char if char in MARKDOWN else char for char in text)
@@ -137,10 +142,9 @@ def chosen_credits() -> list[str]:
     """The credits of the examples chosen in the pickers above (for a sheet that shows them), from their state."""
     chosen = []
     if st.session_state.get("content_source", "Examples") == "Examples":
-        photos = {pretty(path): path for path in example_files(CONTENT_DIR)}
         label = st.session_state.get("content_example") or pretty(CONTENT_DIR / DEFAULT_CONTENT)
-        chosen.append(photos.get(label))
-    paintings = {pretty(path): path for path in example_files(STYLE_DIR)}
+        chosen.append(examples(CONTENT_DIR).get(label))
+    paintings = examples(STYLE_DIR)
     chosen += [paintings.get(label) for label in st.session_state.get("style_examples", [])]
     return [credit(path) for path in chosen if path is not None and credit(path)]
 
@@ -148,9 +152,9 @@ def chosen_credits() -> list[str]:
 def _example_content() -> Image.Image:
     """The example photos as one row of small thumbnails that wraps (columns would stack full-width on a
     phone, pushing the button screens down), chosen with a row of pills."""
-    files = example_files(CONTENT_DIR)
-    by_label = {pretty(path): path for path in files}
-    st.image([thumbnail(str(path), SMALL_TILE) for path in files], caption=list(by_label), width=SMALL_TILE[0])
+    by_label = examples(CONTENT_DIR)
+    st.image([thumbnail(str(path), SMALL_TILE) for path in by_label.values()], caption=list(by_label),
+             width=SMALL_TILE[0])  # fmt: skip
     default = next((label for label, path in by_label.items() if path.name == DEFAULT_CONTENT), next(iter(by_label)))
     label = st.pills("Example photo", list(by_label), default=default, key="content_example",
                      label_visibility="collapsed") or default  # fmt: skip
@@ -166,7 +170,7 @@ def render_style_picker(limits: Limits) -> Styles:
         ConfigError: more paintings than can be blended.
     """
     st.subheader("2 · The painting(s)")
-    by_label = {pretty(p): p for p in example_files(STYLE_DIR)}
+    by_label = examples(STYLE_DIR)
     picked = st.multiselect(
         "Example paintings",
         list(by_label),
