@@ -49,9 +49,18 @@ def sprite_at(index: int, size: tuple[int, int] = (96, 64), sprite_speed: int = 
 
 
 def write_clip(
-    path: Path, images: list[Image.Image], fps: int = 12, audio: bool = True, container: str = "mp4"
+    path: Path,
+    images: list[Image.Image],
+    fps: int = 12,
+    audio: bool = True,
+    container: str = "mp4",
+    rotation: int = 0,
 ) -> Path:
-    """Encode frames (H.264 in MP4, VP9 in WebM) with a 440 Hz tone as AAC (MP4) or Opus (WebM)."""
+    """Encode frames (H.264 in MP4, VP9 in WebM) with a 440 Hz tone as AAC (MP4) or Opus (WebM).
+
+    ``rotation``: a display matrix asking players to turn the frames this many degrees counter-clockwise, as a
+    phone filming upright does (-90: its frames are stored sideways, shown turned a quarter clockwise).
+    """
     import av
 
     codec, audio_codec = ("libvpx-vp9", "libopus") if container == "webm" else ("libx264", "aac")
@@ -59,6 +68,8 @@ def write_clip(
         stream = cast("VideoStream", output.add_stream(codec, rate=fps))
         stream.width, stream.height = images[0].size
         stream.pix_fmt = "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)
         rate = 48000
         # Every stream before the first packet.
         sound = cast("AudioStream", output.add_stream(audio_codec, rate=rate)) if audio else None

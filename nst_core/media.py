@@ -1,9 +1,10 @@
 """Clips in and out: a container's header checked against limits, frames decoded, H.264 MP4 and GIF written.
 
 PyAV (FFmpeg) does the decoding and encoding; its wheels bundle libx264,
-libvpx-vp9 and AAC. A clip is checked from its header (:func:`probe`) before any
-frame is decoded; the sound of a clip is re-encoded as AAC into the painted MP4,
-cut to the painted frames' length.
+libvpx-vp9 and AAC. A clip is checked from its header (:func:`probe`) before its
+frames are decoded; frames are turned upright as players show them (a phone
+filming upright stores them sideways with a display matrix); the sound of a
+clip is re-encoded as AAC into the painted MP4, cut to the painted frames' length.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .errors import NSTError
 
 if TYPE_CHECKING:
     from av.audio.frame import AudioFrame
-    from av.container import OutputContainer
+    from av.container import InputContainer, OutputContainer
     from av.video.stream import VideoStream
 
 CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "MP4/MOV", "matroska,webm": "WebM", "gif": "GIF"}
@@ -51,10 +52,12 @@ class ClipInfo:
     seconds: float
     has_audio: bool
     container: str  # for people: "MP4/MOV", "WebM", "GIF"
+    rotation: int = 0  # degrees counter-clockwise that the frames are turned by to be shown; width and height as shown
 
 
 def probe(path: Path, limits: VideoLimits = VideoLimits()) -> ClipInfo:
-    """Read a clip's header and check it against the limits, without decoding its frames.
+    """Read a clip's header and check it against the limits; only the first frame is decoded, for the turn a
+    player gives the frames (a phone's display matrix), and the size is the size as shown.
 
     Raises:
         VideoError: missing, empty, not a video we read, a single image, too long, too many frames, too large.
@@ -88,6 +91,9 @@ def probe(path: Path, limits: VideoLimits = VideoLimits()) -> ClipInfo:
         )
         frames = stream.frames or round(seconds * float(rate))
         has_audio = bool(container.streams.audio)
+        rotation = _first_rotation(container) if width * height <= limits.max_pixels else 0
+    if rotation in (90, -90):
+        width, height = height, width
     if width <= 0 or height <= 0 or rate <= 0:
         raise VideoError("This video's header gives no frame size or frame rate; it cannot be painted.")
     if width * height > limits.max_pixels:
@@ -98,17 +104,50 @@ def probe(path: Path, limits: VideoLimits = VideoLimits()) -> ClipInfo:
         raise VideoError(f"The video has too many frames ({frames}); the limit is {limits.max_frames}.")
     if frames < 2:
         raise VideoError("This file holds a single picture, not a video; paint it as a picture instead.")
-    return ClipInfo(width, height, Fraction(rate), frames, seconds, has_audio, kind)
+    return ClipInfo(width, height, Fraction(rate), frames, seconds, has_audio, kind, rotation)
+
+
+def _first_rotation(container: InputContainer) -> int:
+    """The display rotation of the first frame (a phone filming upright stores its frames sideways and says so
+    in a display matrix, -90 for most); 0 without one or when the first frame cannot be decoded."""
+    import av
+
+    try:
+        for frame in container.decode(video=0):
+            return _quarter_turns(frame.rotation)
+    except av.error.FFmpegError:
+        pass
+    return 0
+
+
+def _quarter_turns(degrees: int) -> int:
+    """A display rotation rounded to a quarter turn in -90, 0, 90, 180."""
+    turned = round(degrees / 90) % 4 * 90
+    return -90 if turned == 270 else turned
+
+
+_UPRIGHT = {
+    90: Image.Transpose.ROTATE_90,
+    -90: Image.Transpose.ROTATE_270,
+    180: Image.Transpose.ROTATE_180,
+}
+
+
+def upright(picture: Image.Image, rotation: int) -> Image.Image:
+    """A decoded frame turned as players show it: ``rotation`` degrees counter-clockwise (FFmpeg's sign)."""
+    turn = _UPRIGHT.get(_quarter_turns(rotation))
+    return picture if turn is None else picture.transpose(turn)
 
 
 def read_frames(path: Path, size: tuple[int, int]) -> Iterator[Image.Image]:
-    """The clip's frames as RGB images of ``size`` (width, height); stops at the first undecodable frame."""
+    """The clip's frames, upright as players show them, as RGB images of ``size`` (width, height); stops at the
+    first undecodable frame."""
     import av
 
     with av.open(str(path), metadata_errors="ignore") as container:
         try:
             for frame in container.decode(video=0):
-                picture: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]
+                picture: Image.Image = upright(frame.to_image(), frame.rotation)  # type: ignore[no-untyped-call]
                 yield picture.convert("RGB").resize(size, Image.Resampling.LANCZOS)
         except av.error.FFmpegError:
             return  # a truncated clip: the frames before the damage are painted

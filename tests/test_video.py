@@ -65,6 +65,34 @@ def test_webm_mov_and_animated_gif_are_read(tmp_path, painting, container):
     assert frames == 6 and has_audio == (container != "gif")
 
 
+# Where a red mark in the stored frames' top-left corner is seen, as chromium shows such a clip (looked at).
+SEEN_AT = {0: (0, 0), -90: (0, 1), 90: (1, 0), 180: (1, 1)}  # (bottom?, right?)
+
+
+@pytest.mark.parametrize("rotation", [-90, 90, 180])
+def test_a_clip_filmed_upright_on_a_phone_is_read_and_painted_upright(tmp_path, painting, rotation):
+    """A phone stores its frames sideways and a display matrix that turns them; players show them turned."""
+    marked = []
+    for image in pan_frames(frames=3):
+        image = image.copy()
+        image.paste((255, 0, 0), (0, 0, 24, 16))
+        marked.append(image)
+    source = write_clip(tmp_path / "phone.mp4", marked, audio=False, rotation=rotation)
+    info = probe(source)
+    assert info.rotation == rotation
+    assert (info.width, info.height) == ((64, 96) if rotation != 180 else (96, 64))  # as shown
+    frame = np.asarray(next(read_frames(source, (info.width, info.height))), dtype=float)
+    bottom, right = SEEN_AT[rotation]
+    rows = slice(-12, None) if bottom else slice(0, 12)
+    columns = slice(-12, None) if right else slice(0, 12)
+    corner = frame[rows, columns].mean(axis=(0, 1))
+    assert corner[0] > 200 and corner[1] < 60  # red, where a player shows it
+    result = paint_video(source, painting, tmp_path / "out.mp4", INSTANT.replace(size=64), gif=False)
+    assert (result.width, result.height) == ((42, 64) if rotation != 180 else (64, 42))
+    painted = probe(result.output)  # upright in its pixels, with no turn left for a player to make
+    assert painted.rotation == 0 and (painted.width, painted.height) == (result.width, result.height)
+
+
 def test_flow_coherence_beats_painting_each_frame_on_its_own(tmp_path, pan, painting):
     inputs = list(read_frames(pan, (96, 64)))
     errors = {}
