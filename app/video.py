@@ -6,8 +6,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import streamlit as st
 from PIL import Image
@@ -19,7 +20,7 @@ from app.runtime import Runtime, get_handoff, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
 from nst_core.config import MIN_SIZE, TransferConfig
 from nst_core.errors import NSTError
-from nst_core.media import ClipInfo, VideoLimits, probe, write_gif, write_mp4
+from nst_core.media import ClipInfo, VideoLimits, least_every, painted_count, probe, write_gif, write_mp4
 from nst_core.video import FrameProgress, paint_video
 
 VIDEO_TYPES = ["mp4", "webm", "mov", "gif"]
@@ -55,8 +56,10 @@ def render_clip_picker(limits: VideoLimits, upload_mb: float) -> tuple[Path, Cli
         st.image(str(path), width="stretch")
     else:
         st.video(str(path), muted=True, width="stretch")  # the clip as it goes in
+    least = least_every(info.frames, limits)
+    thinned = f"; over {limits.max_frames} frames, so 1 frame in {least} is painted" if least > 1 else ""
     st.caption(f"{info.container}, {info.width}×{info.height} px, {info.frames} frames at {float(info.fps):.3g} "
-               f"frames/s, {info.seconds:.1f} s" + (", with sound" if info.has_audio else ""))  # fmt: skip
+               f"frames/s, {info.seconds:.1f} s" + (", with sound" if info.has_audio else "") + thinned)  # fmt: skip
     return path, info
 
 
@@ -74,8 +77,16 @@ def _saved(name: str, contents: Callable[[], bytes]) -> Path:
     return path
 
 
-def render_video_controls(max_size: int) -> tuple[dict[str, Any], bool]:
-    """The clip's parameters (in a form the caller opened): config values and whether to write a GIF."""
+class VideoControls(NamedTuple):
+    """What the form sets: config values, whether to write a GIF, and 1 frame in how many to paint."""
+
+    values: dict[str, Any]
+    gif: bool
+    every: int
+
+
+def render_video_controls(max_size: int, info: ClipInfo | None, limits: VideoLimits) -> VideoControls:
+    """The clip's parameters (in a form the caller opened); the frame rates offered follow the clip ``info``."""
     left, right = st.columns(2)
     with left:
         size = st.slider("Frame size (longest side, px)", MIN_SIZE, max_size, min(256, max_size), step=32,
@@ -91,30 +102,54 @@ def render_video_controls(max_size: int) -> tuple[dict[str, Any], bool]:
         )
         steps = st.slider("Steps per frame (refined)", 1, MAX_REFINE_STEPS, 5, key="video_steps")
     with right:
+        every = render_frame_rate(info, limits)
         strength = st.slider("Instant strength", 0.0, 1.0, 1.0, 0.05, key="video_strength")
         colours = {"none": "Style's colours", "luminance": "Photo's colours"}
         color = st.radio("Colours", list(colours), format_func=colours.__getitem__, horizontal=True, key="video_color")
         gif = st.checkbox("Also make a GIF (clips up to 10 s)", value=True, key="video_gif")
     values = {"size": int(size), "steps": int(steps) if refined == "refined" else 0, "init": "fast",
               "strength": float(strength), "color": color}  # fmt: skip
-    return values, bool(gif)
+    return VideoControls(values, bool(gif), every)
 
 
-def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, values: dict[str, Any], gif: bool) -> None:
+def render_frame_rate(info: ClipInfo | None, limits: VideoLimits) -> int:
+    """Frames painted: 1 in 1, 2, 3 or 4 (from the least a long clip needs), named by the rate they give."""
+    least = 1 if info is None else least_every(info.frames, limits)
+    choices = [every for every in range(least, least + 4) if info is None or painted_count(info.frames, every) >= 2]
+
+    def label(every: int) -> str:
+        share = "every frame" if every == 1 else f"1 frame in {every}"
+        return share if info is None else f"{float(info.fps / every):.3g} frames/s ({share})"
+
+    every: int = st.selectbox(
+        "Frames painted",
+        choices,
+        format_func=label,
+        key=f"video_every_{least}",  # a clip that needs more thinning gets a fresh choice
+        help="Fewer frames per second: a clip is painted sooner (or more of it within the time limit), each "
+        "painted frame shown longer; the sound is kept whole.",
+    )
+    return every
+
+
+def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, controls: VideoControls) -> None:
     """Paint the clip holding the device (planned as one run of known work), with progress per frame."""
     if not styles:
         st.error("Choose at least one painting.")
         return
     path, info = clip
+    every = controls.every
+    planned = painted_count(info.frames, every)
     try:
-        config = TransferConfig(**values, preview_every=0, device=str(runtime.device), precision=runtime.precision)
+        config = TransferConfig(**controls.values, preview_every=0, device=str(runtime.device),
+                                precision=runtime.precision)  # fmt: skip
         runtime.limits.check(config)
         config = runtime.limits.clamp(config)  # the whole clip's time on the device, as for a picture
     except NSTError as error:
         st.error(str(error))
         return
-    work = runtime.pace.seconds(config, (info.width, info.height), frames=info.frames)
-    notice = budget_notice(work, config.max_seconds, info.frames)
+    work = runtime.pace.seconds(config, (info.width, info.height), frames=planned)
+    notice = budget_notice(work, config.max_seconds, planned)
     if notice:
         st.info(notice)  # shown while it paints
     status = st.empty()
@@ -139,12 +174,14 @@ def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, val
     def job(cancel: threading.Event) -> VideoEntry:
         fair.append(FairShare(runtime, cancel))
         try:
-            result = paint_video(path, [image for _, image in styles], output, config, gif=gif,
-                                 on_progress=on_progress, cancel=cancel)  # fmt: skip
+            result = paint_video(path, [image for _, image in styles], output, config, gif=controls.gif,
+                                 every=every, on_progress=on_progress, cancel=cancel)  # fmt: skip
         except BaseException as stop:
             if not isinstance(stop, Exception) and painted:
                 # Streamlit stopped this script (Stop, a new submit): the frames so far still make a video.
-                handoff.put(owner, _partial(painted, info, path, output, time.monotonic() - started))
+                fps = info.fps / every
+                handoff.put(owner, _partial(painted, fps, path if info.has_audio else None, output,
+                                            time.monotonic() - started))  # fmt: skip
             raise
         gif_bytes = result.gif.read_bytes() if result.gif else None
         note = {"time budget": f"ended at this server's limit of {config.max_seconds:g} s per clip",
@@ -173,17 +210,18 @@ def budget_notice(work: float, max_seconds: float | None, frames: int) -> str | 
         return None
     share = max(1, min(frames - 1, int(frames * max_seconds / work)))
     return (f"This clip would take about {work:.0f} s here; a clip is painted for at most {max_seconds:g} s, so "
-            f"the video will hold about its first {share} of {frames} frames (a smaller frame size or fewer steps "
-            "paints more of it).")  # fmt: skip
+            f"the video will hold about its first {share} of {frames} frames (a smaller frame size, fewer steps "
+            "or fewer frames painted per second paints more of it).")  # fmt: skip
 
 
-def _partial(painted: list[Image.Image], info: ClipInfo, source: Path, output: Path, seconds: float) -> VideoEntry:
-    """A valid, shorter video of the frames painted before the run was stopped."""
-    write_mp4(painted, info.fps, output, audio_from=source if info.has_audio else None)
+def _partial(painted: list[Image.Image], fps: Fraction, sound: Path | None, output: Path, seconds: float) -> VideoEntry:
+    """A valid, shorter video of the frames painted before the run was stopped (``sound``: the clip, if it
+    has any)."""
+    write_mp4(painted, fps, output, audio_from=sound)
     gif = output.with_suffix(".gif")
-    write_gif(painted, info.fps, gif)
+    write_gif(painted, fps, gif)
     width, height = painted[0].size
-    return VideoEntry(output.read_bytes(), gif.read_bytes(), len(painted), float(info.fps), width, height, seconds,
+    return VideoEntry(output.read_bytes(), gif.read_bytes(), len(painted), float(fps), width, height, seconds,
                       f"stopped after frame {len(painted)}")  # fmt: skip
 
 

@@ -97,6 +97,9 @@ def build_video_parser() -> argparse.ArgumentParser:
     coherence += "exponential blend of consecutive frames (the last two are baselines, for comparison)"
     parser.add_argument("--coherence", choices=COHERENCES, default="flow", help=coherence)
     parser.add_argument("--no-gif", dest="gif", action="store_false", help="do not write the GIF")
+    parser.add_argument("--every", type=int, default=1, metavar="N",
+                        help="paint 1 frame in N, at the clip's rate divided by N (the sound whole); a clip of "
+                        "more than 480 frames is thinned at least so far")  # fmt: skip
     return parser
 
 
@@ -281,6 +284,7 @@ def _video(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     bar = tqdm(total=info.frames, file=err, disable=args.quiet, unit="frame", dynamic_ncols=True)
 
     def report(progress: FrameProgress) -> None:
+        bar.total = progress.frames  # the frames planned: fewer than the clip's when it is thinned
         bar.update(progress.frame - bar.n)
 
     # Ctrl-C ends the clip after the current frame; the frames so far are still written as a video.
@@ -289,7 +293,7 @@ def _video(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if in_main else None
     try:
         result = paint_video(source, styles, output, config, coherence=args.coherence, gif=args.gif,
-                             on_progress=report, cancel=cancel)  # fmt: skip
+                             every=args.every, on_progress=report, cancel=cancel)  # fmt: skip
     finally:
         bar.close()
         if in_main:

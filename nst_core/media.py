@@ -36,9 +36,12 @@ class VideoLimits:
     """What one clip may be; checked from the container's header before decoding."""
 
     max_seconds: float = 20.0
-    max_frames: int = 480
+    max_frames: int = 480  # painted; a clip with more is thinned: 1 frame in 2, in 3... (at most 1 in 8)
     max_pixels: int = 3840 * 2160  # per frame (4K UHD); an 8K frame is refused
     max_bytes: int = 200 * 1024 * 1024
+
+
+MAX_EVERY = 8  # the most a clip is thinned: 1 frame in 8 painted (a 20 s clip at 192 frames/s)
 
 
 @dataclass(frozen=True)
@@ -100,11 +103,21 @@ def probe(path: Path, limits: VideoLimits = VideoLimits()) -> ClipInfo:
         raise VideoError(f"The video's frames are too large ({width}x{height}); the limit is 3840x2160 (4K).")
     if seconds > limits.max_seconds:
         raise VideoError(f"The video is too long ({seconds:.0f} s); the limit is {limits.max_seconds:g} s.")
-    if frames > limits.max_frames:
-        raise VideoError(f"The video has too many frames ({frames}); the limit is {limits.max_frames}.")
+    if frames > limits.max_frames * MAX_EVERY:
+        raise VideoError(f"The video has too many frames ({frames}); the limit is {limits.max_frames * MAX_EVERY}.")
     if frames < 2:
         raise VideoError("This file holds a single picture, not a video; paint it as a picture instead.")
     return ClipInfo(width, height, Fraction(rate), frames, seconds, has_audio, kind, rotation)
+
+
+def least_every(frames: int, limits: VideoLimits) -> int:
+    """The least thinning (1: every frame, 2: every 2nd...) that paints at most ``limits.max_frames``."""
+    return max(1, -(-frames // limits.max_frames))
+
+
+def painted_count(frames: int, every: int) -> int:
+    """How many of ``frames`` are painted when every ``every``-th one is (the first always)."""
+    return len(range(0, frames, every))
 
 
 def _first_rotation(container: InputContainer) -> int:
@@ -139,14 +152,16 @@ def upright(picture: Image.Image, rotation: int) -> Image.Image:
     return picture if turn is None else picture.transpose(turn)
 
 
-def read_frames(path: Path, size: tuple[int, int]) -> Iterator[Image.Image]:
-    """The clip's frames, upright as players show them, as RGB images of ``size`` (width, height); stops at the
-    first undecodable frame."""
+def read_frames(path: Path, size: tuple[int, int], every: int = 1) -> Iterator[Image.Image]:
+    """The clip's frames (the first and every ``every``-th after it), upright as players show them, as RGB
+    images of ``size`` (width, height); stops at the first undecodable frame."""
     import av
 
     with av.open(str(path), metadata_errors="ignore") as container:
         try:
-            for frame in container.decode(video=0):
+            for index, frame in enumerate(container.decode(video=0)):
+                if index % every:
+                    continue
                 picture: Image.Image = upright(frame.to_image(), frame.rotation)  # type: ignore[no-untyped-call]
                 yield picture.convert("RGB").resize(size, Image.Resampling.LANCZOS)
         except av.error.FFmpegError:

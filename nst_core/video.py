@@ -38,7 +38,17 @@ from .config import TransferConfig
 from .errors import ConfigError
 from .images import ImageSource, fit_size, load_image
 from .instant import get_network, instant_picture
-from .media import VideoError, VideoLimits, even_size, probe, read_frames, write_gif, write_mp4
+from .media import (
+    VideoError,
+    VideoLimits,
+    even_size,
+    least_every,
+    painted_count,
+    probe,
+    read_frames,
+    write_gif,
+    write_mp4,
+)
 from .reports import StopReason
 from .schedule import interrupted
 
@@ -67,8 +77,8 @@ class VideoResult:
 
     output: Path
     gif: Path | None
-    frames: int  # frames painted (fewer than the clip's when stopped)
-    fps: Fraction
+    frames: int  # frames painted (fewer than planned when stopped)
+    fps: Fraction  # the clip's rate divided by ``every``
     width: int
     height: int
     seconds: float
@@ -221,6 +231,7 @@ def paint_video(
     *,
     coherence: Coherence = "flow",
     gif: bool = True,
+    every: int = 1,
     limits: VideoLimits | None = None,
     on_progress: Callable[[FrameProgress], None] | None = None,
     cancel: threading.Event | None = None,
@@ -232,18 +243,30 @@ def paint_video(
     ``config.max_seconds`` the budget of the whole clip: no frame is begun after
     it (the first always is). Setting ``cancel`` stops after the current frame;
     either way the frames so far are written as a valid, shorter video.
+    ``every``: paint the first frame and every ``every``-th after it, at the
+    clip's rate divided by ``every`` (the sound whole); a clip with more frames
+    than ``limits.max_frames`` is thinned at least so far.
 
     Raises:
         VideoError: the clip cannot be used (see :func:`probe`).
         ImageError: a painting cannot be used.
-        ConfigError: an unknown coherence method, or parameters out of bounds.
+        ConfigError: an unknown coherence method, ``every`` below 1 or leaving one frame, or parameters out
+            of bounds.
         WeightsError: a network's files are missing.
     """
     config = config or TransferConfig(steps=0, init="fast")
     if coherence not in COHERENCES:
         raise ConfigError(f"coherence must be one of {', '.join(COHERENCES)}; {coherence!r} was given.")
     started = time.perf_counter()
-    info = probe(source, limits or VideoLimits())
+    limits = limits or VideoLimits()
+    info = probe(source, limits)
+    if every < 1:
+        raise ConfigError(f"every must be 1 or more (1: every frame); {every} was given.")
+    every = max(every, least_every(info.frames, limits))
+    planned = painted_count(info.frames, every)
+    if planned < 2:
+        raise ConfigError(f"Painting 1 frame in {every} of this clip's {info.frames} frames leaves a single picture.")
+    fps = info.fps / every
     style_list: list[ImageSource] = list(styles) if isinstance(styles, (list, tuple)) else [styles]  # type: ignore[list-item]
     if not style_list:
         raise ConfigError("At least one style image is needed.")
@@ -252,20 +275,20 @@ def paint_video(
     painter = _Painter(paintings, config, coherence)
     painted: list[Image.Image] = []
     stopped: StopReason | None = None
-    for frame in read_frames(source, size):
+    for frame in read_frames(source, size, every):
         # The time budget counts from the start (loading included) but never leaves the clip without a frame.
         stopped = interrupted(cancel, started, config.max_seconds if painted else None)
         if stopped is not None:
             break
         painted.append(painter(frame, cancel))
         if on_progress is not None:
-            on_progress(FrameProgress(len(painted), info.frames, time.perf_counter() - started, painted[-1]))
+            on_progress(FrameProgress(len(painted), planned, time.perf_counter() - started, painted[-1]))
     if not painted:
         raise VideoError("No frame of this video could be decoded; the file is damaged.")
-    write_mp4(painted, info.fps, output, audio_from=source if info.has_audio else None)
+    write_mp4(painted, fps, output, audio_from=source if info.has_audio else None)
     gif_path = None
-    if gif and len(painted) / float(info.fps) <= GIF_MAX_SECONDS:
+    if gif and len(painted) / float(fps) <= GIF_MAX_SECONDS:
         gif_path = output.with_suffix(".gif")
-        write_gif(painted, info.fps, gif_path)
-    return VideoResult(output, gif_path, len(painted), info.fps, size[0], size[1], time.perf_counter() - started,
+        write_gif(painted, fps, gif_path)
+    return VideoResult(output, gif_path, len(painted), fps, size[0], size[1], time.perf_counter() - started,
                        painter.device, stopped, painted)  # fmt: skip

@@ -576,6 +576,23 @@ def test_the_video_page_paints_a_clip_and_refuses_a_bad_one(tmp_path):
     assert {"Download MP4", "Download GIF"} <= {d.proto.label for d in at.get("download_button")}
 
 
+def test_a_clip_of_more_frames_than_are_painted_is_offered_at_lower_rates(tmp_path):
+    """20 s at 25 frames/s (500 frames) is within the page's 20 s but over its 480 frames painted."""
+    from bench.clips import pan_frames, write_clip
+
+    frames = [frame.resize((32, 22)) for frame in pan_frames(frames=20)] * 25
+    clip = write_clip(tmp_path / "long.mp4", frames, fps=25, audio=False).read_bytes()
+    at = video_page()
+    at.radio(key="video_source").set_value("Upload")
+    at.run()
+    at.file_uploader(key="video_upload").set_value(("long.mp4", clip, "video/mp4"))
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("500 frames" in c.value and "over 480 frames, so 1 frame in 2 is painted" in c.value
+               for c in at.caption)  # fmt: skip
+    assert at.selectbox(key="video_every_2").options[0] == "12.5 frames/s (1 frame in 2)"
+
+
 def test_the_video_page_offers_an_example_clip_and_paints_it_with_its_sound(tmp_path):
     import av
 
@@ -586,15 +603,21 @@ def test_the_video_page_offers_an_example_clip_and_paints_it_with_its_sound(tmp_
     assert len(at.get("video")) == 1  # the clip as it goes in, before it is painted
     at.slider(key="video_size").set_value(64)
     at.checkbox(key="video_gif").set_value(False)
+    rates = at.selectbox(key="video_every_1")  # the frame rates offered, named by the clip's own
+    assert rates.options == ["12.5 frames/s (every frame)", "6.25 frames/s (1 frame in 2)",
+                             "4.17 frames/s (1 frame in 3)", "3.12 frames/s (1 frame in 4)"]  # fmt: skip
+    rates.set_value(3)
     at.button(key="FormSubmitter:video-Paint the clip").click()
     at.run(timeout=120)
     assert not at.exception and not at.error, [e.value for e in at.error]
     entry = at.session_state["video_result"]
-    assert entry.frames == 45 and (entry.width, entry.height) == (64, 36) and entry.gif is None
+    assert (entry.frames, entry.fps) == (15, pytest.approx(12.5 / 3))  # 1 frame in 3 of 45
+    assert (entry.width, entry.height) == (64, 36) and entry.gif is None
     painted = tmp_path / "painted.mp4"
     painted.write_bytes(entry.mp4)
     with av.open(str(painted)) as container:
-        assert len(container.streams.audio) == 1
+        assert len(container.streams.audio) == 1  # whole: 3.6 s
+        assert float(container.streams.audio[0].duration * container.streams.audio[0].time_base) > 3.4
         frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
     # Painted, not the clip itself: the grass's greens are gone under The Starry Night's blues.
     assert frame[..., 2].mean() > frame[..., 1].mean(), frame.reshape(-1, 3).mean(axis=0)

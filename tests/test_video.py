@@ -16,6 +16,7 @@ from PIL import Image
 from bench.clips import pan_frames, sprite_at, write_clip, write_gif
 from nst_core import TransferConfig
 from nst_core.cli import EXIT_ERROR, EXIT_OK, main
+from nst_core.errors import ConfigError
 from nst_core.media import VideoError, VideoLimits, probe, read_frames
 from nst_core.video import FrameProgress, flow_between, grey, paint_video, trustworthy, warping_error
 from tests.conftest import STYLE, encode, small
@@ -217,18 +218,39 @@ def test_every_refused_clip_gives_its_sentence_and_exit_2(tmp_path, content_imag
         code = main(["video", str(path), str(STYLE), "-o", str(output), "--quiet"], stdout=out, stderr=err)
         assert code == EXIT_ERROR and err.getvalue().startswith("error: ") and "Traceback" not in err.getvalue()
         assert not output.exists()
-    with pytest.raises(VideoError, match="too many frames"):
-        probe(write_clip(tmp_path / "many.mp4", pan_frames(frames=6), audio=False), VideoLimits(max_frames=5))
+    with pytest.raises(VideoError, match="too many frames"):  # more than 8 times the frames painted
+        probe(write_clip(tmp_path / "many.mp4", pan_frames(frames=9), audio=False), VideoLimits(max_frames=1))
+
+
+def test_a_clip_of_more_frames_than_painted_is_thinned_and_keeps_its_sound(tmp_path, painting):
+    """A 20 s phone clip at 30 frames/s (600) is within the seconds limit but over the 480 frames painted: it is
+    painted at a lower rate, not refused; the sound stays whole."""
+    source = write_clip(tmp_path / "many.mp4", pan_frames(frames=12), fps=12)
+    limits = VideoLimits(max_frames=5)
+    assert probe(source, limits).frames == 12
+    reports: list[FrameProgress] = []
+    result = paint_video(source, painting, tmp_path / "out.mp4", INSTANT.replace(size=64), limits=limits,
+                         on_progress=reports.append)  # fmt: skip
+    frames, rate, has_audio, seconds = decoded(result.output)  # 1 frame in 3: 0, 3, 6, 9
+    assert (frames, rate, result.fps, reports[-1].frames) == (4, Fraction(4), Fraction(4), 4)
+    assert has_audio and seconds == pytest.approx(1.0, abs=0.1)
+    thinned, whole = list(read_frames(source, (64, 42), every=3)), list(read_frames(source, (64, 42)))
+    assert len(thinned) == 4 and all(np.array_equal(a, b) for a, b in zip(thinned, whole[::3], strict=True))
+    # Asked for: 1 frame in 4 (more than the limits need); one that leaves a single picture is refused.
+    fewer = paint_video(source, painting, tmp_path / "fewer.mp4", INSTANT.replace(size=64), every=4, gif=False)
+    assert (fewer.frames, fewer.fps) == (3, Fraction(3))
+    with pytest.raises(ConfigError, match="single picture"):
+        paint_video(source, painting, tmp_path / "one.mp4", INSTANT.replace(size=64), every=12)
 
 
 def test_the_video_command_writes_mp4_gif_and_one_json_line(tmp_path, pan):
     out, err = io.StringIO(), io.StringIO()
     output = tmp_path / "painted.mp4"
-    argv = ["video", str(pan), str(STYLE), "-o", str(output), "--size", "64", "--json", "--quiet"]
+    argv = ["video", str(pan), str(STYLE), "-o", str(output), "--size", "64", "--every", "2", "--json", "--quiet"]
     assert main(argv, stdout=out, stderr=err) == EXIT_OK, err.getvalue()
     record = json.loads(out.getvalue())
     assert set(record) >= {"output", "frames", "fps", "width", "height", "seconds", "device", "gif"}
-    assert (record["frames"], record["fps"], record["width"], record["height"]) == (12, 12.0, 64, 42)
+    assert (record["frames"], record["fps"], record["width"], record["height"]) == (6, 6.0, 64, 42)  # 1 in 2
     assert output.is_file() and Path(record["gif"]).is_file()
 
 

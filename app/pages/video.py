@@ -38,7 +38,7 @@ def main() -> None:
             st.error(str(error))
     with st.form("video"):
         st.subheader("3 · How to paint it")
-        values, gif = render_video_controls(runtime.limits.max_size)
+        controls = render_video_controls(runtime.limits.max_size, clip[1] if clip else None, limits)
         submitted = st.form_submit_button("Paint the clip", type="primary", width="stretch")
         st.caption(f"A clip is painted for at most {runtime.limits.max_seconds:g} s; the frames painted by then "
                    "make the video. " + fair_share_rule(runtime).replace("picture", "frames"))  # fmt: skip
@@ -49,7 +49,7 @@ def main() -> None:
     elif submitted and clip is not None:
         st.session_state["video_runs"] = runs = runs + 1
         scroll_here(2 * runs)  # the frames being painted come into view...
-        run_video(runtime, clip, styles, values, gif)
+        run_video(runtime, clip, styles, controls)
     entry = kept(VIDEO_KEY)
     if entry is not None:
         scroll_here(2 * runs + 1)  # ...and the painted clip when it is done (once: the same number, the same frame)
