@@ -97,10 +97,17 @@ def build_video_parser() -> argparse.ArgumentParser:
     coherence += "exponential blend of consecutive frames (the last two are baselines, for comparison)"
     parser.add_argument("--coherence", choices=COHERENCES, default="flow", help=coherence)
     parser.add_argument("--no-gif", dest="gif", action="store_false", help="do not write the GIF")
-    parser.add_argument("--every", type=int, default=1, metavar="N",
+    parser.add_argument("--every", type=_every, default=1, metavar="N",
                         help="paint 1 frame in N, at the clip's rate divided by N (the sound whole); a clip of "
                         "more than 480 frames is thinned at least so far")  # fmt: skip
     return parser
+
+
+def _every(text: str) -> int:
+    """``--every``: a whole number of 1 or more."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more (1: every frame), not {text!r}")
+    return int(text)
 
 
 def _new_parser(prog: str, description: str, output_help: str) -> argparse.ArgumentParser:
@@ -271,7 +278,7 @@ def _compare(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
 def _video(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     from tqdm import tqdm
 
-    from .media import probe
+    from .media import VideoLimits, least_every, painted_count, probe
     from .video import FrameProgress, paint_video
 
     values = {name: getattr(args, name) for name in VIDEO_OPTIONS}
@@ -281,10 +288,10 @@ def _video(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     source = Path(args.input)
     info = probe(source)  # refused here, before anything else, with its sentence
     styles = [_input("style image", style) for style in args.styles]
-    bar = tqdm(total=info.frames, file=err, disable=args.quiet, unit="frame", dynamic_ncols=True)
+    planned = painted_count(info.frames, max(args.every, least_every(info.frames, VideoLimits())))
+    bar = tqdm(total=planned, file=err, disable=args.quiet, unit="frame", dynamic_ncols=True)
 
     def report(progress: FrameProgress) -> None:
-        bar.total = progress.frames  # the frames planned: fewer than the clip's when it is thinned
         bar.update(progress.frame - bar.n)
 
     # Ctrl-C ends the clip after the current frame; the frames so far are still written as a video.

@@ -243,7 +243,7 @@ def test_a_clip_of_more_frames_than_painted_is_thinned_and_keeps_its_sound(tmp_p
         paint_video(source, painting, tmp_path / "one.mp4", INSTANT.replace(size=64), every=12)
 
 
-def test_the_video_command_writes_mp4_gif_and_one_json_line(tmp_path, pan):
+def test_the_video_command_writes_mp4_gif_and_one_json_line(tmp_path, pan, capsys):
     out, err = io.StringIO(), io.StringIO()
     output = tmp_path / "painted.mp4"
     argv = ["video", str(pan), str(STYLE), "-o", str(output), "--size", "64", "--every", "2", "--json", "--quiet"]
@@ -252,6 +252,10 @@ def test_the_video_command_writes_mp4_gif_and_one_json_line(tmp_path, pan):
     assert set(record) >= {"output", "frames", "fps", "width", "height", "seconds", "device", "gif"}
     assert (record["frames"], record["fps"], record["width"], record["height"]) == (6, 6.0, 64, 42)  # 1 in 2
     assert output.is_file() and Path(record["gif"]).is_file()
+    out, err = io.StringIO(), io.StringIO()
+    assert main([*argv[:5], "--every", "0"], stdout=out, stderr=err) == EXIT_ERROR
+    said = capsys.readouterr().err  # argparse's own message, on the process's stderr
+    assert "--every: must be a whole number of 1 or more" in said and "Traceback" not in said
 
 
 def test_ctrl_c_on_the_cli_keeps_the_frames_so_far(tmp_path, painting):
