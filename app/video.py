@@ -47,6 +47,8 @@ def render_clip_picker(limits: VideoLimits, upload_mb: float) -> tuple[Path, Cli
             f"{upload_mb:g} MB)",
             type=VIDEO_TYPES,
             key="video_upload",
+            help=f"A phone films about 1 to 2 MB a second at 1080p: for {upload_mb:g} MB, trim the clip to a few "
+            "seconds, or film at 720p. Clips filmed upright come out upright.",
         )
         if upload is None:
             return None
