@@ -288,7 +288,7 @@ def _video(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     source = Path(args.input)
     info = probe(source)  # refused here, before anything else, with its sentence
     styles = [_input("style image", style) for style in args.styles]
-    planned = painted_count(info.frames, max(args.every, least_every(info.frames, VideoLimits())))
+    planned = painted_count(info.frames, least_every(info.frames, VideoLimits(), args.every))
     bar = tqdm(total=planned, file=err, disable=args.quiet, unit="frame", dynamic_ncols=True)
 
     def report(progress: FrameProgress) -> None:

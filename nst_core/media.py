@@ -110,9 +110,10 @@ def probe(path: Path, limits: VideoLimits = VideoLimits()) -> ClipInfo:
     return ClipInfo(width, height, Fraction(rate), frames, seconds, has_audio, kind, rotation)
 
 
-def least_every(frames: int, limits: VideoLimits) -> int:
-    """The least thinning (1: every frame, 2: every 2nd...) that paints at most ``limits.max_frames``."""
-    return max(1, -(-frames // limits.max_frames))
+def least_every(frames: int, limits: VideoLimits, every: int = 1) -> int:
+    """The thinning a clip of ``frames`` is painted at (1: every frame, 2: 1 frame in 2...): ``every`` as asked,
+    or more when that is needed to paint at most ``limits.max_frames``."""
+    return max(every, -(-frames // limits.max_frames))
 
 
 def painted_count(frames: int, every: int) -> int:

@@ -262,7 +262,7 @@ def paint_video(
     info = probe(source, limits)
     if every < 1:
         raise ConfigError(f"every must be 1 or more (1: every frame); {every} was given.")
-    every = max(every, least_every(info.frames, limits))
+    every = least_every(info.frames, limits, every)
     planned = painted_count(info.frames, every)
     if planned < 2:
         raise ConfigError(f"Painting 1 frame in {every} of this clip's {info.frames} frames leaves a single picture.")
