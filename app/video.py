@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import threading
 import time
@@ -53,7 +54,7 @@ def render_clip_picker(limits: VideoLimits, upload_mb: float) -> tuple[Path, Cli
         if upload is None:
             return None
         path = _saved(f"upload-{upload.file_id}{Path(upload.name).suffix.lower()}", upload.getvalue)
-    info = probe(path, limits)
+    info = _probed(path, path.stat().st_mtime_ns, limits)
     if path.suffix == ".gif":
         st.image(str(path), width="stretch")
     else:
@@ -63,6 +64,13 @@ def render_clip_picker(limits: VideoLimits, upload_mb: float) -> tuple[Path, Cli
     st.caption(f"{info.container}, {info.width}×{info.height} px, {info.frames} frames at {float(info.fps):.3g} "
                f"frames/s, {info.seconds:.1f} s" + (", with sound" if info.has_audio else "") + thinned)  # fmt: skip
     return path, info
+
+
+@functools.lru_cache(maxsize=64)
+def _probed(path: Path, written: int, limits: VideoLimits) -> ClipInfo:
+    """The clip's header, read once per file written (``written``: its mtime): the page draws it on every rerun,
+    and reading a 4K clip's first frame for its turn took 0.8 s. A refusal is not kept (it is raised again)."""
+    return probe(path, limits)
 
 
 def _saved(name: str, contents: Callable[[], bytes]) -> Path:

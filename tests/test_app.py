@@ -576,18 +576,25 @@ def test_the_video_page_paints_a_clip_and_refuses_a_bad_one(tmp_path):
     assert {"Download MP4", "Download GIF"} <= {d.proto.label for d in at.get("download_button")}
 
 
-def test_a_clip_of_more_frames_than_are_painted_is_offered_at_lower_rates(tmp_path):
+def test_a_clip_of_more_frames_than_are_painted_is_offered_at_lower_rates(tmp_path, monkeypatch):
     """20 s at 25 frames/s (500 frames) is within the page's 20 s but over its 480 frames painted."""
+    import app.video
     from bench.clips import pan_frames, write_clip
+    from nst_core.media import probe
 
     frames = [frame.resize((32, 22)) for frame in pan_frames(frames=20)] * 25
     clip = write_clip(tmp_path / "long.mp4", frames, fps=25, audio=False).read_bytes()
+    probed: list = []
+    monkeypatch.setattr(app.video, "probe", lambda path, limits: probed.append(path) or probe(path, limits))
     at = video_page()
     at.radio(key="video_source").set_value("Upload")
     at.run()
     at.file_uploader(key="video_upload").set_value(("long.mp4", clip, "video/mp4"))
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
+    at.run()
+    uploads = [path for path in probed if "upload" in path.name]
+    assert len(uploads) == 1 and len(probed) - len(uploads) <= 1  # each clip read once, not on every rerun
     assert any("500 frames" in c.value and "over 480 frames, so 1 frame in 2 is painted" in c.value
                for c in at.caption)  # fmt: skip
     assert at.selectbox(key="video_every_2").options[0] == "12.5 frames/s (1 frame in 2)"
