@@ -67,7 +67,7 @@ class Limits:
         )
 
     def with_max_size(self, size: int, reason: str) -> Limits:
-        """These limits with the largest size measured for this device (see ``app.capacity``)."""
+        """These limits with the largest size measured for this device (see ``job_service.capacity``)."""
         return dataclasses.replace(self, max_size=size, default_size=min(self.default_size, size), size_reason=reason)
 
     def check(self, config: TransferConfig) -> None:

@@ -1,0 +1,66 @@
+"""What a job is to the scheduler: a piece of work that plans its seconds, runs, reports and learns.
+
+The concrete works (a picture, an instant picture, a clip, a comparison) are in :mod:`job_service.work`;
+tests give the scheduler scripted ones. Plain typing only: importing this module imports no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from PIL import Image
+
+if TYPE_CHECKING:
+    from .pace import Pace
+    from .scheduler import Context
+
+Lane = Literal["device", "instant"]  # the optimisation's device, or the instant network's short jobs
+StopWhy = Literal["cancelled", "replaced", "turn", "time budget", "left the line", "converged"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a job's work is, for its owner's page.
+
+    ``fraction`` of the planned work done, ``step``/``steps`` the unit the work counts in (steps of a
+    picture, frames of a clip, runs and steps of a comparison), and the latest ``preview`` when there is a
+    new one. ``detail`` is the work's own record (:class:`nst_core.reports.Progress` of the run under way, a
+    clip's frame report), for the page to word.
+    """
+
+    fraction: float
+    step: int
+    steps: int
+    elapsed: float  # s of work since it was admitted (turns of others not counted)
+    preview: Image.Image | None = None
+    detail: Any = None
+
+
+class Work(Protocol):
+    """A job's work, as the scheduler drives it."""
+
+    kind: str  # "picture", "instant", "clip" or "comparison"
+    lane: Lane
+    yields: bool  # True: at the end of a turn it pauses and carries on later; False: it ends with what it has
+
+    def planned(self, pace: Pace) -> float:
+        """s the whole work is planned to take on a slot."""
+        ...
+
+    def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
+        """s of work left after ``progress`` (None: not begun), having held a slot for ``used`` s; within the
+        work's time limit."""
+        ...
+
+    def finish(self, pace: Pace) -> float:
+        """s the work takes to end once it is told to (the step or frame under way, the result made)."""
+        ...
+
+    def run(self, context: Context) -> Any:
+        """Do the work, reporting through ``context``; return the result. Raises NSTError with a sentence."""
+        ...
+
+    def learn(self, pace: Pace, result: Any, used: float) -> None:
+        """Teach ``pace`` what this work measured (called once it is done, with the slot time it used)."""
+        ...

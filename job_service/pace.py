@@ -1,0 +1,77 @@
+"""How fast this device paints, learned from the jobs it finished, to plan a job's seconds before it runs.
+
+Every figure is a running estimate that each finished job moves a third of the way towards what it measured,
+so the plans follow the device as it is now (a neighbour that slows the host slows the plans too).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from nst_core.config import TransferConfig
+from nst_core.images import fit_size
+from nst_core.schedule import megapixel_steps
+
+LEARNING_RATE = 1 / 3  # share of the way a measurement moves a figure
+
+
+@dataclass
+class Pace:
+    """Seconds per unit of work on this device.
+
+    ``step``: seconds per megapixel-step of the optimisation; ``instant``: seconds per megapixel painted by the
+    instant network (a clip's frame also pays for its optical flow at this rate); ``setup``: seconds a run takes
+    besides its steps and instant picture (its targets, the recipe, the PNG); ``frame``: seconds per megapixel of a
+    clip's frame besides its refining steps (the instant picture, the optical flow both ways, the warp);
+    ``converge``: the share of its planned steps a run that may stop early really takes.
+    """
+
+    step: float
+    instant: float
+    setup: float = 0.5
+    frame: float = 3.0
+    converge: float = 1.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @classmethod
+    def for_device(cls, device_type: str) -> Pace:
+        """A first guess, on the slow side, until the first job on this device is measured."""
+        if device_type in ("cuda", "mps"):
+            return cls(step=0.1, instant=1.5, setup=0.3, frame=3.0)
+        return cls(step=15.0, instant=1.5, setup=0.5, frame=3.0)
+
+    def steps_seconds(self, config: TransferConfig, content_size: tuple[int, int], done: int = 0) -> float:
+        """The optimisation's seconds after ``done`` steps, early stops expected at the learned rate."""
+        work = megapixel_steps(config, content_size, done)
+        return self.step * work * (self.converge if config.early_stop else 1.0)
+
+    def instant_seconds(self, size: tuple[int, int]) -> float:
+        """The instant network's seconds for a picture of ``size`` (width, height) px."""
+        return self.instant * size[0] * size[1] / 1e6
+
+    def picture_seconds(self, config: TransferConfig, content_size: tuple[int, int]) -> float:
+        """The planned seconds of one picture, from its admission to its result."""
+        size = fit_size(content_size, config.size)
+        first = self.instant_seconds(size) if config.init == "fast" else 0.0
+        return self.setup + first + (self.steps_seconds(config, content_size) if config.steps else 0.0)
+
+    def frame_seconds(self, config: TransferConfig, frame_size: tuple[int, int]) -> float:
+        """The planned seconds of one clip frame: the instant picture and the flow, then its refining steps."""
+        single = config.replace(multiscale=False, early_stop=False)
+        refine = self.step * megapixel_steps(single, frame_size) if config.steps else 0.0
+        return self.frame * frame_size[0] * frame_size[1] / 1e6 + refine
+
+    def learn(self, name: str, measured: float) -> None:
+        """Move the figure ``name`` a third of the way to ``measured`` (ignored unless positive and finite)."""
+        if not measured > 0 or measured == float("inf"):
+            return
+        with self._lock:
+            value = getattr(self, name)
+            setattr(self, name, value + (measured - value) * LEARNING_RATE)
+
+    def learn_converge(self, share: float) -> None:
+        """A run that could stop early took ``share`` of its planned steps."""
+        if 0.0 < share <= 1.0:
+            with self._lock:
+                self.converge += (share - self.converge) * LEARNING_RATE

@@ -1,0 +1,369 @@
+"""The embedded job service: every painting of a server is a job in one scheduler.
+
+A page (or the CLI, or a test) submits a :class:`~job_service.jobs.Work` for an owner and gets a job id
+back; it then watches the job's :class:`JobStatus` (place in line, the waits and time left planned from
+the jobs really ahead, progress and the latest preview) and may cancel it. Each job runs on a thread of
+its own, so a visitor's page can stop watching (a rerun, another page) without stopping the work; what
+ends it is the visitor's Stop, a newer job of the same owner, its time limit, or the end of its turn:
+
+- ``slots`` jobs of the device lane run at once (one per GPU, or a share of a CPU's cores); the rest wait
+  in arrival order, at most ``max_waiting`` of them (a further one is refused with :class:`BusyError`);
+- while others wait, a job's turn ends after ``share_seconds``: a picture then ends with its best picture
+  so far, a clip or a comparison waits at the back of the line with what it has painted and carries on at
+  its next turn;
+- instant pictures (one pass of the feed-forward network, about a second) have a lane of their own, so they
+  never wait behind a long run.
+
+Finished jobs keep their result until their owner collects it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from nst_core.errors import BusyError, NSTError
+
+from .forecast import Planned, Timing, forecast
+from .jobs import Lane, Progress, StopWhy, Work
+from .pace import Pace
+
+State = Literal["waiting", "running", "done"]
+KEEP_FINISHED_SECONDS = 30 * 60  # an uncollected result is dropped after this long
+FAILED = "Something went wrong while painting; please try again, perhaps smaller."
+
+log = logging.getLogger("nst_demo")
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A job as its owner's page sees it."""
+
+    id: str
+    kind: str  # "picture", "instant", "clip" or "comparison"
+    state: State
+    position: int  # while waiting, k for the k-th in its line; 0 otherwise
+    wait: float  # s until it is admitted (0 once running); planned from the jobs ahead
+    left: float  # s until it is done, its wait included
+    cut_in: float | None  # s until its turn ends because others wait (None: nobody waits, or it ends first)
+    paused: bool  # waiting again after a turn, with its work so far kept (a clip or a comparison)
+    used: float  # s it has held a slot so far
+    progress: Progress | None  # the latest report of the work
+    preview_number: int  # counts previews, so a page redraws only a new one
+    result: Any  # the work's result once done (None if it failed or left the line before starting)
+    error: str | None  # one sentence, when it failed
+    stopped: StopWhy | None  # why it ended before its planned work
+
+
+@dataclass(eq=False)
+class Job:
+    """One job and its state (the scheduler's own; pages see :class:`JobStatus`)."""
+
+    id: str
+    owner: str
+    work: Work
+    state: State = "waiting"
+    cancel: threading.Event = field(default_factory=threading.Event)
+    stopped: StopWhy | None = None
+    turn_started: float | None = None  # monotonic time this turn began
+    used: float = 0.0  # s of finished turns
+    paused: bool = False
+    progress: Progress | None = None
+    preview_number: int = 0
+    result: Any = None
+    error: str | None = None
+    finished_at: float | None = None
+    collected: bool = False
+
+    def stop(self, why: StopWhy) -> None:
+        if self.stopped is None:
+            self.stopped = why
+        self.cancel.set()
+
+
+class Scheduler:
+    """One line per lane, fair turns, plans of every wait; thread-safe."""
+
+    def __init__(
+        self,
+        pace: Pace,
+        slots: int = 1,
+        max_waiting: int = 8,
+        share_seconds: float = 30.0,
+        instant_slots: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if slots < 1 or instant_slots < 1 or max_waiting < 0 or share_seconds <= 0:
+            raise ValueError("slots must be at least 1, max_waiting at least 0 and share_seconds above 0.")
+        self.pace = pace
+        self.slots: dict[Lane, int] = {"device": slots, "instant": instant_slots}
+        self.max_waiting = max_waiting
+        self.share_seconds = share_seconds
+        self.clock = clock
+        self._running: dict[Lane, list[Job]] = {"device": [], "instant": []}
+        self._waiting: dict[Lane, list[Job]] = {"device": [], "instant": []}
+        self._jobs: dict[str, Job] = {}
+        self._numbers = itertools.count(1)
+        self._condition = threading.Condition()
+
+    # --- what pages call -------------------------------------------------------------------------------------
+
+    def submit(self, owner: str, work: Work) -> str:
+        """Put a job in line for ``owner`` and start its thread; the owner's earlier job still under way is
+        stopped (it keeps what it painted). Returns the job's id.
+
+        Raises:
+            BusyError: the line is full.
+        """
+        with self._condition:
+            self._prune()
+            lane = work.lane
+            if len(self._waiting[lane]) >= self.max_waiting and len(self._running[lane]) >= self.slots[lane]:
+                ahead = len(self._waiting[lane]) + len(self._running[lane])
+                raise BusyError(f"The demo is busy ({ahead} jobs ahead); please try again in a minute.")
+            for older in self._jobs.values():
+                if older.owner == owner and older.state != "done":
+                    older.stop("replaced")
+            job = Job(f"job-{next(self._numbers)}", owner, work)
+            self._jobs[job.id] = job
+            self._waiting[lane].append(job)
+            self._admit(lane)
+            self._condition.notify_all()
+        threading.Thread(target=self._main, args=(job,), name=f"nst-{job.id}", daemon=True).start()
+        return job.id
+
+    def status(self, job_id: str) -> JobStatus:
+        """Where a job is, with its planned wait and time left.
+
+        Raises:
+            KeyError: no such job (never submitted, or collected).
+        """
+        with self._condition:
+            job = self._jobs[job_id]
+            timing = self._timings(job.work.lane).get(job.id, Timing(0.0, 0.0))
+            waiting = self._waiting[job.work.lane]
+            position = waiting.index(job) + 1 if job in waiting else 0
+            return JobStatus(
+                id=job.id, kind=job.work.kind, state=job.state, position=position,
+                wait=timing.start if job.state == "waiting" else 0.0,
+                left=timing.end if job.state != "done" else 0.0,
+                cut_in=self._cut_in(job), paused=job.paused, used=self._used(job), progress=job.progress,
+                preview_number=job.preview_number, result=job.result, error=job.error, stopped=job.stopped,
+            )  # fmt: skip
+
+    def cancel(self, job_id: str) -> None:
+        """Stop a job: a waiting one leaves the line, a running one ends after its step or frame with what it
+        has painted. Safe to call for a job that is done or unknown."""
+        with self._condition:
+            job = self._jobs.get(job_id)
+            if job is not None and job.state != "done":
+                job.stop("cancelled")
+                self._condition.notify_all()
+
+    def wait(self, job_id: str, timeout: float) -> JobStatus:
+        """The job's status once it is done, or after ``timeout`` s, whichever is first."""
+        with self._condition:
+            self._condition.wait_for(lambda: self._jobs[job_id].state == "done", timeout)
+        return self.status(job_id)
+
+    def active(self, owner: str, kind: str | None = None) -> str | None:
+        """The id of the owner's job that is waiting or running (of ``kind``, if given), or None."""
+        with self._condition:
+            for job in self._jobs.values():
+                if job.owner == owner and job.state != "done" and kind in (None, job.work.kind):
+                    return job.id
+            return None
+
+    def collect(self, owner: str, kinds: tuple[str, ...] | None = None) -> list[JobStatus]:
+        """The owner's finished jobs (of ``kinds``, if given) not collected before, oldest first; each is
+        handed out once."""
+        with self._condition:
+            done = [job for job in self._jobs.values() if job.owner == owner and job.state == "done"
+                    and not job.collected and (kinds is None or job.work.kind in kinds)]  # fmt: skip
+        statuses = [self.status(job.id) for job in done]
+        with self._condition:
+            for job in done:
+                job.collected = True
+                del self._jobs[job.id]
+        return statuses
+
+    def wait_if_submitted(self, work: Work) -> float:
+        """The wait a job like ``work`` would have if it were submitted now (the promise before the button)."""
+        with self._condition:
+            lane = work.lane
+            probe = Planned("probe", work.planned(self.pace), work.yields)
+            return self._timings(lane, extra=probe)["probe"].start
+
+    @property
+    def waiting(self) -> int:
+        """Jobs waiting in the device lane."""
+        with self._condition:
+            return len(self._waiting["device"])
+
+    @property
+    def running(self) -> int:
+        """Jobs holding a device slot."""
+        with self._condition:
+            return len(self._running["device"])
+
+    # --- what a job's work calls, through its Context ----------------------------------------------------------
+
+    def _report(self, job: Job, progress: Progress) -> None:
+        with self._condition:
+            job.progress = progress
+            if progress.preview is not None:
+                job.preview_number += 1
+            if not job.work.yields and self._turn_over(job):
+                job.stop("turn")  # a picture's turn ends with its best picture so far
+
+    def _take_break(self, job: Job) -> bool:
+        """At a point where the work can pause (between frames or runs): if its turn is over, go to the back of
+        the line and wait for the next turn. False if the job was stopped meanwhile."""
+        with self._condition:
+            if job.cancel.is_set():
+                return False
+            if not self._turn_over(job):
+                return True
+            self._release(job)
+            job.paused = True
+            self._waiting[job.work.lane].append(job)
+            self._admit(job.work.lane)
+            self._condition.notify_all()
+            admitted = self._wait_for_slot(job)
+            job.paused = False
+            return admitted
+
+    # --- inside --------------------------------------------------------------------------------------------------
+
+    def _main(self, job: Job) -> None:
+        with self._condition:
+            admitted = self._wait_for_slot(job)
+        try:
+            if admitted:
+                job.result = job.work.run(Context(self, job))
+            elif job.stopped == "cancelled":
+                job.stopped = "left the line"
+        except NSTError as error:
+            job.error = str(error)
+        except Exception:
+            log.exception("job %s (%s) failed", job.id, job.work.kind)
+            job.error = FAILED
+        finally:
+            with self._condition:
+                used = self._used(job)
+                self._release(job)
+                job.state, job.finished_at = "done", self.clock()
+                self._condition.notify_all()
+        if admitted and job.error is None:
+            job.work.learn(self.pace, job.result, used)
+
+    def _wait_for_slot(self, job: Job) -> bool:
+        """Block (the condition held) until the job holds a slot; False if it was stopped first."""
+        lane = job.work.lane
+        while job not in self._running[lane]:
+            if job.cancel.is_set():
+                if job in self._waiting[lane]:
+                    self._waiting[lane].remove(job)
+                return False
+            self._condition.wait(0.5)
+        return True
+
+    def _admit(self, lane: Lane) -> None:
+        """Fill the free slots of a lane from its line (the condition held)."""
+        while len(self._running[lane]) < self.slots[lane]:
+            line = [job for job in self._waiting[lane] if not job.cancel.is_set()]
+            if not line:
+                return
+            job = line[0]
+            self._waiting[lane].remove(job)
+            self._running[lane].append(job)
+            job.state, job.turn_started = "running", self.clock()
+            self._condition.notify_all()
+
+    def _release(self, job: Job) -> None:
+        lane = job.work.lane
+        if job in self._running[lane]:
+            self._running[lane].remove(job)
+            if job.turn_started is not None:
+                job.used += self.clock() - job.turn_started
+            job.turn_started = None
+            job.state = "waiting"
+        if job in self._waiting[lane]:
+            self._waiting[lane].remove(job)
+        self._admit(lane)
+        self._condition.notify_all()
+
+    def _used(self, job: Job) -> float:
+        return job.used + (self.clock() - job.turn_started if job.turn_started is not None else 0.0)
+
+    def _turn_over(self, job: Job) -> bool:
+        turn = job.turn_started
+        return turn is not None and bool(self._waiting[job.work.lane]) and self.clock() - turn >= self.share_seconds
+
+    def _cut_in(self, job: Job) -> float | None:
+        """s until a running job's turn ends because others wait; None when nobody waits."""
+        if job.state != "running" or job.turn_started is None or not self._waiting[job.work.lane]:
+            return None
+        return max(0.0, self.share_seconds - (self.clock() - job.turn_started))
+
+    def _timings(self, lane: Lane, extra: Planned | None = None) -> dict[str, Timing]:
+        now = self.clock()
+        running = [
+            Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
+                    self.share_seconds - (now - (job.turn_started or now)), job.work.finish(self.pace))
+            for job in self._running[lane]
+        ]  # fmt: skip
+        waiting = [
+            Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
+                    finish=job.work.finish(self.pace))
+            for job in self._waiting[lane] if not job.cancel.is_set()
+        ]  # fmt: skip
+        if extra is not None:
+            waiting.append(extra)
+        return forecast(running, waiting, self.slots[lane], self.share_seconds)
+
+    def _prune(self) -> None:
+        """Drop results nobody collected within :data:`KEEP_FINISHED_SECONDS` (the condition held)."""
+        now = self.clock()
+        for job in [job for job in self._jobs.values() if job.finished_at is not None]:
+            if now - job.finished_at > KEEP_FINISHED_SECONDS:
+                del self._jobs[job.id]
+
+
+class Context:
+    """What a job's work sees of the scheduler: its cancel event, its progress reports, its turns."""
+
+    def __init__(self, scheduler: Scheduler, job: Job) -> None:
+        self._scheduler, self._job = scheduler, job
+        self.cancel = job.cancel
+
+    def report(self, progress: Progress) -> None:
+        """Tell the owner's page where the work is (a picture's turn may end here: ``cancel`` is then set)."""
+        self._scheduler._report(self._job, progress)
+
+    def take_break(self) -> bool:
+        """Between frames or runs: wait for the next turn if this one is over; False if stopped meanwhile."""
+        return self._scheduler._take_break(self._job)
+
+    def turn_over(self) -> bool:
+        """Whether this turn is over: others wait and it has lasted its share."""
+        with self._scheduler._condition:
+            return self._scheduler._turn_over(self._job)
+
+    def used(self) -> float:
+        """s this job has held a slot, over all its turns."""
+        with self._scheduler._condition:
+            return self._scheduler._used(self._job)
+
+    def stop(self, why: StopWhy) -> None:
+        """End the work with what it has, for ``why`` (its time limit, say)."""
+        self._job.stop(why)
+
+    @property
+    def stopped(self) -> StopWhy | None:
+        return self._job.stopped

@@ -1,0 +1,323 @@
+"""The works a job can hold, each driving the one loop of ``nst_core`` and planning its own seconds.
+
+- :class:`PictureWork`: a picture optimised (from the photo, or refining the instant painting); at the end
+  of its turn it ends with its best picture so far.
+- :class:`InstantWork`: the instant painting alone, in the instant lane.
+- :class:`ClipWork`: a clip painted frame by frame; at the end of its turn it pauses between two frames.
+- :class:`ComparisonWork`: the same picture under several settings; each run ends at the end of a turn like
+  a picture, and the comparison pauses before its next run.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from nst_core.config import TransferConfig
+from nst_core.images import fit_size
+from nst_core.reports import HistoryPoint, TransferResult
+from nst_core.reports import Progress as StepReport
+from nst_core.schedule import megapixel_steps
+
+from .jobs import Lane, Progress, StopWhy
+from .pace import Pace
+
+if TYPE_CHECKING:
+    from nst_core.backbone import FeatureExtractor
+    from nst_core.compare import Variant
+    from nst_core.video import FrameProgress, VideoResult
+
+    from .scheduler import Context
+
+MAX_PREVIEWS = 60  # kept per picture, for its time-lapse
+
+
+@dataclass
+class Painted:
+    """A finished (or stopped) picture: the core's result, the previews seen on the way, and why it ended early."""
+
+    result: TransferResult
+    previews: list[Image.Image]
+    stopped: StopWhy | None
+
+
+@dataclass
+class StepClock:
+    """A run's own pace, from the steps it has run: seconds per megapixel-step after its first step."""
+
+    config: TransferConfig
+    content_size: tuple[int, int]
+    first: tuple[int, float] | None = None  # (step, elapsed) of the first report after a step
+
+    def note(self, report: StepReport) -> None:
+        if report.step >= 1 and self.first is None:
+            self.first = (report.step, report.elapsed)
+
+    def pace(self, report: StepReport | None) -> float | None:
+        if report is None or self.first is None or report.step <= self.first[0]:
+            return None
+        work = megapixel_steps(self.config, self.content_size, self.first[0])
+        work -= megapixel_steps(self.config, self.content_size, report.step)
+        return (report.elapsed - self.first[1]) / work if work > 0 else None
+
+
+def run_left(pace: Pace, clock: StepClock, report: StepReport | None, elapsed: float) -> float:
+    """s a run has left after ``report`` (None: not begun, ``elapsed`` s in): its own pace once measured."""
+    config, size = clock.config, clock.content_size
+    if report is None or report.step == 0:
+        begun = max(0.0, pace.picture_seconds(config, size) - elapsed)
+        return begun
+    own = clock.pace(report) or pace.step
+    steps = megapixel_steps(config, size, report.step) * own * (pace.converge if config.early_stop else 1.0)
+    return steps + pace.setup
+
+
+def learn_run(pace: Pace, config: TransferConfig, content_size: tuple[int, int], result: TransferResult) -> None:
+    """What a finished run teaches: its step pace, its instant picture's, its setup, how early it stopped."""
+    first = result.recipe.get("first_picture_seconds")
+    size = (result.image.width, result.image.height)
+    if first:
+        pace.learn("instant", float(first) / (size[0] * size[1] / 1e6))
+    steps = [point for point in result.history if point.step >= 1]
+    stepping = 0.0
+    if len(steps) > 1:
+        work = megapixel_steps(config, content_size, steps[0].step) - megapixel_steps(config, content_size, steps[-1].step)
+        if work > 0:
+            measured = (steps[-1].elapsed - steps[0].elapsed) / work
+            pace.learn("step", measured)
+            stepping = measured * (megapixel_steps(config, content_size) - megapixel_steps(config, content_size, result.steps))
+    pace.learn("setup", result.seconds - stepping - float(first or 0.0))
+    if config.early_stop and result.stopped in (None, "converged") and config.steps:
+        planned = megapixel_steps(config, content_size)
+        pace.learn_converge((planned - megapixel_steps(config, content_size, result.steps)) / planned)
+
+
+@dataclass
+class PictureWork:
+    """A picture optimised in the one loop; its turn's end, Stop and its time limit end it with its best picture."""
+
+    content: Image.Image
+    styles: list[Image.Image]
+    config: TransferConfig
+    extractor: FeatureExtractor | None = None
+    kind: str = "picture"
+    lane: Lane = "device"
+    yields: bool = False
+    clock: StepClock = field(init=False)
+    latest: StepReport | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.clock = StepClock(self.config, self.content.size)
+
+    def planned(self, pace: Pace) -> float:
+        return self._within_limit(pace.picture_seconds(self.config, self.content.size), 0.0, pace)
+
+    def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
+        return self._within_limit(run_left(pace, self.clock, self.latest, used), used, pace)
+
+    def finish(self, pace: Pace) -> float:
+        size = fit_size(self.content.size, self.config.size)
+        own = self.clock.pace(self.latest) or pace.step
+        return own * size[0] * size[1] / 1e6 + pace.setup
+
+    def _within_limit(self, seconds: float, used: float, pace: Pace) -> float:
+        limit = self.config.max_seconds
+        return seconds if limit is None else min(seconds, max(0.0, limit - used) + self.finish(pace))
+
+    def run(self, context: Context) -> Painted:
+        from nst_core.transfer import stylize_with_retry
+
+        previews: list[Image.Image] = []
+
+        def on_progress(report: StepReport) -> None:
+            self.clock.note(report)
+            self.latest = report
+            if report.preview is not None:
+                previews.append(report.preview)
+                del previews[:-MAX_PREVIEWS]
+            context.report(Progress(report.fraction, report.step, report.total, report.elapsed, report.preview, report))
+
+        result = stylize_with_retry(self.content, self.styles, self.config, on_progress=on_progress,
+                                    cancel=context.cancel, extractor=self.extractor)  # fmt: skip
+        stopped = context.stopped if result.stopped == "cancelled" else result.stopped
+        return Painted(result, previews, stopped)
+
+    def learn(self, pace: Pace, result: Painted, used: float) -> None:
+        learn_run(pace, self.config, self.content.size, result.result)
+
+
+@dataclass
+class InstantWork:
+    """The instant painting alone: one pass of the feed-forward network, in the instant lane."""
+
+    content: Image.Image
+    styles: list[Image.Image]
+    config: TransferConfig
+    kind: str = "instant"
+    lane: Lane = "instant"
+    yields: bool = False
+
+    def planned(self, pace: Pace) -> float:
+        return pace.instant_seconds(fit_size(self.content.size, self.config.size)) + pace.setup
+
+    def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
+        return max(0.0, self.planned(pace) - used)
+
+    def finish(self, pace: Pace) -> float:
+        return self.planned(pace)
+
+    def run(self, context: Context) -> Painted:
+        from nst_core.instant import paint_instant
+
+        result = paint_instant(self.content, self.styles, self.config)
+        return Painted(result, [], None)
+
+    def learn(self, pace: Pace, result: Painted, used: float) -> None:
+        pace.learn("instant", used / (result.result.image.width * result.result.image.height / 1e6))
+
+
+@dataclass
+class Clip:
+    """A painted clip (or the frames painted before it was stopped), written to ``video.output``."""
+
+    video: VideoResult
+    stopped: StopWhy | None
+
+
+@dataclass
+class ClipWork:
+    """A clip painted frame by frame; at the end of its turn it pauses between two frames. Its time limit
+    (``config.max_seconds``) counts the seconds it holds a slot, over all its turns."""
+
+    source: Path
+    styles: list[Image.Image]
+    output: Path
+    config: TransferConfig
+    frame_size: tuple[int, int]  # (width, height) of the painted frames
+    frames: int  # planned
+    every: int = 1
+    gif: bool = True
+    kind: str = "clip"
+    lane: Lane = "device"
+    yields: bool = True
+    done: int = field(default=0, init=False)
+
+    def planned(self, pace: Pace) -> float:
+        return self.left(pace, None, 0.0)
+
+    def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
+        per_frame = used / self.done if self.done else pace.frame_seconds(self.config, self.frame_size)
+        seconds = per_frame * (self.frames - self.done) + self._encode(pace)
+        limit = self.config.max_seconds
+        return seconds if limit is None else min(seconds, max(0.0, limit - used) + self.finish(pace))
+
+    def finish(self, pace: Pace) -> float:
+        return pace.frame_seconds(self.config, self.frame_size) + self._encode(pace)
+
+    def _encode(self, pace: Pace) -> float:
+        return 0.02 * self.frames * self.frame_size[0] * self.frame_size[1] / 65536  # about 20 ms a 256 px frame
+
+    def run(self, context: Context) -> Clip:
+        from nst_core.video import paint_video
+
+        limit = self.config.max_seconds
+
+        def on_progress(report: FrameProgress) -> None:
+            self.done = report.frame
+            context.report(Progress(report.frame / report.frames, report.frame, report.frames, context.used(),
+                                    report.preview, report))  # fmt: skip
+            if limit is not None and context.used() > limit:
+                context.stop("time budget")
+            elif report.frame < report.frames:
+                context.take_break()
+
+        # The time limit is the slot time over all turns, checked here between frames; the core's own would
+        # count the seconds spent waiting for a turn.
+        config = self.config.replace(max_seconds=None)
+        video = paint_video(self.source, self.styles, self.output, config, gif=self.gif, every=self.every,
+                            on_progress=on_progress, cancel=context.cancel)  # fmt: skip
+        return Clip(video, context.stopped if video.stopped else None)
+
+    def learn(self, pace: Pace, result: Clip, used: float) -> None:
+        if self.config.steps == 0 and result.video.frames:
+            megapixels = result.video.width * result.video.height / 1e6
+            pace.learn("frame", (used - self._encode(pace)) / (result.video.frames * megapixels))
+
+
+@dataclass
+class Compared:
+    """A finished comparison: one result per variant run (fewer when stopped)."""
+
+    labels: list[str]
+    results: list[TransferResult]
+    stopped: StopWhy | None
+
+
+@dataclass
+class ComparisonWork:
+    """The same picture under several settings, one run after another; a run ends at the end of a turn like a
+    picture, and the comparison then pauses before its next run."""
+
+    content: Image.Image
+    styles: list[Image.Image]
+    variants: list[Variant]
+    kind: str = "comparison"
+    lane: Lane = "device"
+    yields: bool = True
+    index: int = field(default=0, init=False)  # the run under way
+    clocks: list[StepClock] = field(init=False)
+    latest: StepReport | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.clocks = [StepClock(variant.config, self.content.size) for variant in self.variants]
+
+    def _run_seconds(self, pace: Pace, index: int) -> float:
+        config = self.variants[index].config
+        return pace.picture_seconds(config, self.content.size) + pace.setup  # and the distances judged after
+
+    def planned(self, pace: Pace) -> float:
+        return sum(self._run_seconds(pace, index) for index in range(len(self.variants)))
+
+    def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
+        later = sum(self._run_seconds(pace, index) for index in range(self.index + 1, len(self.variants)))
+        if self.index >= len(self.variants):
+            return 0.0
+        return later + run_left(pace, self.clocks[self.index], self.latest, 0.0) + pace.setup
+
+    def finish(self, pace: Pace) -> float:
+        return pace.step * 0.1 + 2 * pace.setup
+
+    def run(self, context: Context) -> Compared:
+        from nst_core import compare
+
+        results: list[TransferResult] = []
+        total = len(self.variants)
+        for index, variant in enumerate(self.variants):
+            if index and not context.take_break():
+                break
+            if context.cancel.is_set():
+                break
+            self.index, self.latest = index, None
+            ends_run = threading.Event()  # this run's own stop: the job's Stop, or the end of the turn
+
+            def on_progress(report: StepReport, index: int = index, ends_run: threading.Event = ends_run) -> None:
+                self.clocks[index].note(report)
+                self.latest = report
+                fraction = (index + report.fraction) / total
+                context.report(Progress(fraction, index + 1, total, report.elapsed, report.preview, (index, report)))
+                if context.cancel.is_set() or context.turn_over():
+                    ends_run.set()
+
+            results.append(compare.run_one(self.content, self.styles, variant, on_progress, ends_run))
+        self.index = total
+        stopped = context.stopped if len(results) < total or context.cancel.is_set() else None
+        return Compared([variant.label for variant in self.variants[: len(results)]], results, stopped)
+
+    def learn(self, pace: Pace, result: Compared, used: float) -> None:
+        for variant, run in zip(self.variants, result.results, strict=False):
+            learn_run(pace, variant.config, self.content.size, run)
+

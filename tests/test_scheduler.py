@@ -1,0 +1,249 @@
+"""The job service's scheduler with real threads and scripted works: order, fair turns, waits told, Stop.
+
+A scripted work sleeps its steps (the device's work without the device), reports each step, and plans its
+seconds from the same step time, as the real works plan theirs from the device's pace. Waits are checked
+against what then happens, within the 30% the pages promise.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from job_service.forecast import Planned, forecast
+from job_service.jobs import Progress
+from job_service.pace import Pace
+from job_service.scheduler import Scheduler
+from nst_core.errors import BusyError, NSTError
+
+STEP = 0.05  # s a scripted step takes
+
+
+@dataclass
+class Scripted:
+    """``steps`` steps of ``STEP`` s; a picture (ends at its turn's end) or, with ``yields``, a clip."""
+
+    steps: int
+    yields: bool = False
+    kind: str = "picture"
+    lane: str = "device"
+    fail_at: int | None = None
+    done: int = field(default=0, init=False)
+    admitted: list[float] = field(default_factory=list, init=False)
+
+    def planned(self, pace: Pace) -> float:
+        return self.steps * STEP
+
+    def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
+        return (self.steps - self.done) * STEP
+
+    def finish(self, pace: Pace) -> float:
+        return STEP / 2
+
+    def run(self, context: Any) -> int:
+        self.admitted.append(time.monotonic())
+        for step in range(self.steps):
+            if context.cancel.is_set():
+                break
+            if self.yields and step and not context.take_break():
+                break
+            if self.fail_at == step:
+                raise (NSTError("This picture cannot be painted.") if step else RuntimeError("bug"))
+            time.sleep(STEP)
+            self.done = step + 1
+            context.report(Progress(self.done / self.steps, self.done, self.steps, context.used()))
+        return self.done
+
+    def learn(self, pace: Pace, result: Any, used: float) -> None:
+        pass
+
+
+def scheduler(**kwargs: Any) -> Scheduler:
+    return Scheduler(Pace.for_device("cpu"), **kwargs)
+
+
+def until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def within(shown: float, real: float, share: float = 0.3, floor: float = 0.15) -> bool:
+    """A figure shown is within ``share`` of what happened (or ``floor`` s, for waits near zero)."""
+    return abs(shown - real) <= max(share * real, floor)
+
+
+def test_the_line_is_first_come_first_served_and_never_holds_more_than_its_slots():
+    service = scheduler(slots=2, max_waiting=10, share_seconds=60)
+    works = [Scripted(4) for _ in range(6)]
+    inside, most = [0], [0]
+    lock = threading.Lock()
+    original = Scripted.run
+
+    def counted(self: Scripted, context: Any) -> int:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            return original(self, context)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    ids = []
+    for index, work in enumerate(works):
+        work.run = counted.__get__(work)  # type: ignore[method-assign]
+        ids.append(service.submit(f"visitor-{index}", work))
+        time.sleep(0.01)
+    for job_id in ids:
+        assert service.wait(job_id, 10).state == "done"
+    assert most[0] == 2
+    starts = [work.admitted[0] for work in works]
+    assert starts[2:] == sorted(starts[2:])  # the waiting ones in the order they came
+
+
+def test_a_full_line_is_refused_at_once_and_positions_shrink():
+    service = scheduler(slots=1, max_waiting=2, share_seconds=60)
+    first = service.submit("a", Scripted(20))
+    second, third = service.submit("b", Scripted(2)), service.submit("c", Scripted(2))
+    with pytest.raises(BusyError, match="busy"):
+        service.submit("d", Scripted(2))
+    assert [service.status(job).position for job in (first, second, third)] == [0, 1, 2]
+    service.cancel(first)
+    until(lambda: service.status(third).position == 0 or service.status(third).state == "done")
+    assert service.status(second).state in ("running", "done")
+
+
+def test_a_newer_job_of_the_same_owner_stops_the_older_one():
+    service = scheduler(slots=1, max_waiting=4, share_seconds=60)
+    older = service.submit("alice", Scripted(200))
+    until(lambda: service.status(older).state == "running")
+    newer = service.submit("alice", Scripted(2))
+    done = service.wait(older, 5)
+    assert done.state == "done" and done.stopped == "replaced" and done.result < 200
+    assert service.wait(newer, 5).result == 2
+    assert service.active("alice") is None
+
+
+def test_a_failing_job_says_a_sentence_and_frees_its_slot():
+    service = scheduler(slots=1, max_waiting=4, share_seconds=60)
+    sentence = service.submit("a", Scripted(5, fail_at=2))
+    bug = service.submit("b", Scripted(5, fail_at=0))
+    after = service.submit("c", Scripted(2))
+    assert service.wait(sentence, 5).error == "This picture cannot be painted."
+    assert "Something went wrong" in (service.wait(bug, 5).error or "")
+    assert service.wait(after, 5).result == 2
+
+
+def test_cancelling_a_waiting_job_takes_it_out_of_line():
+    service = scheduler(slots=1, max_waiting=4, share_seconds=60)
+    running = service.submit("a", Scripted(40))
+    waiting = service.submit("b", Scripted(2))
+    service.cancel(waiting)
+    status = service.wait(waiting, 5)
+    assert status.stopped == "left the line" and status.result is None
+    assert service.status(running).state == "running"
+    service.cancel(running)
+
+
+def test_a_picture_ahead_is_cut_at_its_turn_and_the_wait_told_holds():
+    """Visitor 2 behind a long picture: told the fair cut's wait, not the whole run's (35x too long before)."""
+    service = scheduler(slots=1, max_waiting=4, share_seconds=0.6)
+    long = service.submit("a", Scripted(400))  # 20 s of steps
+    until(lambda: service.status(long).state == "running")
+    time.sleep(0.2)
+    behind = service.submit("b", Scripted(4))
+    shown = service.status(behind).wait
+    told_cut = service.status(long).cut_in
+    asked = time.monotonic()
+    until(lambda: service.status(behind).state != "waiting")
+    real = time.monotonic() - asked
+    assert told_cut is not None and within(told_cut, real)  # the runner is told when its run will end
+    assert within(shown, real), (shown, real)
+    assert service.wait(long, 5).stopped == "turn"
+
+
+def test_ten_in_line_are_each_told_a_wait_that_holds():
+    service = scheduler(slots=1, max_waiting=10, share_seconds=0.3)
+    works = [Scripted(8) for _ in range(10)]  # 0.4 s each, cut at 0.3 s while others wait
+    ids = [service.submit(f"v{index}", work) for index, work in enumerate(works)]
+    submitted = time.monotonic()
+    shown = [service.status(job).wait for job in ids]
+    for job in ids:
+        service.wait(job, 20)
+    real = [work.admitted[0] - submitted for work in works]
+    assert all(within(s, r, floor=0.2) for s, r in zip(shown, real, strict=True)), list(zip(shown, real, strict=True))
+    # Every later figure too: the last one's wait, asked again half-way.
+    assert real[-1] > 2.0
+
+
+def test_behind_a_clip_the_wait_is_its_turn_and_the_clip_carries_on_after():
+    service = scheduler(slots=1, max_waiting=4, share_seconds=0.5)
+    clip = Scripted(30, yields=True, kind="clip")  # 1.5 s of frames
+    clip_id = service.submit("a", clip)
+    until(lambda: clip.done >= 2)
+    behind = Scripted(4)
+    behind_id = service.submit("b", behind)
+    shown, asked = service.status(behind_id).wait, time.monotonic()
+    assert service.wait(behind_id, 10).result == 4
+    assert within(shown, behind.admitted[0] - asked)
+    finished = service.wait(clip_id, 10)
+    assert finished.result == 30 and finished.stopped is None  # paused for the other turn, then painted whole
+
+
+def test_a_comparison_ahead_is_planned_with_its_turns():
+    """A comparison yields between its runs; the one behind it waits one turn, not the whole comparison."""
+    service = scheduler(slots=1, max_waiting=4, share_seconds=0.4)
+    comparison = Scripted(60, yields=True, kind="comparison")
+    comparison_id = service.submit("a", comparison)
+    until(lambda: comparison.done >= 1)
+    later = [Scripted(3), Scripted(3)]
+    ids = [service.submit(f"v{index}", work) for index, work in enumerate(later)]
+    asked = time.monotonic()
+    shown = [service.status(job).wait for job in ids]
+    for job in ids:
+        service.wait(job, 10)
+    real = [work.admitted[0] - asked for work in later]
+    assert all(within(s, r) for s, r in zip(shown, real, strict=True)), list(zip(shown, real, strict=True))
+    assert service.wait(comparison_id, 10).result == 60
+
+
+def test_the_forecast_plays_the_fair_turns_forward():
+    picture = Planned("p", left=100.0, yields=False, turn_left=10.0, finish=1.0)
+    clip = Planned("c", left=50.0, yields=True, finish=2.0)
+    short = Planned("s", left=5.0, yields=False, finish=1.0)
+    timings = forecast([picture], [clip, short], slots=1, share=20.0)
+    assert timings["p"].end == pytest.approx(11.0)  # cut: others wait
+    assert timings["c"].start == pytest.approx(11.0)
+    assert timings["s"].start == pytest.approx(11.0 + 22.0)  # the clip's turn and the frame under way
+    assert timings["s"].end == pytest.approx(38.0)
+    assert timings["c"].end == pytest.approx(38.0 + 28.0)  # nobody waits any more: it runs to its end
+    alone = forecast([picture], [], slots=1, share=20.0)
+    assert alone["p"].end == pytest.approx(100.0)  # nobody waits: no cut
+    two = forecast([], [Planned(str(k), 10.0, False) for k in range(4)], slots=2, share=60.0)
+    assert [two[str(k)].start for k in range(4)] == [0.0, 0.0, 10.0, 10.0]
+
+
+def test_a_run_is_told_at_once_that_someone_waits_and_when_it_will_end():
+    service = scheduler(slots=1, max_waiting=4, share_seconds=5.0)
+    long = service.submit("a", Scripted(400))
+    until(lambda: service.status(long).state == "running")
+    assert service.status(long).cut_in is None  # nobody waits
+    service.submit("b", Scripted(2))
+    cut = service.status(long).cut_in
+    assert cut is not None and 4.0 < cut <= 5.0
+    assert service.status(long).left == pytest.approx(cut + STEP / 2, abs=0.2)
+    service.cancel(long)
+
+
+def test_results_are_collected_once():
+    service = scheduler(slots=1, max_waiting=4, share_seconds=60)
+    job = service.submit("a", Scripted(1))
+    service.wait(job, 5)
+    assert [status.result for status in service.collect("a")] == [1]
+    assert service.collect("a") == []
