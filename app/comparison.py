@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,13 +10,15 @@ from PIL import Image
 
 from app.form import label_of
 from app.inputs import Styles, chosen_credits
-from app.run import checked_config, in_gate, preload
+from app.jobs import about, active, collect, cut_line, say_failure, stop, submit, waiting_line, watch
+from app.run import checked_config, preload
 from app.runtime import Runtime
-from app.session import keep
+from app.session import keep, kept
+from job_service.scheduler import JobStatus
+from job_service.work import Compared, ComparisonWork
 from nst_core import compare
 from nst_core.errors import NSTError
-from nst_core.reports import Progress, TransferResult
-from nst_core.schedule import planned_steps
+from nst_core.reports import TransferResult
 
 DIMENSION_LABELS = {
     "method": "Method",
@@ -27,6 +28,8 @@ DIMENSION_LABELS = {
 }
 LEGEND = {"orient": "top", "direction": "vertical", "title": None}
 KEY = "comparison_view"  # where a finished comparison is kept for the session
+CREDITS_KEY = "comparison_credits"  # the credits of the examples of the comparison under way, for its sheet
+KINDS = ("comparison",)  # the jobs of this page
 
 
 @dataclass
@@ -62,10 +65,10 @@ def render_values(dimension: str) -> list[str]:
     return chosen
 
 
-def run_comparison(
+def submit_comparison(
     runtime: Runtime, content: Image.Image, styles: Styles, values: dict[str, Any], dimension: str, chosen: list[str]
 ) -> None:
-    """The same picture under several settings, one after the other, with live progress."""
+    """Submit the same picture under several settings as one job; a refusal is one sentence."""
     if not styles:
         st.error("Choose at least one painting.")
         return
@@ -76,38 +79,66 @@ def run_comparison(
     except NSTError as error:
         st.error(str(error))
         return
-    status = st.empty()
+    if submit(runtime, ComparisonWork(content, [image for _, image in styles], variants), st.empty()) is not None:
+        keep(CREDITS_KEY, chosen_credits())
+
+
+def watch_comparison(runtime: Runtime) -> bool:
+    """Draw this visitor's comparison until it is done, then keep it; False when there is none."""
+    job = active(runtime, KINDS)
+    if job is None:
+        return False
+    work = runtime.service.work(job)
+    if not isinstance(work, ComparisonWork):
+        return False
+    status_line = st.empty()
     bar = st.progress(0.0, text="Waiting for the device…")
-    live = [column.empty() for column in st.columns(len(variants))]
-    total = sum(planned_steps(v.config) for v in variants)
-    done = [0]
+    if st.button("Stop and keep the runs so far", key="stop_comparison"):
+        stop(runtime, job)
+    live = [column.empty() for column in st.columns(len(work.variants))]
+    shown = [0]
 
-    def on_progress(index: int, progress: Progress) -> None:
-        done[0] += 1
-        bar.progress(min(1.0, done[0] / total), text=f"{variants[index].label}: step {progress.step}/{progress.total}")
-        if progress.preview is not None:
-            live[index].image(progress.preview, caption=variants[index].label, width="stretch")
+    def draw(status: JobStatus) -> None:
+        if status.state == "waiting":
+            status_line.info(waiting_line(status))
+        else:
+            cut = cut_line(status, "the run under way's best picture, and carries on after the others' turn")
+            status_line.warning(cut) if cut else status_line.empty()
+        progress = status.progress
+        if progress is None or not isinstance(progress.detail, tuple):
+            return
+        index, report = progress.detail
+        label = work.variants[index].label
+        bar.progress(min(1.0, progress.fraction), text=f"{label}: step {report.step}/{report.total} · "
+                     f"{about(status.left)} left for the comparison")  # fmt: skip
+        if report.preview is not None and status.preview_number != shown[0]:
+            shown[0] = status.preview_number
+            live[index].image(report.preview, caption=label, width="stretch")
 
-    style_images = [image for _, image in styles]
-
-    def job(cancel: threading.Event) -> list[TransferResult]:
-        return compare.run(content, style_images, variants, on_progress=on_progress, cancel=cancel)
-
-    results = in_gate(runtime, status, bar, job)
-    if not results:
-        return
-    labels = [v.label for v in variants[: len(results)]]
-    sheet = compare.comparison_sheet(content, style_images[0], results, labels, credits=chosen_credits())
-    curves = [
-        {"variant": label, "step": p.step, "seconds": p.elapsed, "total": p.losses.total,
-         "content": p.losses.content, "style": p.losses.style}
-        for label, result in zip(labels, results, strict=True)
-        for p in result.history
-    ]  # fmt: skip
-    captions = [" · ".join(_caption(label, r)) for label, r in zip(labels, results, strict=True)]
-    images = [r.image for r in results]
-    keep(KEY, ComparisonView(labels, images, captions, curves, compare.sheet_png(sheet, results, labels)))
+    watch(runtime, job, draw)
+    keep_comparison(runtime)
     st.rerun()
+    return True
+
+
+def keep_comparison(runtime: Runtime) -> None:
+    """Keep this visitor's finished comparison for the page (or say why it gave nothing)."""
+    for status in collect(runtime, KINDS):
+        if say_failure(status) or not isinstance(status.result, Compared) or not status.result.results:
+            continue
+        compared = status.result
+        work_content, results, labels = compared.content, compared.results, compared.labels
+        sheet = compare.comparison_sheet(work_content, compared.styles[0], results, labels,
+                                         credits=kept(CREDITS_KEY) or [])  # fmt: skip
+        curves = [
+            {"variant": label, "step": p.step, "seconds": p.elapsed, "total": p.losses.total,
+             "content": p.losses.content, "style": p.losses.style}
+            for label, result in zip(labels, results, strict=True)
+            for p in result.history
+        ]  # fmt: skip
+        captions = [" · ".join(_caption(label, r)) for label, r in zip(labels, results, strict=True)]
+        images = [r.image for r in results]
+        keep(KEY, ComparisonView(labels, images, captions, curves, compare.sheet_png(sheet, results, labels)))
 
 
 def _caption(label: str, result: TransferResult) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from app.limits import Limits
+from job_service.limits import Limits
 from nst_core.config import (
     HARD_MAX_STEPS,
     MIN_SIZE,

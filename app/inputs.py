@@ -11,7 +11,7 @@ import streamlit as st
 from PIL import Image, ImageOps
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from app.limits import Limits
+from job_service.limits import Limits
 from nst_core.config import MAX_STYLES
 from nst_core.errors import ConfigError, ImageError
 from nst_core.images import MIN_SIDE, fit_size, load_image

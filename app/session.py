@@ -1,11 +1,10 @@
-"""One visitor's state: the gallery of this session's paintings and the hand-off of an interrupted run.
+"""One visitor's state: the gallery of this session's paintings, the last clip, what a page keeps.
 
 Every read and write of ``st.session_state`` for these lives here.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,7 +13,6 @@ from typing import Any
 import streamlit as st
 from PIL import Image
 
-from app.runtime import Runtime, get_handoff
 from nst_core.images import png_bytes, timelapse_gif
 
 GALLERY_SIZE = 12  # results kept per session
@@ -99,21 +97,6 @@ def shrunk(image: Image.Image, longest: int = KEPT_SIDE) -> Image.Image:
     small = image.copy()
     small.thumbnail((longest, longest))
     return small
-
-
-def collect_interrupted_run(runtime: Runtime) -> None:
-    """Wait (a step at most) for this session's interrupted run to stop, and keep its picture."""
-    owner = session_id()
-    deadline = time.monotonic() + 10
-    while runtime.gate.holds(owner) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    entry = get_handoff().pop(owner)
-    if isinstance(entry, str):
-        st.info(entry)
-    elif isinstance(entry, VideoEntry):
-        keep(VIDEO_KEY, entry)
-    elif entry is not None:
-        remember(entry)
 
 
 def keep(key: str, value: Any) -> None:

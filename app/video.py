@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import functools
 import tempfile
-import threading
-import time
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import streamlit as st
-from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.inputs import ASSETS, Styles, credit
-from app.run import FairShare, in_gate, seconds_left
-from app.runtime import Runtime, get_handoff, get_log
+from app.jobs import about, active, collect, cut_line, say_failure, stop, submit, waiting_line, watch
+from app.runtime import Runtime, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
+from job_service.scheduler import JobStatus
+from job_service.work import Clip, ClipWork
 from nst_core.config import MIN_SIZE, TransferConfig
 from nst_core.errors import NSTError
-from nst_core.media import ClipInfo, VideoLimits, least_every, painted_count, probe, write_gif, write_mp4
-from nst_core.video import FrameProgress, paint_video
+from nst_core.images import fit_size
+from nst_core.media import ClipInfo, VideoLimits, even_size, least_every, painted_count, probe
 
 VIDEO_TYPES = ["mp4", "webm", "mov", "gif"]
 EXAMPLE_CLIP = ASSETS / "video" / "big_buck_bunny.mp4"
 MAX_REFINE_STEPS = 20  # per frame, on the page
+KINDS = ("clip",)  # the jobs of this page
 
 
 def render_clip_picker(limits: VideoLimits, upload_mb: float) -> tuple[Path, ClipInfo] | None:
@@ -142,14 +141,13 @@ def render_frame_rate(info: ClipInfo | None, limits: VideoLimits) -> int:
     return every
 
 
-def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, controls: VideoControls) -> None:
-    """Paint the clip holding the device (planned as one run of known work), with progress per frame."""
+def submit_clip(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, controls: VideoControls) -> None:
+    """Submit the clip as a job of known work (its frames at this device's pace); a refusal is one sentence."""
     if not styles:
         st.error("Choose at least one painting.")
         return
     path, info = clip
-    every = controls.every
-    planned = painted_count(info.frames, every)
+    planned = painted_count(info.frames, controls.every)
     try:
         config = TransferConfig(**controls.values, preview_every=0, device=str(runtime.device),
                                 precision=runtime.precision)  # fmt: skip
@@ -158,59 +156,76 @@ def run_video(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, con
     except NSTError as error:
         st.error(str(error))
         return
-    work = runtime.pace.seconds(config, (info.width, info.height), frames=planned)
-    notice = budget_notice(work, config.max_seconds, planned)
+    size = even_size(*fit_size((info.width, info.height), config.size))
+    work = ClipWork(path, [image for _, image in styles], path.with_name("painted.mp4"), config, size, planned,
+                    controls.every, controls.gif)  # fmt: skip
+    submit(runtime, work, st.empty())
+
+
+def watch_clip(runtime: Runtime) -> bool:
+    """Draw this visitor's clip job until it is done, then keep it; False when there is none."""
+    job = active(runtime, KINDS)
+    if job is None:
+        return False
+    work = runtime.service.work(job)
+    if not isinstance(work, ClipWork):
+        return False
+    notice = budget_notice(work.planned(runtime.pace), work.config.max_seconds, work.frames)
     if notice:
         st.info(notice)  # shown while it paints
-    status = st.empty()
+    status_line = st.empty()
     bar = st.progress(0.0, text="Waiting for the device…")
-    st.button("Stop and keep the frames so far", key="stop_video")
+    if st.button("Stop and keep the frames so far", key="stop_video"):
+        stop(runtime, job)
     live = st.empty()
-    painted: list[Image.Image] = []
-    started = time.monotonic()
-    owner, handoff = session_id(), get_handoff()
-    output = path.with_name("painted.mp4")
+    shown = [0]
 
-    fair: list[FairShare] = []
+    def draw(status: JobStatus) -> None:
+        progress = status.progress
+        if status.state == "waiting":
+            status_line.info(waiting_line(status))
+        else:
+            cut = cut_line(status, "the frames painted so far, and carries on after the others' turn")
+            status_line.warning(cut) if cut else status_line.empty()
+        if progress is None:
+            bar.progress(0.0, text="Waiting for the device…" if status.state == "waiting" else "Starting…")
+            return
+        if status.state == "done" or progress.step >= progress.steps:
+            text = f"Frame {progress.step}/{progress.steps} · writing the video…"
+        else:
+            text = f"Frame {progress.step}/{progress.steps} · {about(status.left)} left"
+        bar.progress(min(1.0, progress.fraction), text=text)
+        if progress.preview is not None and status.preview_number != shown[0]:
+            shown[0] = status.preview_number
+            live.image(progress.preview, caption=f"Frame {progress.step}", width="content")
 
-    def on_progress(progress: FrameProgress) -> None:
-        painted.append(progress.preview)
-        if fair and fair[0].over():
-            status.info(f"Others are waiting: the clip ends after this frame ({len(painted)} painted).")
-        text = f"Frame {progress.frame}/{progress.frames} · {time_left(progress, config.max_seconds)}"
-        bar.progress(min(1.0, progress.frame / progress.frames), text=text)
-        live.image(progress.preview, caption=f"Frame {progress.frame}", width="content")
-
-    def job(cancel: threading.Event) -> VideoEntry:
-        fair.append(FairShare(runtime, cancel))
-        try:
-            result = paint_video(path, [image for _, image in styles], output, config, gif=controls.gif,
-                                 every=every, on_progress=on_progress, cancel=cancel)  # fmt: skip
-        except BaseException as stop:
-            if not isinstance(stop, Exception) and painted:
-                # Streamlit stopped this script (Stop, a new submit): the frames so far still make a video.
-                fps = info.fps / every
-                handoff.put(owner, _partial(painted, fps, path if info.has_audio else None, output,
-                                            time.monotonic() - started))  # fmt: skip
-            raise
-        gif_bytes = result.gif.read_bytes() if result.gif else None
-        note = {"time budget": f"ended at this server's limit of {config.max_seconds:g} s per clip",
-                "cancelled": "stopped early"}.get(result.stopped or "", "")  # fmt: skip
-        return VideoEntry(output.read_bytes(), gif_bytes, result.frames, float(result.fps), result.width,
-                          result.height, result.seconds, note)  # fmt: skip
-
-    entry = in_gate(runtime, status, bar, job, work)
-    if entry is None:
-        return
-    get_log().info("video done: %d frames, %dx%d px, %.1f s", entry.frames, entry.width, entry.height, entry.seconds)
-    keep(VIDEO_KEY, entry)
+    watch(runtime, job, draw)
+    keep_clip(runtime)
     st.rerun()
+    return True
 
 
-def time_left(progress: FrameProgress, max_seconds: float | None) -> str:
-    """The time left at the pace of the frames so far, or to the clip's time limit if that is sooner."""
-    return seconds_left((progress.frames - progress.frame) * progress.elapsed / progress.frame, progress.elapsed,
-                        max_seconds)  # fmt: skip
+def keep_clip(runtime: Runtime) -> None:
+    """Keep this visitor's finished clip for the page (or say why it gave nothing)."""
+    for status in collect(runtime, KINDS):
+        if say_failure(status) or not isinstance(status.result, Clip):
+            continue
+        video = status.result.video
+        gif_bytes = video.gif.read_bytes() if video.gif else None
+        note = CLIP_NOTES.get(status.result.stopped or "", "").format(
+            frames=video.frames, seconds=runtime.limits.max_seconds
+        )
+        get_log().info("video done: %d frames, %dx%d px, %.1f s", video.frames, video.width, video.height,
+                       video.seconds)  # fmt: skip
+        keep(VIDEO_KEY, VideoEntry(video.output.read_bytes(), gif_bytes, video.frames, float(video.fps), video.width,
+                                   video.height, status.used, note))  # fmt: skip
+
+
+CLIP_NOTES = {
+    "time budget": "ended at this server's limit of {seconds:g} s per clip",
+    "cancelled": "stopped after frame {frames}",
+    "replaced": "stopped after frame {frames} for your next job",
+}
 
 
 def budget_notice(work: float, max_seconds: float | None, frames: int) -> str | None:
@@ -222,17 +237,6 @@ def budget_notice(work: float, max_seconds: float | None, frames: int) -> str | 
     return (f"This clip would take about {work:.0f} s here; a clip is painted for at most {max_seconds:g} s, so "
             f"the video will hold about its first {share} of {frames} frames (a smaller frame size, fewer steps "
             "or fewer frames painted per second paints more of it).")  # fmt: skip
-
-
-def _partial(painted: list[Image.Image], fps: Fraction, sound: Path | None, output: Path, seconds: float) -> VideoEntry:
-    """A valid, shorter video of the frames painted before the run was stopped (``sound``: the clip, if it
-    has any)."""
-    write_mp4(painted, fps, output, audio_from=sound)
-    gif = output.with_suffix(".gif")
-    write_gif(painted, fps, gif)
-    width, height = painted[0].size
-    return VideoEntry(output.read_bytes(), gif.read_bytes(), len(painted), float(fps), width, height, seconds,
-                      f"stopped after frame {len(painted)}")  # fmt: skip
 
 
 def render_video_result(entry: VideoEntry) -> None:

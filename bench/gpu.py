@@ -160,8 +160,8 @@ def default_run(device: torch.device, judge: Judge, size: int, whole_process: bo
 def t4_check(device: torch.device, gib: float = 16.0) -> dict[str, Any]:
     """A T4-sized host: the process capped at 16 GiB, fp32 (no native bf16 there). The page's default and largest sizes
     (the largest as the page measures it at start-up) each run 3 steps per scale; retries and peak memory recorded."""
-    from app.capacity import largest_size, measure
-    from app.limits import Limits
+    from job_service.capacity import largest_size, measure
+    from job_service.limits import Limits
     from nst_core.device import cap_memory
 
     limits = Limits.for_device("cuda", {})

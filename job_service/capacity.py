@@ -32,16 +32,26 @@ MIB_PER_MEGAPIXEL = {("cpu", torch.float32): 2600.0, ("cpu", torch.bfloat16): 26
                      ("cuda", torch.float32): 3300.0, ("cuda", torch.bfloat16): 1700.0}  # fmt: skip
 DEFAULT_MIB_PER_MEGAPIXEL = 3300.0  # any other device or precision (MPS): the largest figure measured
 PROBE_SIZE = (256, 192)
+PROBES = 3  # timed probes, the best one kept
+# s per megapixel-step of one core, by the convolutions' precision, rounded up from `python -m bench.sizes` on 2-core
+# AMD EPYC (fp32, AVX2) and Intel Xeon with AMX (bf16): the largest size a CPU offers is planned at these.
+CPU_PACE_PER_CORE = {torch.float32: 28.0, torch.bfloat16: 10.0}
+PROBE_TO_STEP = 1.1  # a real step's cost over the probe's (an optimiser step also scores and keeps the best picture)
 
 
 @dataclass(frozen=True)
 class Capacity:
     """What this device measured: its pace and the memory a run could still take."""
 
-    seconds_per_megapixel_step: float
+    seconds_per_megapixel_step: float  # measured now, the best of several probes (the first plan of the waits)
     free_mib: float | None  # None: not known on this platform (no memory bound then)
     mib_per_megapixel: float
     device_words: str  # "this server's CPU (2 cores)", "this server's GPU"
+    planning_pace: float | None = None  # s per megapixel-step the largest size is planned at; None: the measured
+
+    @property
+    def size_pace(self) -> float:
+        return self.planning_pace or self.seconds_per_megapixel_step
 
 
 def largest_size(capacity: Capacity, max_seconds: float, steps: int, ceiling: int = HARD_MAX_SIZE) -> tuple[int, str]:
@@ -51,7 +61,7 @@ def largest_size(capacity: Capacity, max_seconds: float, steps: int, ceiling: in
     for candidate in range(MIN_SIZE, ceiling + 1, SIZE_STEP):
         config = TransferConfig(size=candidate, steps=steps)
         shape = (candidate, round(candidate * PHOTO_SHAPE[1] / PHOTO_SHAPE[0]))
-        seconds = capacity.seconds_per_megapixel_step * megapixel_steps(config, shape)
+        seconds = capacity.size_pace * megapixel_steps(config, shape)
         if seconds > max_seconds:
             reason = f"larger ones would take {capacity.device_words} over {max_seconds:g} s, its limit per run"
             break
@@ -64,26 +74,37 @@ def largest_size(capacity: Capacity, max_seconds: float, steps: int, ceiling: in
 
 
 def measure(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 0.0) -> Capacity:
-    """Time one optimisation step's work (forward and backward through the style layers) at 256x192 px,
-    after one warm-up, and read the free memory (within ``cap_gib`` of a GPU when the process is capped)."""
+    """This device's pace now and the memory free now; on a CPU, also the pace its largest size is planned at.
+
+    The probe is one optimisation step's work (forward and backward through the style layers) at 256x192 px,
+    after one warm-up, the best of :data:`PROBES`; it plans the first waits, and real runs then teach the job
+    service the pace of the moment. On a CPU the largest size offered is not planned at it: a neighbour busy at
+    the moment the server starts (two virtual cores are often one physical core) slowed the probe by up to half
+    and the server offered less for its whole life. It is planned at :data:`CPU_PACE_PER_CORE` shared by the
+    cores, so every start on the same host offers the same size.
+    """
     layers = [CONTENT_LAYER, *STYLE_LAYERS]
     # Drawn on the CPU, as the core draws its noise: the GPU's own random generator is left alone.
     image = torch.rand(1, 3, PROBE_SIZE[1], PROBE_SIZE[0]).to(device).requires_grad_(True)
-    seconds = 0.0
-    for attempt in range(2):
-        started = time.perf_counter()
+    on_cpu = device.type == "cpu"
+    clock = time.process_time if on_cpu else time.perf_counter
+    timings = []
+    for _ in range(PROBES + 1):
+        started = clock()
         features = extractor(image, layers)
         probe: torch.Tensor = torch.stack([feature.float().pow(2).mean() for feature in features.values()]).sum()
         torch.autograd.backward(probe)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - started if attempt else 0.0
+        timings.append((clock() - started) / (torch.get_num_threads() if on_cpu else 1))
+    seconds = min(timings[1:])  # the first is the warm-up
     megapixels = PROBE_SIZE[0] * PROBE_SIZE[1] / 1e6
     return Capacity(
-        seconds_per_megapixel_step=seconds / megapixels,
+        seconds_per_megapixel_step=PROBE_TO_STEP * seconds / megapixels,
         free_mib=free_mib(device, cap_gib),
         mib_per_megapixel=MIB_PER_MEGAPIXEL.get((device.type, extractor.dtype), DEFAULT_MIB_PER_MEGAPIXEL),
         device_words="this server's GPU" if device.type == "cuda" else f"this server's {describe(device)}",
+        planning_pace=CPU_PACE_PER_CORE[extractor.dtype] / torch.get_num_threads() if on_cpu else None,
     )
 
 

@@ -36,31 +36,38 @@ class Timing:
     end: float
 
 
+@dataclass
+class _Slot:
+    job: Planned
+    left: float
+    turn: float
+
+
 def forecast(running: list[Planned], waiting: list[Planned], slots: int, share: float) -> dict[str, Timing]:
     """The start and end of every job of a line: ``running`` hold slots now, ``waiting`` in arrival order."""
     now = 0.0
     starts = {job.key: 0.0 for job in running}
     ends: dict[str, float] = {}
-    active = [[job, job.left, share if job.turn_left is None else job.turn_left] for job in running]
+    active = [_Slot(job, job.left, share if job.turn_left is None else job.turn_left) for job in running]
     line = deque((job, job.left) for job in waiting)
     while active or line:
         while len(active) < slots and line:
             job, left = line.popleft()
             starts.setdefault(job.key, now)
-            active.append([job, left, share])
+            active.append(_Slot(job, left, share))
         others_wait = bool(line)
         events = []
-        for index, (job, left, turn) in enumerate(active):
-            cut = others_wait and turn < left
-            events.append((max(turn, 0.0) + job.finish if cut else left, index, cut))
+        for index, slot in enumerate(active):
+            cut = others_wait and slot.turn < slot.left
+            events.append((max(slot.turn, 0.0) + slot.job.finish if cut else slot.left, index, cut))
         step, index, cut = min(events, key=lambda event: event[0])
         now += step
-        for entry in active:
-            entry[1] -= step
-            entry[2] -= step
-        job, left, _ = active.pop(index)
-        if cut and job.yields and left > 0:
-            line.append((job, left))
+        for slot in active:
+            slot.left -= step
+            slot.turn -= step
+        ended = active.pop(index)
+        if cut and ended.job.yields and ended.left > 0:
+            line.append((ended.job, ended.left))
         else:
-            ends[job.key] = now
+            ends[ended.job.key] = now
     return {key: Timing(starts[key], ends.get(key, starts[key])) for key in starts}

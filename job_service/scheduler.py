@@ -192,12 +192,19 @@ class Scheduler:
                 del self._jobs[job.id]
         return statuses
 
-    def wait_if_submitted(self, work: Work) -> float:
-        """The wait a job like ``work`` would have if it were submitted now (the promise before the button)."""
+    def wait_if_submitted(self, seconds: float, lane: Lane = "device") -> float:
+        """The wait a job of ``seconds`` would have if it were submitted now (the promise before the button)."""
         with self._condition:
-            lane = work.lane
-            probe = Planned("probe", work.planned(self.pace), work.yields)
-            return self._timings(lane, extra=probe)["probe"].start
+            return self._timings(lane, extra=Planned("probe", seconds, yields=False))["probe"].start
+
+    def work(self, job_id: str) -> Work:
+        """The work a job holds.
+
+        Raises:
+            KeyError: no such job.
+        """
+        with self._condition:
+            return self._jobs[job_id].work
 
     @property
     def waiting(self) -> int:
@@ -330,8 +337,8 @@ class Scheduler:
     def _prune(self) -> None:
         """Drop results nobody collected within :data:`KEEP_FINISHED_SECONDS` (the condition held)."""
         now = self.clock()
-        for job in [job for job in self._jobs.values() if job.finished_at is not None]:
-            if now - job.finished_at > KEEP_FINISHED_SECONDS:
+        for job in list(self._jobs.values()):
+            if job.finished_at is not None and now - job.finished_at > KEEP_FINISHED_SECONDS:
                 del self._jobs[job.id]
 
 

@@ -19,8 +19,8 @@ from PIL import Image
 
 from nst_core.config import TransferConfig
 from nst_core.images import fit_size
-from nst_core.reports import HistoryPoint, TransferResult
 from nst_core.reports import Progress as StepReport
+from nst_core.reports import TransferResult
 from nst_core.schedule import megapixel_steps
 
 from .jobs import Lane, Progress, StopWhy
@@ -38,11 +38,14 @@ MAX_PREVIEWS = 60  # kept per picture, for its time-lapse
 
 @dataclass
 class Painted:
-    """A finished (or stopped) picture: the core's result, the previews seen on the way, and why it ended early."""
+    """A finished (or stopped) picture: the core's result, the previews seen on the way, why it ended early, and
+    the photo and paintings it was painted from."""
 
     result: TransferResult
     previews: list[Image.Image]
     stopped: StopWhy | None
+    content: Image.Image
+    styles: list[Image.Image]
 
 
 @dataclass
@@ -60,8 +63,7 @@ class StepClock:
     def pace(self, report: StepReport | None) -> float | None:
         if report is None or self.first is None or report.step <= self.first[0]:
             return None
-        work = megapixel_steps(self.config, self.content_size, self.first[0])
-        work -= megapixel_steps(self.config, self.content_size, report.step)
+        work = _work_between(self.config, self.content_size, self.first[0], report.step)
         return (report.elapsed - self.first[1]) / work if work > 0 else None
 
 
@@ -85,15 +87,24 @@ def learn_run(pace: Pace, config: TransferConfig, content_size: tuple[int, int],
     steps = [point for point in result.history if point.step >= 1]
     stepping = 0.0
     if len(steps) > 1:
-        work = megapixel_steps(config, content_size, steps[0].step) - megapixel_steps(config, content_size, steps[-1].step)
+        work = megapixel_steps(config, content_size, steps[0].step) - megapixel_steps(
+            config, content_size, steps[-1].step
+        )
         if work > 0:
             measured = (steps[-1].elapsed - steps[0].elapsed) / work
             pace.learn("step", measured)
-            stepping = measured * (megapixel_steps(config, content_size) - megapixel_steps(config, content_size, result.steps))
+            stepping = measured * (
+                megapixel_steps(config, content_size) - megapixel_steps(config, content_size, result.steps)
+            )
     pace.learn("setup", result.seconds - stepping - float(first or 0.0))
     if config.early_stop and result.stopped in (None, "converged") and config.steps:
         planned = megapixel_steps(config, content_size)
         pace.learn_converge((planned - megapixel_steps(config, content_size, result.steps)) / planned)
+
+
+def _work_between(config: TransferConfig, content_size: tuple[int, int], first: int, last: int) -> float:
+    """Megapixel-steps from after step ``first`` to after step ``last``."""
+    return megapixel_steps(config, content_size, first) - megapixel_steps(config, content_size, last)
 
 
 @dataclass
@@ -144,7 +155,7 @@ class PictureWork:
         result = stylize_with_retry(self.content, self.styles, self.config, on_progress=on_progress,
                                     cancel=context.cancel, extractor=self.extractor)  # fmt: skip
         stopped = context.stopped if result.stopped == "cancelled" else result.stopped
-        return Painted(result, previews, stopped)
+        return Painted(result, previews, stopped, self.content, self.styles)
 
     def learn(self, pace: Pace, result: Painted, used: float) -> None:
         learn_run(pace, self.config, self.content.size, result.result)
@@ -174,7 +185,7 @@ class InstantWork:
         from nst_core.instant import paint_instant
 
         result = paint_instant(self.content, self.styles, self.config)
-        return Painted(result, [], None)
+        return Painted(result, [], None, self.content, self.styles)
 
     def learn(self, pace: Pace, result: Painted, used: float) -> None:
         pace.learn("instant", used / (result.result.image.width * result.result.image.height / 1e6))
@@ -250,11 +261,13 @@ class ClipWork:
 
 @dataclass
 class Compared:
-    """A finished comparison: one result per variant run (fewer when stopped)."""
+    """A finished comparison: one result per variant run (fewer when stopped), and its photo and paintings."""
 
     labels: list[str]
     results: list[TransferResult]
     stopped: StopWhy | None
+    content: Image.Image
+    styles: list[Image.Image]
 
 
 @dataclass
@@ -315,9 +328,9 @@ class ComparisonWork:
             results.append(compare.run_one(self.content, self.styles, variant, on_progress, ends_run))
         self.index = total
         stopped = context.stopped if len(results) < total or context.cancel.is_set() else None
-        return Compared([variant.label for variant in self.variants[: len(results)]], results, stopped)
+        labels = [variant.label for variant in self.variants[: len(results)]]
+        return Compared(labels, results, stopped, self.content, self.styles)
 
     def learn(self, pace: Pace, result: Compared, used: float) -> None:
         for variant, run in zip(self.variants, result.results, strict=False):
             learn_run(pace, variant.config, self.content.size, run)
-

@@ -97,10 +97,21 @@ def run(
         if cancel is not None and cancel.is_set():
             break
         report = None if on_progress is None else _bind(on_progress, index)
-        result = stylize(content_image, style_images, variant.config, on_progress=report, cancel=cancel)
-        result.recipe.update(distances(result.image, content_image, style_images, variant.config))
-        results.append(result)
+        results.append(run_one(content_image, style_images, variant, report, cancel))
     return results
+
+
+def run_one(
+    content: Image.Image,
+    styles: Sequence[Image.Image],
+    variant: Variant,
+    on_progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> TransferResult:
+    """One variant's run, its recipe holding the two distances every method is judged by."""
+    result = stylize(content, list(styles), variant.config, on_progress=on_progress, cancel=cancel)
+    result.recipe.update(distances(result.image, content, styles, variant.config))
+    return result
 
 
 def distances(

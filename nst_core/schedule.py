@@ -2,7 +2,9 @@
 
 A run above 1.5x :data:`COARSE_SIZE` is painted coarse-to-fine; every scale runs
 the configured steps unless the loss stops improving (:func:`converged`), the
-visitor cancels, or the time budget runs out (:func:`interrupted`).
+visitor cancels, or the time budget runs out (:func:`interrupted`). The work a
+plan holds is counted in megapixel-steps (:func:`megapixel_steps`), which the job
+service turns into seconds at this device's pace.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from .config import TransferConfig
 from .reports import StopReason
@@ -85,38 +86,3 @@ def megapixel_steps(config: TransferConfig, content_size: tuple[int, int], done:
         work += left * (width * height + coarser) / 1e6
         coarser = width * height
     return work
-
-
-@dataclass
-class Pace:
-    """How fast this device paints, learned from finished runs, to plan a run's seconds before it starts.
-
-    ``step``: seconds per megapixel-step of the optimisation; ``instant``: seconds per megapixel painted by
-    the instant network. Each finished run moves the figure a third of the way to what it measured.
-    """
-
-    step: float
-    instant: float
-
-    @classmethod
-    def for_device(cls, device_type: str) -> Pace:
-        """A first guess, on the slow side, until the first run on this device is measured."""
-        return cls(step=0.1, instant=1.5) if device_type in ("cuda", "mps") else cls(step=15.0, instant=1.5)
-
-    def seconds(self, config: TransferConfig, content_size: tuple[int, int], frames: int = 1) -> float:
-        """The planned seconds of a run (``frames`` > 1: a clip painted frame by frame at ``config.size``)."""
-        from .images import fit_size
-
-        width, height = fit_size(content_size, config.size)
-        instant = self.instant * width * height / 1e6 if config.init == "fast" or frames > 1 else 0.0
-        single = config.replace(multiscale=config.multiscale and frames == 1)  # a video frame has one scale
-        optimise = self.step * megapixel_steps(single, content_size)
-        return frames * (instant + optimise)
-
-    def learn_steps(self, megapixel_steps_done: float, seconds: float) -> None:
-        if megapixel_steps_done > 0 and seconds > 0:
-            self.step += (seconds / megapixel_steps_done - self.step) / 3
-
-    def learn_instant(self, megapixels: float, seconds: float) -> None:
-        if megapixels > 0 and seconds > 0:
-            self.instant += (seconds / megapixels - self.instant) / 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from app.capacity import SIZE_STEP, Capacity, largest_size, measure
+from job_service.capacity import SIZE_STEP, Capacity, largest_size, measure
 from nst_core.config import MIN_SIZE, TransferConfig
 from nst_core.schedule import megapixel_steps
 
@@ -48,7 +48,7 @@ def test_measuring_this_cpu(extractor):
 def test_a_16_gib_gpu_in_fp32_is_offered_no_more_than_ran_there():
     """Measured on a GPU capped at 16 GiB in fp32 (tests/test_cuda.py, bench.gpu --t4): 2208 px ran; 2688 px, which one
     figure for every precision offered, ran out of memory. bf16 needs less, so it is offered more."""
-    from app.capacity import MIB_PER_MEGAPIXEL
+    from job_service.capacity import MIB_PER_MEGAPIXEL
 
     def offered(dtype: torch.dtype) -> int:
         figure = MIB_PER_MEGAPIXEL[("cuda", dtype)]

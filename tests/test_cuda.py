@@ -147,8 +147,8 @@ def test_a_capture_that_fails_falls_back_to_eager_launches():
 def test_on_a_16_gib_gpu_the_default_and_the_largest_run_need_no_retry(content_image, style_image):
     """A T4-sized host (16 GB, no native bf16, so fp32): the page's default and largest sizes fit without the
     out-of-memory retry, cuDNN's autotuner included (its workspaces come from the capped allocator)."""
-    from app.capacity import largest_size, measure
-    from app.limits import Limits
+    from job_service.capacity import largest_size, measure
+    from job_service.limits import Limits
     from nst_core.device import cap_memory
 
     limits = Limits.for_device("cuda", {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.limits import Limits
+from job_service.limits import Limits
 from nst_core.config import HARD_MAX_SIZE, HARD_MAX_STEPS, TransferConfig
 from nst_core.errors import ConfigError
 

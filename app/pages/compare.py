@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.comparison import KEY, render_comparison, render_dimension, render_values, run_comparison
+from app.comparison import (
+    KEY,
+    keep_comparison,
+    render_comparison,
+    render_dimension,
+    render_values,
+    submit_comparison,
+    watch_comparison,
+)
 from app.form import render_controls
 from app.inputs import render_inputs
+from app.run import fair_share_rule
 from app.runtime import get_runtime
 from app.session import kept
+
+COMPARISON_RULE = "each run ends after {share} s with its best picture, and the comparison carries on after their turn"
 
 
 def main() -> None:
     runtime = get_runtime()
+    keep_comparison(runtime)  # a comparison finished (or stopped) since this visitor's last look
     st.title("Compare settings")
     st.caption(
         "The same photo painted once per value of one setting, the pictures side by side with their loss curves "
@@ -29,11 +41,12 @@ def main() -> None:
             return st.form_submit_button("Compare", type="primary", width="stretch")
 
         values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, dimension)
+        st.caption(fair_share_rule(runtime, COMPARISON_RULE))
     photo = inputs.photo_to_paint(submitted)
     if photo is not None:
-        run_comparison(runtime, photo, styles, values, dimension, chosen)
+        submit_comparison(runtime, photo, styles, values, dimension, chosen)
     view = kept(KEY)
-    if view is not None:
+    if not watch_comparison(runtime) and view is not None:
         render_comparison(view)
 
 

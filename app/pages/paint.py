@@ -8,10 +8,10 @@ from streamlit.delta_generator import DeltaGenerator
 from app.form import render_controls
 from app.inputs import render_inputs
 from app.results import render_downloads, render_gallery, render_picture
-from app.run import fair_share_rule, run_transfer
+from app.run import fair_share_rule, keep_pictures, submit_picture, watch_picture
 from app.runtime import Runtime, default_model, get_runtime
 from app.scroll import scroll_here
-from app.session import collect_interrupted_run, gallery, next_number
+from app.session import gallery, next_number
 from nst_core.device import describe_device, describe_precision
 
 
@@ -23,7 +23,7 @@ def render_header(runtime: Runtime) -> None:
         "Turn a photo into a painting in the manner of a painting you choose. A first picture comes in about a "
         "second; then, if you like, it is refined step by step while you watch. "
         f"Pictures up to {limits.max_size} px ({limits.size_reason}); one painting at a time on this server "
-        "(others wait in line)."
+        "(others wait in line, and are told how long)."
     )
     with st.expander("About"):
         st.markdown(
@@ -37,7 +37,7 @@ def render_header(runtime: Runtime) -> None:
 
 def main() -> None:
     runtime = get_runtime()
-    collect_interrupted_run(runtime)
+    keep_pictures(runtime)  # pictures finished (or stopped) since this visitor's last look
     render_header(runtime)
     inputs = render_inputs(runtime.limits)
     styles = inputs.styles
@@ -58,8 +58,8 @@ def main() -> None:
             photo = inputs.photo_to_paint(submitted)
             if photo is not None:
                 scroll_here(2 * next_number())  # the forming picture comes into view as the run starts...
-                run_transfer(runtime, photo, styles, values)
-            elif entries:
+                submit_picture(runtime, photo, styles, values)
+            if not watch_picture(runtime) and entries:  # this visitor's picture job, until it is done; else the last
                 scroll_here(2 * entries[0].number + 1)  # ...and the result when it ends (once: same number, same frame)
                 render_picture(entries[0])
     if entries:

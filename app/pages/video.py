@@ -8,15 +8,17 @@ from app.inputs import render_style_picker
 from app.run import fair_share_rule
 from app.runtime import get_runtime
 from app.scroll import scroll_here
-from app.session import VIDEO_KEY, collect_interrupted_run, kept
-from app.video import render_clip_picker, render_video_controls, render_video_result, run_video
+from app.session import VIDEO_KEY, kept
+from app.video import keep_clip, render_clip_picker, render_video_controls, render_video_result, submit_clip, watch_clip
 from nst_core.errors import NSTError
 from nst_core.media import VideoLimits
+
+CLIP_RULE = "a clip pauses after {share} s between two frames, and carries on after their turn"
 
 
 def main() -> None:
     runtime = get_runtime()
-    collect_interrupted_run(runtime)
+    keep_clip(runtime)  # a clip finished (or stopped) since this visitor's last look
     st.title("Paint a video")
     st.caption(
         "Each frame is painted, then tied to the painted frame before it by the clip's own motion (optical flow), "
@@ -41,7 +43,7 @@ def main() -> None:
         controls = render_video_controls(runtime.limits.max_size, clip[1] if clip else None, limits)
         submitted = st.form_submit_button("Paint the clip", type="primary", width="stretch")
         st.caption(f"A clip is painted for at most {runtime.limits.max_seconds:g} s; the frames painted by then "
-                   "make the video. " + fair_share_rule(runtime).replace("picture", "frames"))  # fmt: skip
+                   "make the video. " + fair_share_rule(runtime, CLIP_RULE))  # fmt: skip
     runs: int = st.session_state.get("video_runs", 0)
     if submitted and clip is None:
         st.error(f"No clip to paint yet: choose the example, or upload one of up to "
@@ -49,9 +51,9 @@ def main() -> None:
     elif submitted and clip is not None:
         st.session_state["video_runs"] = runs = runs + 1
         scroll_here(2 * runs)  # the frames being painted come into view...
-        run_video(runtime, clip, styles, controls)
+        submit_clip(runtime, clip, styles, controls)
     entry = kept(VIDEO_KEY)
-    if entry is not None:
+    if not watch_clip(runtime) and entry is not None:
         scroll_here(2 * runs + 1)  # ...and the painted clip when it is done (once: the same number, the same frame)
         render_video_result(entry)
 

@@ -1,0 +1,107 @@
+"""The pages' side of the job service: submit a job, watch it with live progress, stop it, collect its result.
+
+A job runs on the service's own thread; the page's script only watches it. A rerun of the page (a widget
+changed, the page's Stop button, another page) leaves the job running and the next run watches it again;
+the toolbar's Stop or a closed tab (Streamlit then stops the script) stops the job, which keeps what it
+painted for the session's next run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+from app.runtime import Runtime
+from app.session import session_id
+from job_service.jobs import Work
+from job_service.scheduler import JobStatus
+from nst_core.errors import BusyError
+
+POLL = 0.1  # s between two looks at a job
+FEW_SECONDS = 5.0  # below this a wait or time left is said as "a few seconds"
+LEFT_THE_LINE = "You left the line when you pressed Stop; press the button again to take a new place in it."
+
+
+def about(seconds: float) -> str:
+    """A planned time as a visitor reads it."""
+    return "a few seconds" if seconds < FEW_SECONDS else f"about {seconds:.0f} s"
+
+
+def submit(runtime: Runtime, work: Work, status: DeltaGenerator) -> str | None:
+    """Put ``work`` in line for this visitor; the job's id, or None with the refusal said in ``status``."""
+    try:
+        return runtime.service.submit(session_id(), work)
+    except BusyError as error:
+        status.warning(str(error))
+        return None
+
+
+def active(runtime: Runtime, kinds: tuple[str, ...]) -> str | None:
+    """This visitor's job of one of ``kinds`` that is waiting or running, if any."""
+    for kind in kinds:
+        job = runtime.service.active(session_id(), kind)
+        if job is not None:
+            return job
+    return None
+
+
+def waiting_line(status: JobStatus) -> str:
+    """What a visitor in line is told."""
+    if status.paused:
+        return f"Others' turn: yours carries on in {about(status.wait)} (updated as it goes)."
+    return f"You are number {status.position} in line; {about(status.wait)} to wait (updated as it goes)."
+
+
+def cut_line(status: JobStatus, what: str) -> str | None:
+    """What a running visitor is told as soon as someone waits: when this turn ends, and what it keeps."""
+    if status.cut_in is None or status.cut_in >= status.left:
+        return None
+    return f"Others are waiting: this run ends in {about(status.cut_in)} with {what}."
+
+
+def watch(runtime: Runtime, job_id: str, draw: Callable[[JobStatus], None]) -> JobStatus:
+    """Draw the job with ``draw`` until it is done (every draw is also where Streamlit may stop the script).
+
+    The toolbar's Stop or a closed tab stops the job (it keeps what it painted); a rerun leaves it running.
+    """
+    try:
+        while True:
+            status = runtime.service.status(job_id)
+            draw(status)
+            if status.state == "done":
+                return status
+            time.sleep(POLL)
+    except StopException:
+        runtime.service.cancel(job_id)
+        raise
+
+
+def stop(runtime: Runtime, job_id: str) -> None:
+    """The page's Stop: the job ends after its step or frame, with what it has painted."""
+    runtime.service.cancel(job_id)
+
+
+def collect(runtime: Runtime, kinds: tuple[str, ...]) -> list[JobStatus]:
+    """This visitor's finished jobs of ``kinds``, once each; a job still stopping (a step at most) is waited for."""
+    owner = session_id()
+    for kind in kinds:
+        job = runtime.service.active(owner, kind)
+        if job is not None and runtime.service.status(job).stopped is not None:
+            runtime.service.wait(job, 10)
+    return runtime.service.collect(owner, kinds)
+
+
+def say_failure(status: JobStatus, where: DeltaGenerator | None = None) -> bool:
+    """Say why a job gave nothing (its sentence, or that its visitor left the line); True if it did."""
+    place = where or st
+    if status.error is not None:
+        place.error(status.error)
+        return True
+    if status.stopped == "left the line":
+        place.info(LEFT_THE_LINE)
+        return True
+    return status.result is None

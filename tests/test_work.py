@@ -1,0 +1,109 @@
+"""The job service's works with the real model on tiny pictures: plans, Stop keeps the best step, turns, limits."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import torch
+
+from job_service.pace import Pace
+from job_service.scheduler import Scheduler
+from job_service.work import ClipWork, Painted, PictureWork
+from nst_core.config import TransferConfig
+from nst_core.images import fit_size, resize, to_tensor
+from nst_core.losses import build_gatys_loss
+from nst_core.schedule import megapixel_steps
+from nst_core.transfer import stylize
+
+TINY = TransferConfig(size=64, steps=50, preview_every=5, early_stop=False, device="cpu")
+
+
+def test_the_pace_plans_a_run_from_its_megapixel_steps_and_learns():
+    photo = (1024, 768)
+    config = TransferConfig(size=512, steps=40, early_stop=False)  # 40 steps at 256x192, then 40 at 512x384
+    # The fine scale's steps also score the picture seen at the coarse size.
+    assert megapixel_steps(config, photo) == pytest.approx(40 * (256 * 192 + 512 * 384 + 256 * 192) / 1e6)
+    assert megapixel_steps(config, photo, done=50) == pytest.approx(30 * (512 * 384 + 256 * 192) / 1e6)
+    pace = Pace(step=10.0, instant=1.0, setup=0.5)
+    assert pace.picture_seconds(config, photo) == pytest.approx(0.5 + 10.0 * megapixel_steps(config, photo))
+    instant = config.replace(init="fast", steps=0)
+    assert pace.picture_seconds(instant, photo) == pytest.approx(0.5 + 512 * 384 / 1e6)
+    pace.learn("step", 1.0)  # measured 1 s per megapixel-step: a third of the way there
+    assert pace.step == pytest.approx(10.0 - 9.0 / 3)
+    pace.learn_converge(0.4)  # a run that could stop early took 40% of its steps
+    assert pace.steps_seconds(config.replace(early_stop=True), photo) == pytest.approx(
+        pace.step * 0.8 * megapixel_steps(config, photo)
+    )
+
+
+def loss_of(picture, content, style, extractor):
+    """The content and style terms of a picture, at its own size, as the run scores it."""
+    config = TransferConfig()
+    painting = to_tensor(resize(style, fit_size(style.size, max(picture.size))))  # as the run takes it
+    loss = build_gatys_loss(extractor, to_tensor(resize(content, picture.size)), [painting], (1.0,), config)
+    with torch.no_grad():
+        image = to_tensor(picture)
+        content_term, style_term, _ = loss(image, extractor(image, loss.layers))
+    return float(content_term), float(style_term)
+
+
+def test_stop_at_a_step_between_previews_keeps_that_steps_best_picture(extractor, content_image, style_image):
+    """Stopped at step 3 of a run previewed every 5 steps: the picture is the best scored by then, with its losses
+    (it was the last preview, or the instant start); and it is never the last step's unscored picture."""
+    cancel = threading.Event()
+    previews = []
+
+    def stop_at_three(progress) -> None:
+        if progress.preview is not None:
+            previews.append(progress.preview)
+        if progress.step == 3:
+            cancel.set()
+
+    config = TINY.replace(size=96, init="fast")
+    result = stylize(content_image, style_image, config, on_progress=stop_at_three, cancel=cancel, extractor=extractor)
+    assert result.stopped == "cancelled" and result.steps == 3
+    assert previews and result.image.tobytes() != previews[-1].tobytes()  # not the instant start, the one preview
+    content_term, style_term = loss_of(result.image, content_image, style_image, extractor)
+    assert content_term == pytest.approx(result.losses.content, rel=0.03)
+    assert style_term == pytest.approx(result.losses.style, rel=0.03)
+
+
+def test_a_picture_ends_at_its_turn_with_its_best_picture_when_someone_waits(extractor, content_image, style_image):
+    service = Scheduler(Pace.for_device("cpu"), slots=1, max_waiting=4, share_seconds=0.5)
+    work = PictureWork(content_image, [style_image], TINY.replace(steps=500), extractor)
+    job = service.submit("first", work)
+    deadline = time.monotonic() + 30
+    while (service.status(job).progress is None or service.status(job).progress.step < 2) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
+    assert service.status(job).cut_in is None  # nobody waits: no end announced
+    later = service.submit("second", PictureWork(content_image, [style_image], TINY.replace(steps=2), extractor))
+    status = service.wait(job, 30)
+    assert status.state == "done" and status.stopped == "turn"
+    painted = status.result
+    assert isinstance(painted, Painted) and painted.stopped == "turn" and 2 <= painted.result.steps < 500
+    assert service.wait(later, 30).result.result.steps == 2
+
+
+def test_a_pictures_time_left_stops_at_its_time_limit(content_image, style_image):
+    pace = Pace(step=100.0, instant=1.0, setup=0.5)
+    long = TINY.replace(steps=500)  # 154 s of steps at this pace
+    work = PictureWork(content_image, [style_image], long.replace(max_seconds=20.0))
+    assert work.planned(pace) == pytest.approx(20.0 + work.finish(pace))
+    assert work.left(pace, None, used=15.0) == pytest.approx(5.0 + work.finish(pace))
+    assert PictureWork(content_image, [style_image], long).planned(pace) > 150
+
+
+def test_a_clips_time_left_is_its_frames_at_its_own_pace_within_its_time_limit(tmp_path, style_image):
+    pace = Pace(step=10.0, instant=1.0, frame=2.0)
+    config = TransferConfig(size=256, steps=0, init="fast", max_seconds=180.0)
+    clip = ClipWork(tmp_path / "in.mp4", [style_image], tmp_path / "out.mp4", config, (256, 144), frames=45)
+    assert clip.left(pace, None, 0.0) == pytest.approx(45 * 2.0 * 256 * 144 / 1e6 + clip._encode(pace))
+    clip.done = 5
+    assert clip.left(pace, None, 10.0) == pytest.approx(40 * 2.0 + clip._encode(pace))  # 2 s a frame so far
+    clip.done = 1
+    # 13 s for its first frame: 572 s of frames, but the clip ends at its limit with what it painted.
+    assert clip.left(pace, None, 13.0) == pytest.approx(167.0 + clip.finish(pace))
