@@ -116,8 +116,7 @@ def watch_comparison(runtime: Runtime) -> bool:
             live[index].image(report.preview, caption=label, width="stretch")
 
     watch(runtime, job, draw)
-    keep_comparison(runtime)
-    st.rerun()
+    st.rerun()  # the page's next run collects the result (and says why, if it gave none)
     return True
 
 

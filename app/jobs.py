@@ -1,13 +1,19 @@
 """The pages' side of the job service: submit a job, watch it with live progress, stop it, collect its result.
 
 A job runs on the service's own thread; the page's script only watches it. A rerun of the page (a widget
-changed, the page's Stop button, another page) leaves the job running and the next run watches it again;
-the toolbar's Stop or a closed tab (Streamlit then stops the script) stops the job, which keeps what it
-painted for the session's next run.
+changed, the page's Stop button) leaves the job running and the next run watches it again; the toolbar's
+Stop, a closed tab or another page of the navigation stops the job, which keeps what it painted for the
+session's next run.
+
+Streamlit stops a script the same way for all of these (with ``runner.fastReruns`` a rerun stops the old
+script and starts a new one), so a watch that is stopped waits :data:`RERUN_GRACE` seconds: if no newer run
+of the session has started by then, nobody is watching and the job is stopped.
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 from collections.abc import Callable
 
@@ -22,8 +28,20 @@ from job_service.scheduler import JobStatus
 from nst_core.errors import BusyError
 
 POLL = 0.1  # s between two looks at a job
+RERUN_GRACE = 0.5  # s a stopped watch waits for a newer run of its session before it stops the job
 FEW_SECONDS = 5.0  # below this a wait or time left is said as "a few seconds"
 LEFT_THE_LINE = "You left the line when you pressed Stop; press the button again to take a new place in it."
+
+
+_runs: dict[str, int] = {}  # session -> the number of its latest script run that watches or collects
+_numbers = itertools.count(1)
+_runs_lock = threading.Lock()
+
+
+def _new_run(owner: str) -> int:
+    with _runs_lock:
+        number = _runs[owner] = next(_numbers)
+        return number
 
 
 def about(seconds: float) -> str:
@@ -68,6 +86,8 @@ def watch(runtime: Runtime, job_id: str, draw: Callable[[JobStatus], None]) -> J
 
     The toolbar's Stop or a closed tab stops the job (it keeps what it painted); a rerun leaves it running.
     """
+    owner = session_id()
+    run = _runs.get(owner) or _new_run(owner)
     try:
         while True:
             status = runtime.service.status(job_id)
@@ -76,7 +96,13 @@ def watch(runtime: Runtime, job_id: str, draw: Callable[[JobStatus], None]) -> J
                 return status
             time.sleep(POLL)
     except StopException:
-        runtime.service.cancel(job_id)
+        service = runtime.service
+
+        def unless_watched_again() -> None:
+            if _runs.get(owner, 0) <= run:  # no newer run of this session: the visitor stopped it, or left
+                service.cancel(job_id)
+
+        threading.Timer(RERUN_GRACE, unless_watched_again).start()
         raise
 
 
@@ -88,6 +114,7 @@ def stop(runtime: Runtime, job_id: str) -> None:
 def collect(runtime: Runtime, kinds: tuple[str, ...]) -> list[JobStatus]:
     """This visitor's finished jobs of ``kinds``, once each; a job still stopping (a step at most) is waited for."""
     owner = session_id()
+    _new_run(owner)  # every page's run collects first: a watch stopped for this run leaves its job running
     for kind in kinds:
         job = runtime.service.active(owner, kind)
         if job is not None and runtime.service.status(job).stopped is not None:

@@ -179,8 +179,7 @@ def watch_picture(runtime: Runtime) -> bool:
     if view.stop_pressed:
         stop(runtime, job)
     watch(runtime, job, view.draw)
-    keep_pictures(runtime)
-    st.rerun()
+    st.rerun()  # the page's next run collects the result (and says why, if it gave none)
     return True
 
 

@@ -200,8 +200,7 @@ def watch_clip(runtime: Runtime) -> bool:
             live.image(progress.preview, caption=f"Frame {progress.step}", width="content")
 
     watch(runtime, job, draw)
-    keep_clip(runtime)
-    st.rerun()
+    st.rerun()  # the page's next run collects the result (and says why, if it gave none)
     return True
 
 

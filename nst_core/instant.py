@@ -107,6 +107,9 @@ class InstantNetwork:
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # the int8 graphs make onnxruntime warn about every folded constant
+        # Threads waiting for work sleep instead of spinning: spinning took the cores an optimisation beside it
+        # needed (bench/threads.py measures it).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CPUExecutionProvider"]
         try:
             predict = _read_checked(folder / PREDICT_FILE)

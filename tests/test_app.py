@@ -552,7 +552,8 @@ def test_the_progress_line_counts_per_scale_and_says_the_time_left():
     config = TransferConfig(size=512, steps=40)
     report = Progress(step=43, total=80, losses=Losses(1, 1, 0, 2), elapsed=10.0, size=(512, 384), scale=1,
                       scales=2, preview=None)  # fmt: skip
-    assert progress_line(report, config, (1024, 768), left=18.4) == "Scale 2/2 · Step 3/40 · 512×384 px · about 18 s left"
+    line = progress_line(report, config, (1024, 768), left=18.4)
+    assert line == "Scale 2/2 · Step 3/40 · 512×384 px · about 18 s left"
     assert progress_line(report, config, (1024, 768), left=3.0).endswith("· a few seconds left")
 
 

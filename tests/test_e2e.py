@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from bench.load import BROWSER_ARGS, CHROMIUM, free_port, start_server
+from bench.load import BROWSER_ARGS, CHROMIUM, RUNNING, free_port, start_server, told_wait
 from tests.conftest import ROOT, encode
 
 ARTIFACTS = ROOT / "test-artifacts"
+SHARE = 8  # s, the test server's fair turn
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +44,8 @@ def app_url() -> Iterator[str]:
             pytest.fail(f"The browser test is required here, but {reason}.")
         pytest.skip(reason)
     port = free_port()
-    server = start_server(port, {"NST_MAX_SIZE": "96", "NST_MAX_STEPS": "300"}, "--server.maxUploadSize", "1")
+    env = {"NST_MAX_SIZE": "96", "NST_MAX_STEPS": "300", "NST_FAIR_SHARE_SECONDS": str(SHARE)}
+    server = start_server(port, env, "--server.maxUploadSize", "1")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -226,7 +228,9 @@ def start_a_long_example_run(page: Any) -> None:
     set_steps(page, 300)
     page.get_by_role("button", name="Paint it").click()
     page.get_by_text("s left").first.wait_for(timeout=60_000)
-    page.get_by_text("Step 5").first.wait_for(timeout=60_000)  # a preview exists
+    page.locator("[data-testid='stImage']").filter(has_text=re.compile(r"^Step \d+$")).first.wait_for(
+        timeout=60_000
+    )  # a preview exists
 
 
 def test_stop_keeps_the_picture_so_far(app_url):
@@ -380,14 +384,15 @@ def test_on_a_desktop_the_forming_picture_and_the_result_come_into_view(app_url)
         assert in_view(page.locator("[data-testid='stImage']").filter(has_text="#1 · ").first, 900)
 
 
-SEEN_JS = """() => {
+SEEN_JS = r"""() => {
   window.nstSeen = [];
   const note = (text) => { if (!window.nstSeen.includes(text)) window.nstSeen.push(text); };
   new MutationObserver(() => {
     if (document.body.innerText.includes("Instant painting ready")) note("Instant painting ready");
     for (const image of document.querySelectorAll("[data-testid='stImage']")) {
       const caption = image.innerText.trim();
-      if (caption === "Instant painting" || caption === "Step 5") note(caption);
+      if (caption === "Instant painting") note(caption);
+      if (/^Step \d+$/.test(caption)) note("Step");
     }
   }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
 }"""
@@ -405,11 +410,11 @@ def test_the_instant_painting_shows_before_the_first_optimisation_step(app_url):
         # the page itself records, in order, what it showed.
         page.evaluate(SEEN_JS)
         page.get_by_role("button", name="Paint it").click()
-        page.wait_for_function("window.nstSeen.includes('Step 5')", timeout=60_000)
+        page.wait_for_function("window.nstSeen.includes('Step')", timeout=60_000)
         # The progress line and the live picture's caption (drawn together), then the optimisation paints over it.
         seen = page.evaluate("window.nstSeen")
         assert len(seen) == 3 and set(seen[:2]) == {"Instant painting ready", "Instant painting"}
-        assert seen[2] == "Step 5"
+        assert seen[2] == "Step"
         page.get_by_role("button", name="Stop and keep this").click()
         page.get_by_text("stopped at step").first.wait_for(timeout=30_000)
         assert page.locator("[data-testid='stException']").count() == 0
@@ -475,3 +480,73 @@ def test_the_compare_page_runs_a_comparison_and_every_text_is_readable(app_url):
         page.wait_for_timeout(1000)
         assert page.locator("[data-testid='stException']").count() == 0
         assert_readable(page)
+
+
+def follow_the_wait(page: Any, timeout: float = 90.0) -> tuple[list[tuple[float, float]], float]:
+    """Every wait a page in line tells (when, how many s), and when its job really starts."""
+    figures: list[tuple[float, float]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = page.locator("[data-testid='stMain']").inner_text()
+        now = time.monotonic()
+        told = told_wait(text)
+        if told is not None:
+            figures.append((now, told))
+        elif RUNNING.search(text) and figures:
+            return figures, now
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the job did not start within {timeout:g} s; told {figures[-3:]}")
+
+
+def assert_waits_held(figures: list[tuple[float, float]], started: float) -> None:
+    """Every figure of at least a few seconds is within 30% of the wait that followed it."""
+    checked = [(told, started - at) for at, told in figures if told > 5]
+    assert checked, figures
+    assert all(abs(told - real) <= 0.3 * real for told, real in checked), checked
+
+
+def test_two_visitors_behind_a_long_run_are_told_waits_that_hold(app_url):
+    """The run ahead is cut at its fair turn: the wait told is that turn, not the whole run (35x too long)."""
+    with chromium() as browser:
+        first = browser.new_context().new_page()
+        first.goto(app_url)
+        long_run(first)
+        first.get_by_text("s left").first.wait_for(timeout=60_000)
+        first.wait_for_timeout(1500)
+        second = browser.new_context().new_page()
+        second.goto(app_url)
+        second.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
+        wait_until_idle(second)
+        second.get_by_role("button", name="Paint it").click()
+        figures, started = follow_the_wait(second)
+        assert_waits_held(figures, started)
+        # The visitor whose run was cut was told so while it ran, and the result says why it ended.
+        first.get_by_text(f"ended after {SHARE} s: others were waiting").first.wait_for(timeout=30_000)
+        second.get_by_text("#1 · ").first.wait_for(timeout=60_000)
+        for page in (first, second):
+            assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_visitor_behind_a_comparison_is_told_a_wait_that_holds(app_url):
+    """The comparison yields after its turn (it used to hold the device for all its runs, unplanned)."""
+    with chromium() as browser:
+        presenter = browser.new_context().new_page()
+        presenter.goto(f"{app_url}/compare")
+        presenter.get_by_text("3 · Everything else").wait_for(timeout=60_000)
+        set_steps(presenter, 300)
+        presenter.get_by_text("Advanced").first.click()
+        presenter.get_by_text("Stop when converged").click()
+        presenter.get_by_role("button", name="Compare").click()
+        presenter.get_by_text("left for the comparison").first.wait_for(timeout=60_000)
+        visitor = browser.new_context().new_page()
+        visitor.goto(app_url)
+        visitor.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
+        wait_until_idle(visitor)
+        visitor.get_by_role("button", name="Paint it").click()
+        figures, started = follow_the_wait(visitor)
+        assert_waits_held(figures, started)
+        visitor.get_by_text("#1 · ").first.wait_for(timeout=60_000)
+        presenter.get_by_role("button", name="Stop and keep the runs so far").click()
+        presenter.get_by_text("Comparison", exact=True).wait_for(timeout=60_000)
+        for page in (presenter, visitor):
+            assert page.locator("[data-testid='stException']").count() == 0
