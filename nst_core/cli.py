@@ -15,13 +15,15 @@ on stderr, no traceback), 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import signal
 import sys
+import tempfile
 import threading
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -195,7 +197,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except SystemExit as stop:  # argparse exits on --help, --version and usage errors
         return int(stop.code or 0)
     try:
-        records = runs[command](args, err)
+        with _interruptible() as cancel:
+            records = runs[command](args, err, cancel)
     except NSTError as error:
         print(f"error: {error}", file=err)
         return EXIT_ERROR
@@ -205,14 +208,63 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     if args.json:
         for record in records:
             print(json.dumps(record), file=out)
+    if cancel.is_set():
+        print("interrupted: what was painted before Ctrl-C is written above", file=err)
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 
 def _checked_output(path: str) -> Path:
+    """The output's path, refused now (before any work) when it cannot be a file we write.
+
+    Raises:
+        NSTError: it names a folder, or its folder is missing or takes no new file.
+    """
     output = Path(path)
+    if output.is_dir():
+        raise NSTError(f"{output} is a folder; give the file to write, for example {output / 'painting.png'}.")
     if not output.parent.is_dir():
         raise NSTError(f"The folder {output.parent} does not exist.")
+    try:
+        with tempfile.TemporaryFile(dir=output.parent):
+            pass  # the folder takes a new file: said now, not after the run
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise NSTError(f"{output} could not be written ({reason.lower()}).") from None
     return output
+
+
+def _write(output: Path, write: Callable[[Path], object]) -> None:
+    """Write an output with ``write(path)``; a failure is one sentence.
+
+    Raises:
+        NSTError: the file could not be written (no permission, a read-only or full disk...).
+    """
+    try:
+        write(output)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise NSTError(f"{output} could not be written ({reason.lower()}).") from None
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[threading.Event]:
+    """Ctrl-C sets the event (the run ends after its step and keeps its best so far); a second Ctrl-C ends at
+    once (KeyboardInterrupt). Outside the main thread (a test calling ``main``) Ctrl-C is left alone."""
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def first(*_: object) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _input(kind: str, path: str) -> Image.Image:
@@ -230,7 +282,7 @@ def _inputs(args: argparse.Namespace) -> tuple[Image.Image, list[Image.Image], I
     return content, styles, None if start is None else _input("starting image", start)
 
 
-def _paint(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
+def _paint(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> list[dict[str, object]]:
     frames: list[Image.Image] = []
     config = config_from_args(args)
     output = _checked_output(args.output)
@@ -242,18 +294,18 @@ def _paint(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
         result = paint_instant(content, styles, config)
         frames.append(result.image)
     else:
-        result = _run(args, config, err, frames.append, content, styles, start)
-    save_png(result.image, output, result.recipe)
+        result = _run(args, config, err, frames.append, content, styles, start, cancel)
+    _write(output, lambda path: save_png(result.image, path, result.recipe))
     written = [str(output)]
     if timelapse is not None:
-        timelapse.write_bytes(timelapse_gif(frames))
+        _write(timelapse, lambda path: path.write_bytes(timelapse_gif(frames)))
         written.append(str(timelapse))
     if not args.quiet:
         print(f"wrote {' and '.join(written)} ({_summary(result)})", file=err)
     return [_record(result, output)]
 
 
-def _compare(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
+def _compare(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> list[dict[str, object]]:
     from tqdm import tqdm
 
     from . import compare
@@ -264,21 +316,24 @@ def _compare(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     content, styles, _ = _inputs(args)
     bar = tqdm(total=sum(planned_steps(v.config) for v in chosen), file=err, disable=args.quiet, unit="step")
     try:
-        results = compare.run(content, styles, chosen, on_progress=lambda index, progress: bar.update(1))
+        results = compare.run(content, styles, chosen, on_progress=lambda index, progress: bar.update(1),
+                              cancel=cancel)  # fmt: skip
     finally:
         bar.close()
-    labels = [v.label for v in chosen]
+    if not results:
+        raise NSTError("Interrupted before the first run had a step; nothing was written.")
+    labels = [v.label for v in chosen[: len(results)]]
     sheet = compare.comparison_sheet(content, styles[0], results, labels)
-    output.write_bytes(compare.sheet_png(sheet, results, labels))
+    _write(output, lambda path: path.write_bytes(compare.sheet_png(sheet, results, labels)))
     if not args.quiet:
         print(f"wrote {output} ({len(results)} runs: {', '.join(labels)})", file=err)
     return [_record(result, output) | {"label": label} for label, result in zip(labels, results, strict=True)]
 
 
-def _video(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
+def _video(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> list[dict[str, object]]:
     from tqdm import tqdm
 
-    from .media import VideoLimits, least_every, painted_count, probe
+    from .media import VideoError, VideoLimits, least_every, painted_count, probe
     from .video import FrameProgress, paint_video
 
     values = {name: getattr(args, name) for name in VIDEO_OPTIONS}
@@ -286,7 +341,10 @@ def _video(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
     config = TransferConfig(**values)
     output = _checked_output(args.output)
     source = Path(args.input)
-    info = probe(source)  # refused here, before anything else, with its sentence
+    try:
+        info = probe(source)  # refused here, before anything else, with its sentence
+    except VideoError as error:
+        raise VideoError(f"The clip {source}: {error}") from None
     styles = [_input("style image", style) for style in args.styles]
     planned = painted_count(info.frames, least_every(info.frames, VideoLimits(), args.every))
     bar = tqdm(total=planned, file=err, disable=args.quiet, unit="frame", dynamic_ncols=True)
@@ -295,16 +353,13 @@ def _video(args: argparse.Namespace, err: TextIO) -> list[dict[str, object]]:
         bar.update(progress.frame - bar.n)
 
     # Ctrl-C ends the clip after the current frame; the frames so far are still written as a video.
-    cancel = threading.Event()
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if in_main else None
     try:
         result = paint_video(source, styles, output, config, coherence=args.coherence, gif=args.gif,
                              every=args.every, on_progress=report, cancel=cancel)  # fmt: skip
+    except OSError as error:  # the decoder read the clip already (probe): this is the MP4 or GIF being written
+        raise NSTError(f"{output} could not be written ({(error.strerror or type(error).__name__).lower()}).") from None
     finally:
         bar.close()
-        if in_main:
-            signal.signal(signal.SIGINT, previous)
     if not args.quiet:
         gif = f" and {result.gif}" if result.gif else ""
         print(f"wrote {result.output}{gif} ({result.frames} frames, {result.width}x{result.height} px, "
@@ -348,6 +403,7 @@ def _run(
     content: Image.Image,
     styles: list[Image.Image],
     start: Image.Image | None,
+    cancel: threading.Event,
 ) -> TransferResult:
     from tqdm import tqdm
 
@@ -368,6 +424,6 @@ def _run(
         )
 
     try:
-        return stylize(content, styles, config, init_image=start, on_progress=report)
+        return stylize(content, styles, config, init_image=start, on_progress=report, cancel=cancel)
     finally:
         bar.close()

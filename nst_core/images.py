@@ -6,7 +6,7 @@ when called), so the instant path can read images cheaply.
 Order of checks in :func:`load_image`: byte cap, ``Image.open`` restricted to
 our formats, pixel cap on the header (before any decoding, so a
 decompression bomb costs nothing), decoding, EXIF orientation, first frame,
-mode normalisation to RGB.
+mode normalisation to RGB, colours from an embedded profile to sRGB.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .errors import ImageError
 
@@ -130,9 +130,34 @@ def _normalise(image: Image.Image) -> Image.Image:
             image = upright if upright is not None else image
         except Exception:  # noqa: BLE001 - malformed EXIF must not refuse a good picture
             pass
-        return _to_rgb(image)
+        return _in_srgb(_to_rgb(image), image.info.get("icc_profile"))
     except _DECODE_ERRORS:
         raise ImageError("This image file is truncated or damaged and cannot be decoded.") from None
+
+
+def _in_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
+    """An RGB image's colours converted from its embedded profile (a phone's Display P3, say) to sRGB, the space
+    the networks were trained in and the output is tagged with; unchanged without a profile, or with an RGB
+    profile that cannot be read (its colours are then taken as sRGB)."""
+    if not profile:
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        if source.profile.xcolor_space.strip() != "RGB":
+            return image
+        converted = ImageCms.profileToProfile(image, source, _srgb(), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image
+    return converted if converted is not None else image
+
+
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def srgb_profile() -> bytes:
+    """The sRGB profile every PNG we write is tagged with."""
+    return bytes(_srgb().tobytes())
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -206,7 +231,7 @@ def png_bytes(image: Image.Image, recipe: Mapping[str, Any] | None = None) -> by
     if recipe is not None:
         info.add_text(RECIPE_KEY, json.dumps(recipe, sort_keys=True))
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="PNG", pnginfo=info)
+    image.convert("RGB").save(buffer, format="PNG", pnginfo=info, icc_profile=srgb_profile())
     return buffer.getvalue()
 
 

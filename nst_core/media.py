@@ -100,7 +100,8 @@ def probe(path: Path, limits: VideoLimits = VideoLimits()) -> ClipInfo:
     if width <= 0 or height <= 0 or rate <= 0:
         raise VideoError("This video's header gives no frame size or frame rate; it cannot be painted.")
     if width * height > limits.max_pixels:
-        raise VideoError(f"The video's frames are too large ({width}x{height}); the limit is 3840x2160 (4K).")
+        raise VideoError(f"The video's frames are too large ({width}x{height}); the limit is "
+                         f"{frame_limit(limits.max_pixels)}.")  # fmt: skip
     if seconds > limits.max_seconds:
         raise VideoError(f"The video is too long ({seconds:.0f} s); the limit is {limits.max_seconds:g} s.")
     if frames > limits.max_frames * MAX_EVERY:
@@ -108,6 +109,14 @@ def probe(path: Path, limits: VideoLimits = VideoLimits()) -> ClipInfo:
     if frames < 2:
         raise VideoError("This file holds a single picture, not a video; paint it as a picture instead.")
     return ClipInfo(width, height, Fraction(rate), frames, seconds, has_audio, kind, rotation)
+
+
+NAMED_SIZES = {3840 * 2160: "3840x2160 (4K)", 1920 * 1080: "1920x1080 (full HD)", 1280 * 720: "1280x720 (HD)"}
+
+
+def frame_limit(pixels: int) -> str:
+    """A limit on a frame's pixels, as a visitor reads it: a named size, else megapixels."""
+    return NAMED_SIZES.get(pixels, f"{pixels / 1e6:.3g} megapixels a frame")
 
 
 def least_every(frames: int, limits: VideoLimits, every: int = 1) -> int:

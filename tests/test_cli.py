@@ -174,3 +174,53 @@ def test_the_cli_lists_the_comparison_dimensions_of_the_core():
     from nst_core import cli, compare
 
     assert cli.DIMENSIONS == compare.DIMENSIONS
+
+
+@pytest.mark.parametrize("where", ["folder", "missing", "unwritable"])
+def test_every_way_writing_the_output_can_fail_is_one_sentence_and_exit_2(tmp_path, pair, where):
+    output = {"folder": tmp_path, "missing": tmp_path / "nope" / "out.png", "unwritable": "/proc/out.png"}[where]
+    code, _, err = run_cli(*pair, "-o", str(output), "--size", "32", "--steps", "1")
+    said = {"folder": "is a folder; give the file to write", "missing": "does not exist",
+            "unwritable": "could not be written"}[where]  # fmt: skip
+    assert code == EXIT_ERROR and err.startswith("error: ") and said in err, err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def interrupt(argv: list[str], total: int) -> tuple[int, bytes, bytes]:
+    """Run the CLI as a process and press Ctrl-C once its progress bar has counted 3 of ``total`` steps."""
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "nst_core", *argv], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)  # fmt: skip
+    seen = b""
+    assert process.stderr is not None
+    counted = re.compile(rb" ([3-9]|\d\d+)/%d " % total)
+    deadline = time.monotonic() + 120
+    while not counted.search(seen) and time.monotonic() < deadline and process.poll() is None:
+        seen += process.stderr.read1(4096)  # type: ignore[attr-defined]
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    return process.returncode, stdout, seen + stderr
+
+
+def test_ctrl_c_writes_the_best_picture_so_far_and_exits_130(tmp_path, pair):
+    output = tmp_path / "out.png"
+    code, stdout, stderr = interrupt([*pair, "-o", str(output), "--size", "64", "--steps", "2000", "--json",
+                                      "--no-early-stop"], 2000)  # fmt: skip
+    assert code == 130 and b"interrupted: what was painted before Ctrl-C is written" in stderr
+    record = json.loads(stdout)
+    assert record["stopped"] == "cancelled" and 3 <= record["steps"] < 2000
+    recipe = read_recipe(output)
+    assert recipe is not None and recipe["steps_run"] == record["steps"]
+
+
+def test_ctrl_c_on_a_comparison_writes_the_runs_so_far(tmp_path, pair):
+    output = tmp_path / "sheet.png"
+    code, stdout, stderr = interrupt(["compare", *pair, "--vary", "optimizer", "--values", "lbfgs", "adam", "-o",
+                                      str(output), "--size", "48", "--steps", "500", "--no-early-stop", "--json"],
+                                     1000)  # fmt: skip
+    assert code == 130, stderr
+    records = [json.loads(line) for line in stdout.splitlines()]
+    assert [r["label"] for r in records] == ["L-BFGS"] and records[0]["stopped"] == "cancelled"
+    assert output.is_file() and set(read_recipe(output) or {}) == {"L-BFGS"}

@@ -189,3 +189,45 @@ def test_timelapse_has_one_frame_per_preview(content_image, style_image):
     assert gif.n_frames == 4 and gif.size == (48, 36)
     with pytest.raises(ImageError, match="at least one preview frame"):
         timelapse_gif([])
+
+
+def display_p3_profile() -> bytes:
+    """A Display P3 ICC profile (v2: its primaries adapted to D50, gamma 2.2 curves), as a phone tags photos."""
+    import struct
+
+    def fixed(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + bytes(4) + fixed(x) + fixed(y) + fixed(z)
+
+    name = b"Display P3 (test)\0"
+    description = b"desc" + bytes(4) + struct.pack(">I", len(name)) + name + bytes(78)
+    curve = b"curv" + bytes(4) + struct.pack(">IH", 1, round(2.2 * 256)) + bytes(2)
+    tags = [(b"desc", description), (b"cprt", b"text" + bytes(4) + b"none\0"), (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+            (b"rXYZ", xyz(0.5151, 0.2412, -0.0011)), (b"gXYZ", xyz(0.2919, 0.6922, 0.0419)),
+            (b"bXYZ", xyz(0.1571, 0.0666, 0.7841)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]  # fmt: skip
+    offset, table, data = 128 + 4 + 12 * len(tags), b"", b""
+    for signature, body in tags:
+        body += bytes(-len(body) % 4)
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = struct.pack(">I4sI4s4s4s", offset + len(data), b"lcms", 0x02100000, b"mntr", b"RGB ", b"XYZ ")
+    header += bytes(12) + b"acsp" + bytes(28) + fixed(0.9642) + fixed(1.0) + fixed(0.8249) + bytes(48)
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+def test_a_photo_tagged_display_p3_is_read_in_srgb_and_outputs_are_tagged_srgb():
+    from PIL import ImageCms
+
+    from nst_core.images import png_bytes
+
+    colour = (200, 100, 50)
+    tagged = encode(Image.new("RGB", (8, 8), colour), "PNG", icc_profile=display_p3_profile())
+    read = load_image(tagged).getpixel((0, 0))
+    # P3's red is deeper than sRGB's: the same numbers mean a redder colour, more red and less blue in sRGB.
+    assert read[0] > colour[0] + 8 and read[2] < colour[2] - 8, read
+    assert load_image(encode(Image.new("RGB", (8, 8), colour))).getpixel((0, 0)) == colour  # untagged: as is
+    written = Image.open(io.BytesIO(png_bytes(Image.new("RGB", (4, 4)))))
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(written.info["icc_profile"]))
+    assert "sRGB" in profile.profile.profile_description

@@ -277,8 +277,8 @@ def test_ctrl_c_on_the_cli_keeps_the_frames_so_far(tmp_path, painting):
     while b" 2/48" not in seen and time.monotonic() < deadline and process.poll() is None:
         seen += process.stderr.read1(4096)  # type: ignore[attr-defined]
     process.send_signal(signal.SIGINT)
-    stdout, _ = process.communicate(timeout=60)
-    assert process.returncode == 0
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and b"interrupted: what was painted before Ctrl-C is written" in stderr
     record = json.loads(stdout)
     frames, _, has_audio, _ = decoded(output)
     assert record["stopped"] == "cancelled" and 2 <= frames < 48 and frames == record["frames"] and has_audio
