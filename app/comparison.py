@@ -8,16 +8,16 @@ from typing import Any
 import streamlit as st
 from PIL import Image
 
-from app.form import label_of
 from app.inputs import Styles, chosen_credits
 from app.jobs import about, active, collect, cut_line, say_failure, stop, submit, waiting_line, watch
-from app.run import checked_config, preload
+from app.run import WHOLE_STEPS, checked_config, preload
 from app.runtime import Runtime
 from app.session import keep, kept
 from job_service.scheduler import JobStatus
 from job_service.work import Compared, ComparisonWork
 from nst_core import compare
 from nst_core.errors import NSTError
+from nst_core.labels import label_of
 from nst_core.reports import TransferResult
 
 DIMENSION_LABELS = {
@@ -69,9 +69,6 @@ def submit_comparison(
     runtime: Runtime, content: Image.Image, styles: Styles, values: dict[str, Any], dimension: str, chosen: list[str]
 ) -> None:
     """Submit the same picture under several settings as one job; a refusal is one sentence."""
-    if not styles:
-        st.error("Choose at least one painting.")
-        return
     try:
         variants = compare.variants(dimension, chosen, checked_config(runtime, values))
         for variant in variants:
@@ -156,7 +153,7 @@ def comparison_chart_spec(rows: list[dict[str, Any]], x_axis: str, term: str) ->
         "data": {"values": [row for row in rows if row[term] > 0]},
         "mark": {"type": "line"},
         "encoding": {
-            "x": {"field": x_axis, "type": "quantitative"},
+            "x": {"field": x_axis, "type": "quantitative", **({"axis": WHOLE_STEPS} if x_axis == "step" else {})},
             "y": {"field": term, "type": "quantitative", "scale": {"type": "log"}, "title": f"{term} loss"},
             # The legend above the plot, a name a line: beside it, it took half of a half-width column; in one
             # row, a phone cut off the second name.

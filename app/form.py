@@ -17,6 +17,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from job_service.limits import Limits
+from nst_core import labels
 from nst_core.config import (
     HARD_MAX_STEPS,
     MIN_SIZE,
@@ -32,9 +33,8 @@ Where = Literal["left", "right", "advanced-left", "advanced-right"]
 
 @dataclass(frozen=True)
 class Control:
-    """How one config field appears in the form."""
+    """How one config field appears in the form (its label is ``nst_core.labels.SETTINGS``')."""
 
-    label: str
     where: Where
     low: float | None = None  # bounds of a number input or slider
     high: float | None = None
@@ -45,66 +45,34 @@ class Control:
 
 
 Method = Literal["refined", "instant", "gatys"]
-METHODS: dict[Method, str] = {  # the page's three ways to paint, named for visitors
-    "refined": "Instant, then refined",
-    "instant": "Instant",
-    "gatys": "Optimised from the photo (Gatys)",
-}
+METHODS = labels.METHODS
 DEFAULT_METHOD: Method = "refined"
 
 CONTROLS: dict[str, Control] = {
-    "size": Control("Output size (longest side, px)", "left", step=32),
+    "size": Control("left", step=32),
     "steps": Control(
-        "Steps per scale",
         "left",
         help="Optimiser iterations at each scale; above 384 px the picture is first "
         "painted at about 256 px, then at each doubling.",
     ),
-    "style_weight": Control("Style strength", "left", presets=STYLE_WEIGHT_PRESETS),
-    "tv_weight": Control("Smoothness", "advanced-left", presets=TV_WEIGHT_PRESETS),
-    "optimizer": Control("Optimiser", "right"),
-    "strength": Control("Instant strength (0 = the photo, 1 = the painting)", "right", low=0.0, high=1.0, step=0.05),
-    "init": Control("Optimised from the photo: start from", "advanced-right", choices=("content", "noise")),
-    "color": Control("Colours", "right"),
-    "seed": Control("Seed", "advanced-right", low=0, high=2**31 - 1, step=1),
-    "content_weight": Control("Content weight", "advanced-left", low=0.0, high=100.0, step=0.1),
-    "style_scale": Control("Style scale (painting size vs. output)", "advanced-left", low=0.25, high=2.0, step=0.05),
-    "learning_rate": Control(
-        "Learning rate (0 = the optimiser's default)", "advanced-left", low=0.0, high=10.0, step=0.01
-    ),
-    "weights": Control("Weights", "advanced-right", choices=WEIGHT_SOURCES),
-    "backbone": Control("Backbone", "advanced-right"),
-    "multiscale": Control("Coarse-to-fine above 384 px", "advanced-right"),
-    "early_stop": Control("Stop when converged", "advanced-right"),
-}
-
-CHOICE_LABELS = {
-    "gatys": "Gatys, from the photo",
-    "refined": "Instant, then refined",
-    "instant": "Instant",
-    "lbfgs": "L-BFGS (fastest)",
-    "adam": "Adam",
-    "gd": "Gradient descent",
-    "content": "The photo",
-    "fast": "The instant painting",
-    "noise": "Noise",
-    "none": "Style's colours",
-    "luminance": "Photo's colours (luminance only)",
-    "match": "Match style to photo",
-    "original": "Original VGG19",
-    "torchvision": "torchvision IMAGENET1K_V1",
-    "hub": "Hugging Face hub (timm)",
-    "vgg19": "VGG19",
-    "vgg16": "VGG16",
+    "style_weight": Control("left", presets=STYLE_WEIGHT_PRESETS),
+    "tv_weight": Control("advanced-left", presets=TV_WEIGHT_PRESETS),
+    "optimizer": Control("right"),
+    "strength": Control("right", low=0.0, high=1.0, step=0.05),
+    "init": Control("advanced-right", choices=("content", "noise")),
+    "color": Control("right"),
+    "seed": Control("advanced-right", low=0, high=2**31 - 1, step=1),
+    "content_weight": Control("advanced-left", low=0.0, high=100.0, step=0.1),
+    "style_scale": Control("advanced-left", low=0.25, high=2.0, step=0.05),
+    "learning_rate": Control("advanced-left", low=0.0, high=10.0, step=0.01),
+    "weights": Control("advanced-right", choices=WEIGHT_SOURCES),
+    "backbone": Control("advanced-right"),
+    "multiscale": Control("advanced-right"),
+    "early_stop": Control("advanced-right"),
 }
 
 _DEFAULTS = TransferConfig()
 _TYPES = typing.get_type_hints(TransferConfig)
-
-
-def label_of(value: Any) -> str:
-    """A choice as visitors read it."""
-    return CHOICE_LABELS.get(str(value), str(value))
 
 
 def render_controls(
@@ -124,8 +92,8 @@ def render_controls(
     else:
         method = st.radio(
             "Method",
-            list(METHODS),
-            index=list(METHODS).index(DEFAULT_METHOD),
+            list(typing.get_args(Method)),
+            index=list(typing.get_args(Method)).index(DEFAULT_METHOD),
             format_func=METHODS.__getitem__,
             horizontal=True,
             key="method",
@@ -167,34 +135,34 @@ def method_of(recipe: dict[str, Any]) -> Method:
 
 def _widget(name: str, control: Control, limits: Limits, varied: str | None = None) -> Any:
     """The widget for one field; its kind follows from the field's type. The ``varied`` field gets none."""
-    kind, default = _TYPES[name], getattr(_DEFAULTS, name)
+    kind, default, label = _TYPES[name], getattr(_DEFAULTS, name), labels.SETTINGS[name]
     if name == varied:
-        st.caption(f"{control.label}: the values chosen above.")
+        st.caption(f"{label}: the values chosen above.")
         return default
     tip = control.help or field_help(name).capitalize() + "."
     common: dict[str, Any] = {"key": name, "help": tip}
     if name == "size":
-        return int(st.slider(control.label, MIN_SIZE, limits.max_size, limits.default_size, step=32, **common))
+        return int(st.slider(label, MIN_SIZE, limits.max_size, limits.default_size, step=32, **common))
     if name == "steps":
         most = min(limits.max_steps, HARD_MAX_STEPS)
-        return int(st.slider(control.label, 1, most, limits.default_steps, **common))
+        return int(st.slider(label, 1, most, limits.default_steps, **common))
     if control.presets:
-        return float(st.select_slider(control.label, options=list(control.presets), value=default, **common))
+        return float(st.select_slider(label, options=list(control.presets), value=default, **common))
     choices = _choices(name, control)
     if choices:
         if not control.where.startswith("advanced"):  # in view: every choice visible at once
-            return st.radio(control.label, choices, format_func=label_of, horizontal=True, **common)
-        return st.selectbox(control.label, choices, format_func=label_of, **common)
+            return st.radio(label, choices, format_func=labels.label_of, horizontal=True, **common)
+        return st.selectbox(label, choices, format_func=labels.label_of, **common)
     if kind is bool:
-        return bool(st.checkbox(control.label, value=default, **common))
+        return bool(st.checkbox(label, value=default, **common))
     if kind is int:
-        return int(st.number_input(control.label, int(control.low or 0), int(control.high or 0), default, 1, **common))
+        return int(st.number_input(label, int(control.low or 0), int(control.high or 0), default, 1, **common))
     low, high = float(control.low or 0.0), float(control.high or 0.0)
     if name == "learning_rate":  # 0 stands for "the optimiser's default" (None)
-        return float(st.number_input(control.label, low, high, 0.0, control.step, format="%.3f", **common)) or None
+        return float(st.number_input(label, low, high, 0.0, control.step, format="%.3f", **common)) or None
     if control.high is not None and control.high - low <= 10:
-        return float(st.slider(control.label, low, high, float(default), control.step, **common))
-    return float(st.number_input(control.label, low, high, float(default), control.step, **common))
+        return float(st.slider(label, low, high, float(default), control.step, **common))
+    return float(st.number_input(label, low, high, float(default), control.step, **common))
 
 
 def _choices(name: str, control: Control) -> list[str]:

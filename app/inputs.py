@@ -14,19 +14,22 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from job_service.limits import Limits
 from nst_core.config import MAX_STYLES
 from nst_core.errors import ConfigError, ImageError
-from nst_core.images import MIN_SIDE, fit_size, load_image
+from nst_core.images import MIN_SIDE, fit_size, load_image, shown_size
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CONTENT_DIR = ASSETS / "content"
 STYLE_DIR = ASSETS / "style"
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]  # a GIF is read as its first frame
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]  # every format the core reads; a GIF's first frame
 MARKDOWN = "\\`*_{}[]()<>#+-.!|~$:"  # characters Streamlit's Markdown would act on
+AUTOLINKED = ".@:"  # characters an autolink needs ("www.", "x@y", "http:")
+WORD_JOINER = "\u2060"  # zero width, no break: it splits an address without showing
 DEFAULT_CONTENT = "tubingen.jpg"
 DEFAULT_STYLE = "Starry Night"
 TILE = (240, 180)  # px, a thumbnail of an upload
 SMALL_TILE = (96, 72)  # px, the examples' thumbnails
 
 Styles = list[tuple[str, Image.Image]]  # (label, image) per painting
+NO_PAINTING = "Choose at least one painting."
 T = TypeVar("T")
 
 
@@ -71,11 +74,22 @@ def examples(folder: Path) -> dict[str, Path]:
 
 
 def plain(text: str) -> str:
-    """Visitor text (a file's name) as plain text in Streamlit's Markdown: every active character escaped."""
-    return "".join("\\" + char if char in MARKDOWN else char for char in text)
+    """Visitor text (a file's name) as plain text in Streamlit's Markdown: every active character escaped, and
+    an invisible word joiner after each ``.``, ``@`` and ``:``, so that no address in it (``x@example.org``,
+    ``www.example.com``, ``http://...``) is made a link (Markdown's autolinks ignore escapes)."""
+    escaped = ("\\" + char if char in MARKDOWN else char for char in text)
+    return "".join(char + WORD_JOINER if char[-1] in AUTOLINKED else char for char in escaped)
 
 
-def read_upload(upload: UploadedFile, limits: Limits) -> Image.Image:
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded picture as read (perhaps decoded smaller than the file), and the file's own size as shown."""
+
+    image: Image.Image
+    size: tuple[int, int]  # (width, height) of the file, px
+
+
+def read_upload(upload: UploadedFile, limits: Limits) -> Upload:
     """An uploaded file as a checked RGB image, refused at once if it cannot be painted at any size here.
 
     Raises:
@@ -85,26 +99,29 @@ def read_upload(upload: UploadedFile, limits: Limits) -> Image.Image:
     max_bytes = int(limits.max_upload_mb * 1024 * 1024)
     if upload.size > max_bytes:
         raise ImageError(f"{name} is too large ({upload.size / 1e6:.1f} MB); the limit is {limits.max_upload_mb:g} MB.")
+    data = upload.getvalue()
     try:
-        image = load_image(
-            upload.getvalue(),
-            max_bytes=max_bytes,
-            max_pixels=int(limits.max_megapixels * 1e6),
-            max_side=2 * limits.max_size,
-        )
-        fit_size(image.size, limits.max_size)  # too thin even at the largest size: said now, not after a click
+        image = load_image(data, max_bytes=max_bytes, max_pixels=int(limits.max_megapixels * 1e6),
+                           max_side=2 * limits.max_size)  # fmt: skip
+        size = shown_size(data) or image.size
         if min(image.size) < MIN_SIDE:
-            raise ImageError(
-                f"This image is only {image.width}×{image.height} px; use one at least {MIN_SIDE} px on each side."
-            )
+            raise ImageError(f"This image is only {size[0]}×{size[1]} px; use one at least {MIN_SIDE} px on each side.")
+        shorter = min(fit_size(image.size, limits.max_size, check=False))
+        if shorter < MIN_SIDE:  # too thin even at the largest size this server paints: said now, not after a click
+            raise ImageError(f"This image is too thin ({size[0]}×{size[1]} px): even at this server's largest size, "
+                             f"{limits.max_size} px, its shorter side would be {shorter} px, and at least "
+                             f"{MIN_SIDE} px are needed. Crop it to a less elongated shape.")  # fmt: skip
     except ImageError as error:
         raise ImageError(f"{name}: {error}") from None
-    return image
+    return Upload(image, size)
 
 
-def show_upload(image: Image.Image, name: str) -> None:
-    """A thumbnail of what was read, with its size, as soon as it is read."""
-    st.image(ImageOps.contain(image, TILE), caption=f"{name} · {image.width}×{image.height} px", width="content")
+def show_upload(upload: Upload, name: str, max_size: int) -> None:
+    """A thumbnail of what was read, with the file's own size, as soon as it is read."""
+    width, height = upload.size
+    painted = " · painted smaller, at the size chosen below" if max(upload.size) > max_size else ""
+    st.image(ImageOps.contain(upload.image, TILE), caption=f"{name} · {width}×{height} px{painted}",
+             width="content")  # fmt: skip
 
 
 def render_content_picker(limits: Limits) -> Image.Image | None:
@@ -125,7 +142,7 @@ def render_content_picker(limits: Limits) -> Image.Image | None:
         return _example_content()
     if source == "Upload":
         upload = st.file_uploader(
-            f"Upload a photo (PNG, JPEG, WebP or GIF, up to {limits.max_upload_mb:g} MB)",
+            f"Upload a photo (PNG, JPEG, WebP, GIF or BMP, up to {limits.max_upload_mb:g} MB)",
             type=UPLOAD_TYPES,
             key="content_upload",
         )
@@ -133,9 +150,9 @@ def render_content_picker(limits: Limits) -> Image.Image | None:
         upload = st.camera_input("Take a photo", key="content_camera")
     if upload is None:
         return None
-    image = read_upload(upload, limits)
-    show_upload(image, plain(upload.name))
-    return image
+    read = read_upload(upload, limits)
+    show_upload(read, plain(upload.name), limits.max_size)
+    return read.image
 
 
 def chosen_credits() -> list[str]:
@@ -185,7 +202,7 @@ def render_style_picker(limits: Limits) -> Styles:
     )
     styles = [(label, load_image(by_label[label])) for label in picked]
     for upload in uploads or []:
-        styles.append((plain(upload.name), read_upload(upload, limits)))
+        styles.append((plain(upload.name), read_upload(upload, limits).image))
     if len(styles) > MAX_STYLES:
         raise ConfigError(f"At most {MAX_STYLES} style images can be blended; {len(styles)} were chosen.")
     if styles:
@@ -198,21 +215,32 @@ def render_style_picker(limits: Limits) -> Styles:
 
 @dataclass
 class Inputs:
-    """What the pickers gave: the photo (None until one is usable), the paintings, and whether a refusal
-    was already said (so pressing the button does not add a second, contradicting sentence)."""
+    """What the pickers gave: the photo (None until one is usable), the paintings, and which refusals were
+    already said (so pressing the button does not add a second sentence about the same file)."""
 
     content: Image.Image | None
     styles: Styles
-    refused: bool
+    content_refused: bool
+    styles_refused: bool
     max_upload_mb: float
 
     def photo_to_paint(self, submitted: bool) -> Image.Image | None:
-        """The photo once the visitor pressed the button; without one, a sentence (unless one was said)."""
-        if submitted and self.content is None and not self.refused:
-            # Streamlit's uploader refuses a file over the server's cap by itself (its note stays under the
-            # file's name, and the file never reaches us): this sentence agrees with that note.
-            st.error(f"No photo to paint yet: choose an example, or upload a photo of up to {self.max_upload_mb:g} MB.")
-        return self.content if submitted else None
+        """The photo once the visitor pressed the button with a photo and a painting; else, one sentence that
+        says what is missing (none when the pickers already said why)."""
+        if not submitted:
+            return None
+        if self.content is None:
+            if not self.content_refused:
+                # Streamlit's uploader refuses a file over the server's cap by itself (its note stays under the
+                # file's name, and the file never reaches us): this sentence agrees with that note.
+                st.error(f"No photo to paint yet: choose an example, or upload a photo of up to "
+                         f"{self.max_upload_mb:g} MB.")  # fmt: skip
+            return None
+        if not self.styles:
+            if not self.styles_refused:
+                st.error(NO_PAINTING)
+            return None
+        return self.content
 
 
 def render_inputs(limits: Limits) -> Inputs:
@@ -223,7 +251,7 @@ def render_inputs(limits: Limits) -> Inputs:
     with right:
         nothing: Styles = []
         styles, styles_refused = _said(lambda: render_style_picker(limits), nothing)
-    return Inputs(content, styles, refused=content_refused or styles_refused, max_upload_mb=limits.max_upload_mb)
+    return Inputs(content, styles, content_refused, styles_refused, limits.max_upload_mb)
 
 
 def _said(picker: Callable[[], T], nothing: T) -> tuple[T, bool]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import streamlit as st
 
-from app.form import apply_recipe, label_of
+from app.form import apply_recipe, method_of
 from app.run import loss_chart_spec
 from app.session import Entry
+from nst_core.labels import label_of, short
 
 
 def render_picture(entry: Entry) -> None:
@@ -16,9 +18,8 @@ def render_picture(entry: Entry) -> None:
     watched (it may sit in the form: images only)."""
     # The painting first (on a phone the columns stack: the result comes before its inputs), at its own size.
     columns = st.columns([2, 1, 1])
-    caption = f"#{entry.number} · {entry.steps} steps · {entry.seconds:.1f} s" + (
-        f" · {entry.note}" if entry.note else ""
-    )
+    work = "one pass" if method_of(entry.recipe) == "instant" else f"{entry.steps} steps"
+    caption = f"#{entry.number} · {work} · {entry.seconds:.1f} s" + (f" · {entry.note}" if entry.note else "")
     columns[0].image(entry.image, caption=caption, width="content")  # its own size, never wider than its column
     columns[1].image(entry.content, caption="Photo", width="stretch")
     columns[2].image(
@@ -59,6 +60,16 @@ def render_downloads(entry: Entry) -> None:
             st.vega_lite_chart(loss_chart_spec(entry.history), width="stretch")
 
 
+def settings(recipe: dict[str, Any]) -> str:
+    """What made a painting, in a gallery's caption: only the settings its method used."""
+    method = method_of(recipe)
+    if method == "instant":
+        return f"{label_of(method)} · {short('strength').lower()} {recipe.get('strength', 1.0):g}"
+    return f"{label_of(method)} · {short('style_weight').lower()} {recipe.get('style_weight', 0):g} · " + label_of(
+        recipe.get("optimizer", "")
+    )
+
+
 def render_gallery(entries: list[Entry]) -> None:
     """This session's earlier paintings, when there is more than one."""
     if len(entries) < 2:
@@ -66,7 +77,5 @@ def render_gallery(entries: list[Entry]) -> None:
     st.subheader("This session's paintings")
     columns = st.columns(4)
     for index, entry in enumerate(entries):
-        recipe = entry.recipe
-        settings = f"strength {recipe.get('style_weight', 0):g} · {label_of(recipe.get('optimizer', ''))}"
-        caption = f"#{entry.number} · {settings} · {entry.seconds:.0f} s"
+        caption = f"#{entry.number} · {settings(entry.recipe)} · {entry.seconds:.0f} s"
         columns[index % 4].image(entry.image, caption=caption, width="stretch")

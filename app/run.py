@@ -29,6 +29,7 @@ KINDS = ("picture", "instant")  # the jobs of this page
 LABELS_KEY = "picture_labels"  # the names of the paintings of the job under way, for its live view
 CHART_EVERY = 5  # steps between loss-chart updates
 PREVIEW_EVERY = 5  # steps between previews
+WHOLE_STEPS = {"tickMinStep": 1, "format": "d"}  # a step axis has whole numbers only (it showed 1.2, 1.4)
 STOP_NOTES: dict[StopWhy, str] = {
     "cancelled": "stopped at step {step}",
     "replaced": "stopped at step {step} for your next painting",
@@ -66,7 +67,7 @@ def loss_chart_spec(points: list[dict[str, float]]) -> dict[str, Any]:
         "data": {"values": rows},
         "mark": {"type": "line", "point": False},
         "encoding": {
-            "x": {"field": "step", "type": "quantitative", "axis": {"tickMinStep": 1, "format": "d"}},
+            "x": {"field": "step", "type": "quantitative", "axis": WHOLE_STEPS},
             "y": {"field": "loss", "type": "quantitative", "scale": {"type": "log"}},
             "color": {"field": "term", "type": "nominal"},
         },
@@ -148,9 +149,6 @@ class LiveView:
 
 def submit_picture(runtime: Runtime, content: Image.Image, styles: Styles, values: dict[str, Any]) -> None:
     """Validate and submit a picture job for this visitor; a refusal is one sentence."""
-    if not styles:
-        st.error("Choose at least one painting.")
-        return
     try:
         config = checked_config(runtime, values)
         instant = config.init == "fast" and config.steps == 0

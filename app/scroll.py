@@ -9,7 +9,7 @@ identical frame is not run again on the next rerun).
 
 from __future__ import annotations
 
-import streamlit.components.v1 as components
+import streamlit as st
 
 # scrollMarginTop: the room left above the place, so the button and its caption stay in view.
 SCRIPT = """<script>
@@ -26,4 +26,4 @@ def scroll_here(nonce: int) -> None:
     """Scroll the window so that this point of the page is near its top (once per distinct ``nonce``)."""
     if not isinstance(nonce, int):
         raise TypeError("the nonce is an integer, never text")
-    components.html(SCRIPT % nonce, height=0)
+    st.iframe(SCRIPT % nonce, height=1)

@@ -143,9 +143,6 @@ def render_frame_rate(info: ClipInfo | None, limits: VideoLimits) -> int:
 
 def submit_clip(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, controls: VideoControls) -> None:
     """Submit the clip as a job of known work (its frames at this device's pace); a refusal is one sentence."""
-    if not styles:
-        st.error("Choose at least one painting.")
-        return
     path, info = clip
     planned = painted_count(info.frames, controls.every)
     try:

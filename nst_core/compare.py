@@ -20,13 +20,13 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from .config import BACKBONES, OPTIMIZERS, TransferConfig
 from .errors import ConfigError
 from .images import ImageSource, load_image, png_bytes
+from .labels import METHODS, label_of, short
 from .reports import HistoryPoint, Progress, TransferResult
 from .transfer import as_list, stylize
 
 Dimension = Literal["method", "optimizer", "backbone", "style_weight"]
 DIMENSIONS: tuple[str, ...] = get_args(Dimension)
 MAX_VARIANTS = 6
-METHOD_LABELS = {"gatys": "Gatys, from the photo", "refined": "Instant, then refined", "instant": "Instant"}
 CURVE_COLOURS = ((230, 85, 60), (70, 140, 230), (90, 190, 110), (230, 180, 50), (170, 100, 210), (60, 200, 200))
 
 
@@ -52,14 +52,14 @@ def variants(dimension: str, values: Sequence[str | float], base: TransferConfig
     result = []
     for value in values:
         if dimension == "method":
-            if str(value) not in METHOD_LABELS:
-                raise ConfigError(f"A method is one of {', '.join(METHOD_LABELS)}; {value!r} was given.")
+            if str(value) not in METHODS:
+                raise ConfigError(f"A method is one of {', '.join(METHODS)}; {value!r} was given.")
             config = base.replace(init="content" if value == "gatys" else "fast", steps=0 if value == "instant" else
                                   base.steps or TransferConfig.steps)  # fmt: skip
-            label = METHOD_LABELS[str(value)]
+            label = METHODS[str(value)]
         elif dimension == "optimizer":
             config = base.replace(optimizer=str(value), learning_rate=None)
-            label = {"lbfgs": "L-BFGS", "adam": "Adam", "gd": "Gradient descent"}.get(str(value), str(value))
+            label = label_of(value)
         elif dimension == "backbone":
             config = base.replace(backbone=str(value))
             if str(value) == "vgg16" and base.weights == "original":
@@ -67,14 +67,14 @@ def variants(dimension: str, values: Sequence[str | float], base: TransferConfig
                     "The bundled original weights are VGG19 only; choose torchvision, hub or a .safetensors "
                     "file as the weights to compare with VGG16."
                 )
-            label = str(value).upper()
+            label = label_of(value)
         else:
             try:
                 strength = float(value)
             except ValueError:
                 raise ConfigError(f"Style strengths must be numbers; {value!r} was given.") from None
             config = base.replace(style_weight=strength)
-            label = f"strength {strength:g}"
+            label = f"{short('style_weight').lower()} {strength:g}"
         result.append(Variant(label, config))
     return result
 
@@ -149,13 +149,20 @@ def loss_chart(
     labels: Sequence[str],
     x_axis: Literal["step", "seconds"] = "step",
     size: tuple[int, int] = (640, 320),
+    text_px: int = 14,
 ) -> Image.Image:
-    """Total loss of each run against step or seconds: log axis, legend, labelled axes (matplotlib)."""
+    """Total loss of each run against step or seconds: log axis, legend, labelled axes (matplotlib), its text
+    ``text_px`` pixels high; steps are whole numbers."""
     from matplotlib.figure import Figure  # not pyplot: no global state, safe in a server's threads
+    from matplotlib.ticker import MaxNLocator
 
     dpi = 100
+    points_size = text_px * 72 / dpi
     figure = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi)
     axes = figure.add_subplot()
+    axes.tick_params(which="both", labelsize=points_size)
+    if x_axis == "step":
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     for index, (history, label) in enumerate(zip(histories, labels, strict=True)):
         points = [(p.step if x_axis == "step" else p.elapsed, p.losses.total) for p in history if p.losses.total > 0]
         if points:
@@ -163,11 +170,11 @@ def loss_chart(
             colour = "#{:02x}{:02x}{:02x}".format(*CURVE_COLOURS[index % len(CURVE_COLOURS)])
             axes.plot(xs, ys, color=colour, linewidth=2, label=label)
     axes.set_yscale("log")
-    axes.set_xlabel("step" if x_axis == "step" else "seconds")
-    axes.set_ylabel("total loss (log scale)")
+    axes.set_xlabel("step" if x_axis == "step" else "seconds", fontsize=points_size)
+    axes.set_ylabel("total loss (log scale)", fontsize=points_size)
     axes.grid(True, which="major", color="#e6e6e6")
     if axes.get_legend_handles_labels()[0]:
-        axes.legend(loc="upper right", fontsize="small")
+        axes.legend(loc="upper right", fontsize=points_size)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
@@ -205,43 +212,80 @@ def comparison_sheet(
 
     The recipes are also kept as JSON in the PNG text chunk written by :func:`sheet_png`.
     """
-    font = _font(11)
     columns = 2 + len(results)
-    chart_height = 320
-    recipe_height = 150
     width = columns * (tile + 12) + 12
-    height = 12 + tile + 28 + recipe_height + 2 * chart_height + 36 + 16 * len(credits)
-    sheet = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(sheet)
+    text = sheet_text_px(width)
+    font, line = _font(text), text + 6
+    chart_height = max(320, 14 * text)
     tiles = [(content, "Photo"), (style, "Painting")] + [
         (r.image, label) for r, label in zip(results, labels, strict=True)
     ]
-    for index, (image, caption) in enumerate(tiles):
+    # Each column's words, wrapped to its tile: the caption (black), then what made the result (grey).
+    words = [
+        (_wrapped(caption, font, tile), [] if index < 2 else
+         [part for entry in recipe_lines(results[index - 2]) for part in _wrapped(entry, font, tile)])
+        for index, (_, caption) in enumerate(tiles)
+    ]  # fmt: skip
+    caption_rows = max(len(caption) for caption, _ in words)
+    text_rows = caption_rows + max(len(recipe) for _, recipe in words)
+    top = 12 + tile + 8 + line * text_rows + 12
+    height = top + 2 * (chart_height + 12) + 12 + line * len(credits)
+    sheet = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(sheet)
+    for index, ((image, _), (caption, recipe)) in enumerate(zip(tiles, words, strict=True)):
         x = 12 + index * (tile + 12)
         sheet.paste(ImageOps.pad(image.convert("RGB"), (tile, tile), color="white"), (x, 12))
-        draw.text((x, 16 + tile), caption, fill="black", font=font)
-        if index >= 2:
-            result = results[index - 2]
-            first = first_picture_seconds(result)
-            lines = [
-                f"{result.steps} steps, {result.seconds:.1f} s",
-                *([f"first picture after {first:.1f} s"] if first is not None else []),
-                f"content distance {result.recipe.get('distance_content', 0.0):.3g}",
-                f"style distance {result.recipe.get('distance_style', 0.0):.3g}",
-                f"{result.recipe.get('optimizer')}, {result.recipe.get('backbone')}, {result.recipe.get('weights')}",
-                f"size {result.recipe.get('size')}, strength {result.recipe.get('style_weight'):g}",
-                f"tv {result.recipe.get('tv_weight'):g}, seed {result.recipe.get('seed')}",
-            ]
-            for row, line in enumerate(lines):
-                draw.text((x, 34 + tile + 16 * row), line, fill=(60, 60, 60), font=font)
+        for row, entry in enumerate(caption):
+            draw.text((x, 20 + tile + line * row), entry, fill="black", font=font)
+        for row, entry in enumerate(recipe):
+            draw.text((x, 20 + tile + line * (caption_rows + row)), entry, fill=(60, 60, 60), font=font)
     histories = [r.history for r in results]
-    chart_width = width - 24
-    top = 12 + tile + 28 + recipe_height
-    sheet.paste(loss_chart(histories, labels, "step", (chart_width, chart_height)), (12, top))
-    sheet.paste(loss_chart(histories, labels, "seconds", (chart_width, chart_height)), (12, top + chart_height + 12))
-    for row, line in enumerate(credits):
-        draw.text((12, top + 2 * chart_height + 24 + 16 * row), line, fill=(60, 60, 60), font=font)
+    for row, x_axis in enumerate(("step", "seconds")):
+        chart = loss_chart(histories, labels, x_axis, (width - 24, chart_height), text)  # type: ignore[arg-type]
+        sheet.paste(chart, (12, top + row * (chart_height + 12)))
+    for row, entry in enumerate(credits):
+        draw.text((12, top + 2 * (chart_height + 12) + line * row), entry, fill=(60, 60, 60), font=font)
     return sheet
+
+
+def _wrapped(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> list[str]:
+    """``text`` in lines no wider than ``width`` px in ``font`` (a word longer than that stands alone)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+SHEET_TEXT_SHARE = 60  # the sheet's text is at least its width over this: readable on a projected slide
+
+
+def sheet_text_px(width: int) -> int:
+    """The height of a sheet's text, px: at least 1/60 of its width, as a slide needs."""
+    return max(14, -(-width // SHEET_TEXT_SHARE))
+
+
+def recipe_lines(result: TransferResult) -> list[str]:
+    """What made a result, in short lines under its picture: only the settings that painted it."""
+    recipe = result.recipe
+    distances = [f"style {recipe.get('distance_style', 0.0):.3g}", f"content {recipe.get('distance_content', 0.0):.3g}"]
+    if result.steps == 0:  # the instant painting: one pass of the network, no optimiser
+        return [
+            f"one pass, {result.seconds:.1f} s",
+            *distances,
+            f"{short('strength').lower()} {recipe.get('strength'):g}",
+        ]
+    first = first_picture_seconds(result)
+    return [
+        f"{result.steps} steps, {result.seconds:.1f} s",
+        *([f"first picture {first:.1f} s"] if first is not None else []),
+        *distances,
+        f"{label_of(recipe.get('optimizer'))}, {label_of(recipe.get('backbone'))}",
+        f"{short('style_weight').lower()} {recipe.get('style_weight'):g}",
+        f"{short('tv_weight').lower()} {recipe.get('tv_weight'):g}, seed {recipe.get('seed')}",
+    ]
 
 
 def sheet_png(sheet: Image.Image, results: Sequence[TransferResult], labels: Sequence[str]) -> bytes:
@@ -251,7 +295,7 @@ def sheet_png(sheet: Image.Image, results: Sequence[TransferResult], labels: Seq
 
 # Kept here so the page and the CLI list the same choices.
 CHOICES: dict[str, tuple[str, ...]] = {
-    "method": tuple(METHOD_LABELS),
+    "method": tuple(METHODS),
     "optimizer": OPTIMIZERS,
     "backbone": BACKBONES,
     "style_weight": ("10", "30", "100", "300", "1000"),

@@ -87,6 +87,18 @@ def load_image(
     return _normalise(image)
 
 
+def shown_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of an image file as it is shown (its EXIF turn applied), from its header alone; None if
+    the header cannot be read."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            turned = image.getexif().get(0x0112) in (5, 6, 7, 8)  # Orientation: a quarter turn
+    except (UnidentifiedImageError, *_DECODE_ERRORS):
+        return None
+    return (height, width) if turned else (width, height)
+
+
 def _read_bytes(source: FileSource, max_bytes: int) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
@@ -183,16 +195,16 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def fit_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
+def fit_size(size: tuple[int, int], longest: int, check: bool = True) -> tuple[int, int]:
     """(width, height) scaled so the longest side is ``longest``, aspect kept.
 
     Raises:
-        ImageError: the shorter side would fall under :data:`MIN_SIDE` pixels.
+        ImageError: the shorter side would fall under :data:`MIN_SIDE` pixels (unless ``check`` is False).
     """
     width, height = size
     scale = longest / max(width, height)
     new = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if min(new) < MIN_SIDE:
+    if check and min(new) < MIN_SIDE:
         raise ImageError(
             f"This image is too thin ({width}x{height}): at {longest} px its shorter side would be "
             f"{min(new)} px, and at least {MIN_SIDE} px are needed. Crop it or choose a larger size."

@@ -313,7 +313,8 @@ def test_a_file_name_is_shown_as_plain_text_never_as_markdown(content_image):
     at.file_uploader(key="content_upload").set_value((name, b"not an image", "image/png"))
     at.run()
     message = at.error[0].value
-    assert message.startswith("\\[a prize\\]\\(mailto\\:x@example\\.org\\)\\.png: ")
+    # Escaped, and no address left whole for an autolink (a word joiner after each "@", "." and ":").
+    assert message.startswith("\\[a prize\\]\\(mailto\\:\u2060x@\u2060example\\.\u2060org\\)\\.\u2060png: ")
     at.file_uploader(key="content_upload").set_value((name, encode(content_image), "image/png"))
     at.run()
     captions = [picture.caption for image in at.image for picture in image.proto.imgs]
@@ -674,3 +675,65 @@ def test_the_fair_share_rule_is_said_before_the_button_is_pressed(monkeypatch):
     monkeypatch.setenv("NST_FAIR_SHARE_SECONDS", "12")
     at = new_app()
     assert any("while others wait, a run ends after 12 s" in text for text in at.caption.values)
+
+
+def test_an_upload_is_captioned_with_its_own_size_and_bmp_is_taken(content_image):
+    at = new_app()
+    at.radio(key="content_source").set_value("Upload")
+    at.run()
+    at.file_uploader(key="content_upload").set_value(("big.jpg", encode(content_image.resize((979, 734)), "JPEG"),
+                                                      "image/jpeg"))  # fmt: skip
+    at.run()
+    captions = [picture.caption for image in at.image for picture in image.proto.imgs]
+    assert any("979×734 px · painted smaller" in c for c in captions), captions  # it said "490x367 px"
+    at.file_uploader(key="content_upload").set_value(("photo.bmp", encode(content_image, "BMP"), "image/bmp"))
+    at.run()
+    assert not at.error and not at.exception
+    assert_painted(paint(at))
+
+
+def test_a_sliver_is_refused_with_advice_this_server_can_follow():
+    from PIL import Image
+
+    at = new_app()
+    at.radio(key="content_source").set_value("Upload")
+    at.run()
+    at.file_uploader(key="content_upload").set_value(("sliver.png", encode(Image.new("RGB", (4000, 60))), "image/png"))
+    at.run()
+    message = at.error[0].value
+    assert "even at this server's largest size, 128 px" in message and "Crop it" in message
+    assert "larger size" not in message  # the slider is at its largest already
+
+
+def test_a_refusal_is_said_once_even_when_the_button_is_pressed():
+    at = new_app()
+    at.multiselect(key="style_examples").set_value([])
+    at.file_uploader(key="style_uploads").set_value([("notes.png", b"not an image", "image/png")])
+    at.run()
+    assert len(at.error) == 1
+    paint(at)
+    assert len(at.error) == 1 and "not an image" in at.error[0].value  # not also "Choose at least one painting."
+
+
+def test_an_instant_painting_lists_only_what_made_it():
+    at = new_app()
+    at.radio(key="method").set_value("instant")
+    paint(at)
+    paint(at)  # two entries: the gallery shows captions
+    captions = [picture.caption for image in at.image for picture in image.proto.imgs]
+    painted = [c for c in captions if c.startswith("#")]
+    assert painted and all("L-BFGS" not in c and "style strength" not in c for c in painted), painted
+    assert any("Instant · instant strength 1" in c for c in painted) and any("one pass" in c for c in painted)
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert "Download time-lapse (GIF)" not in labels  # one picture is no time-lapse
+
+
+def test_the_loss_charts_count_whole_steps():
+    from app.comparison import comparison_chart_spec
+    from app.run import loss_chart_spec
+
+    point = {"step": 1, "seconds": 0.5, "content": 1.0, "style": 1.0, "total": 2.0}
+    assert loss_chart_spec([point])["encoding"]["x"]["axis"] == {"tickMinStep": 1, "format": "d"}
+    rows = [{**point, "variant": "Adam"}]
+    assert comparison_chart_spec(rows, "step", "total")["encoding"]["x"]["axis"]["tickMinStep"] == 1
+    assert "axis" not in comparison_chart_spec(rows, "seconds", "total")["encoding"]["x"]  # seconds: fractions

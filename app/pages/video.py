@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.inputs import render_style_picker
+from app.inputs import NO_PAINTING, render_style_picker
 from app.run import fair_share_rule
 from app.runtime import get_runtime
 from app.scroll import scroll_here
@@ -26,18 +26,20 @@ def main() -> None:
     )
     limits = VideoLimits()
     left, right = st.columns(2, gap="large")
-    clip = None
+    clip, refused = None, set()
     with left:
         try:
             clip = render_clip_picker(limits, runtime.limits.server_upload_mb)
         except NSTError as error:
             st.error(str(error))
+            refused.add("clip")
     styles = []
     with right:
         try:
             styles = render_style_picker(runtime.limits)
         except NSTError as error:
             st.error(str(error))
+            refused.add("styles")
     with st.form("video"):
         st.subheader("3 · How to paint it")
         controls = render_video_controls(runtime.limits.max_size, clip[1] if clip else None, limits)
@@ -46,8 +48,12 @@ def main() -> None:
                    "make the video. " + fair_share_rule(runtime, CLIP_RULE))  # fmt: skip
     runs: int = st.session_state.get("video_runs", 0)
     if submitted and clip is None:
-        st.error(f"No clip to paint yet: choose the example, or upload one of up to "
-                 f"{runtime.limits.server_upload_mb:g} MB.")  # fmt: skip
+        if "clip" not in refused:  # a refusal already said why
+            st.error(f"No clip to paint yet: choose the example, or upload one of up to "
+                     f"{runtime.limits.server_upload_mb:g} MB.")  # fmt: skip
+    elif submitted and not styles:
+        if "styles" not in refused:
+            st.error(NO_PAINTING)
     elif submitted and clip is not None:
         st.session_state["video_runs"] = runs = runs + 1
         scroll_here(2 * runs)  # the frames being painted come into view...
