@@ -10,8 +10,10 @@ Each method paints it through the CLI (whole process, start to MP4 written):
 - refined: 5 optimisation steps per frame from the warped previous frame, with the temporal loss.
 
 Scores: the warping error of Lai et al. (2018) on the input's flow (lower is
-steadier) and the mean per-frame style distance of ``bench/metric.py`` (the
-painting's look must not be traded for steadiness). Results go to
+steadier) and the per-frame style and content distances of ``bench/metric.py``,
+each frame against its own photo at its own size (the painting's look must not
+be traded for steadiness, nor drift over the clip): first, median and last frame,
+and the spread (the largest departure of any frame from the median). Results go to
 ``bench/results/video.{json,md}`` and a sheet of frames to ``bench/results/video-sheet.png``.
 """
 
@@ -76,13 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         size = (record["width"], record["height"])
         inputs = list(read_frames(clip, size))
         painted = list(read_frames(out, size))
-        judge = Judge(get_extractor(), inputs[0], painting)
-        pairs = zip(inputs, painted, strict=False)
-        styles = [Judge(get_extractor(), frame, painting)(picture).style for frame, picture in pairs]
+        # Each frame judged against its own photo at its own size: the drift of a clip's look is seen frame by frame.
+        judged = [Judge(get_extractor(), frame, painting, eval_size=max(size))(picture)
+                  for frame, picture in zip(inputs, painted, strict=False)]  # fmt: skip
+        styles, contents = [d.style for d in judged], [d.content for d in judged]
         rows.append({"method": name, "seconds": seconds, "peak_mib": peak, "frames": record["frames"],
                      "device": record["device"], "frames_per_second": record["frames"] / seconds,
                      "warping_error": warping_error(painted, inputs), "style": statistics.mean(styles),
-                     "first_frame_content": judge(painted[0]).content})  # fmt: skip
+                     "style_frames": drift(styles), "content_frames": drift(contents)})  # fmt: skip
         painted_frames[name] = painted
         say(f"{name}: {seconds:.1f} s, warping error {rows[-1]['warping_error']:.5f}, style {rows[-1]['style']:.4f}")
     alone = next((row for row in rows if row["method"] == METHODS["alone"][0]), None)
@@ -96,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     sheet(list(read_frames(clip, first.size)), painted_frames).save(RESULTS / f"{args.name}-sheet.png")
     print(summary(report))
     return 0
+
+
+def drift(values: list[float]) -> dict[str, float]:
+    """A per-frame measure over a clip: its first, median and last frames, and the largest departure of any frame
+    from the median (the spread, a share of the median)."""
+    middle = statistics.median(values)
+    return {"first": values[0], "median": middle, "last": values[-1],
+            "spread": max(abs(value / middle - 1) for value in values)}  # fmt: skip
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -115,6 +126,19 @@ def summary(report: dict[str, Any]) -> str:
                      f"{'-' if frames is None else f'{frames:.2f}'} | {row['warping_error']:.5f} | "
                      f"{ratio(row['error_vs_alone'])} | {ratio(vs_blend)} | "
                      f"{row['style']:.4f} | {ratio(row['style_vs_alone'])} |")  # fmt: skip
+    lines += [
+        "",
+        "Per frame, each against its own photo at its own size (first / median / last, and the largest "
+        "departure of any frame from the median):",
+        "",
+        "| method | style distance | spread | content distance | spread |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in report["rows"]:
+        style, content = row["style_frames"], row["content_frames"]
+        lines.append(f"| {row['method']} | {style['first']:.4f} / {style['median']:.4f} / {style['last']:.4f} | "
+                     f"{style['spread']:.0%} | {content['first']:.3f} / {content['median']:.3f} / "
+                     f"{content['last']:.3f} | {content['spread']:.0%} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

