@@ -25,6 +25,7 @@ from nst_core.config import (
     TV_WEIGHT_PRESETS,
     WEIGHT_SOURCES,
     TransferConfig,
+    default_steps,
     field_help,
 )
 
@@ -75,47 +76,69 @@ _DEFAULTS = TransferConfig()
 _TYPES = typing.get_type_hints(TransferConfig)
 
 
-def render_controls(
-    limits: Limits, style_labels: list[str], button: Callable[[], bool], varied: str | None = None
-) -> tuple[dict[str, Any], bool]:
-    """Every control, in a form the caller opened, with the caller's submit ``button`` right under the method
-    (on a phone the settings stack into a long column; the button must not sink below them).
+def render_method(limits: Limits) -> Method:
+    """The way to paint, outside the form: choosing one sets the steps to that way's own default at once (a run
+    from the instant painting plans fewer steps than one from the photo)."""
+    choices = list(typing.get_args(Method))
+    method: Method = st.radio(
+        "Method",
+        choices,
+        index=choices.index(DEFAULT_METHOD),
+        format_func=METHODS.__getitem__,
+        horizontal=True,
+        key="method",
+        on_change=_steps_for_method,
+        args=(limits.max_steps,),
+        help="Instant: a feed-forward network paints the photo in one pass, in about a second. Instant, "
+        "then refined: the optimisation of Gatys et al. paints over that picture. Optimised from the "
+        "photo: the paper's way, starting from the photo.",
+    )
+    return method
 
-    ``varied``: the setting a comparison varies ("method" or a config field); it is named, not offered, here
-    (a second control for it would be ignored), and its value is the default.
+
+def method_steps(method: str, max_steps: int) -> int:
+    """The steps per scale a method plans by default, within this server's limit."""
+    return min(default_steps("content" if method == "gatys" else "fast"), max_steps)
+
+
+def _steps_for_method(max_steps: int) -> None:
+    st.session_state["steps"] = method_steps(st.session_state["method"], max_steps)
+
+
+def render_controls(
+    limits: Limits,
+    style_labels: list[str],
+    button: Callable[[], bool],
+    varied: str | None = None,
+    method: Method = DEFAULT_METHOD,
+) -> tuple[dict[str, Any], bool]:
+    """Every control, in a form the caller opened, with the caller's submit ``button`` first (on a phone the
+    settings stack into a long column; the button must not sink below them).
+
+    ``method``: the way to paint (:func:`render_method`, above the form). ``varied``: the setting a comparison
+    varies ("method" or a config field); it is named, not offered, here (a second control for it would be
+    ignored), and its value is the default; methods are compared at the steps of a run from the photo.
 
     Returns config field -> value, ready for ``TransferConfig``, and whether the button was pressed.
     """
     if varied == "method":
         st.caption("Method: the values chosen above.")
-        method = DEFAULT_METHOD
-    else:
-        method = st.radio(
-            "Method",
-            list(typing.get_args(Method)),
-            index=list(typing.get_args(Method)).index(DEFAULT_METHOD),
-            format_func=METHODS.__getitem__,
-            horizontal=True,
-            key="method",
-            help="Instant: a feed-forward network paints the photo in one pass, in about a second. Instant, "
-            "then refined: the optimisation of Gatys et al. paints over that picture. Optimised from the "
-            "photo: the paper's way, starting from the photo.",
-        )
     pressed = button()
+    steps = method_steps("gatys" if varied == "method" else method, limits.max_steps)
     places: dict[Where, DeltaGenerator] = {}
     places["left"], places["right"] = st.columns(2)
     values: dict[str, Any] = {}
     for name, control in CONTROLS.items():
         if not control.where.startswith("advanced"):
             with places[control.where]:
-                values[name] = _widget(name, control, limits, varied)
+                values[name] = _widget(name, control, limits, varied, steps)
     values["style_blend"] = _blend(style_labels)
     with st.expander("Advanced"):
         places["advanced-left"], places["advanced-right"] = st.columns(2)
         for name, control in CONTROLS.items():
             if control.where.startswith("advanced"):
                 with places[control.where]:
-                    values[name] = _widget(name, control, limits, varied)
+                    values[name] = _widget(name, control, limits, varied, steps)
     return with_method(values, method), pressed
 
 
@@ -133,7 +156,7 @@ def method_of(recipe: dict[str, Any]) -> Method:
     return "instant" if recipe.get("steps") == 0 else "refined"
 
 
-def _widget(name: str, control: Control, limits: Limits, varied: str | None = None) -> Any:
+def _widget(name: str, control: Control, limits: Limits, varied: str | None = None, steps: int = 40) -> Any:
     """The widget for one field; its kind follows from the field's type. The ``varied`` field gets none."""
     kind, default, label = _TYPES[name], getattr(_DEFAULTS, name), labels.SETTINGS[name]
     if name == varied:
@@ -145,7 +168,7 @@ def _widget(name: str, control: Control, limits: Limits, varied: str | None = No
         return int(st.slider(label, MIN_SIZE, limits.max_size, limits.default_size, step=32, **common))
     if name == "steps":
         most = min(limits.max_steps, HARD_MAX_STEPS)
-        return int(st.slider(label, 1, most, limits.default_steps, **common))
+        return int(st.slider(label, 1, most, steps, **common))
     if control.presets:
         return float(st.select_slider(label, options=list(control.presets), value=default, **common))
     choices = _choices(name, control)

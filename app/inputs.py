@@ -104,13 +104,13 @@ def read_upload(upload: UploadedFile, limits: Limits) -> Upload:
         image = load_image(data, max_bytes=max_bytes, max_pixels=int(limits.max_megapixels * 1e6),
                            max_side=2 * limits.max_size)  # fmt: skip
         size = shown_size(data) or image.size
-        if min(image.size) < MIN_SIDE:
-            raise ImageError(f"This image is only {size[0]}×{size[1]} px; use one at least {MIN_SIDE} px on each side.")
         shorter = min(fit_size(image.size, limits.max_size, check=False))
         if shorter < MIN_SIDE:  # too thin even at the largest size this server paints: said now, not after a click
             raise ImageError(f"This image is too thin ({size[0]}×{size[1]} px): even at this server's largest size, "
                              f"{limits.max_size} px, its shorter side would be {shorter} px, and at least "
                              f"{MIN_SIDE} px are needed. Crop it to a less elongated shape.")  # fmt: skip
+        if min(image.size) < MIN_SIDE:
+            raise ImageError(f"This image is only {size[0]}×{size[1]} px; use one at least {MIN_SIDE} px on each side.")
     except ImageError as error:
         raise ImageError(f"{name}: {error}") from None
     return Upload(image, size)

@@ -29,7 +29,7 @@ from typing import Any, Literal, TextIO
 
 from PIL import Image
 
-from .config import INITS, TransferConfig, field_help
+from .config import INITS, TransferConfig, default_steps, field_help
 from .errors import ImageError, NSTError
 from .images import load_image, save_png, timelapse_gif
 from .reports import Progress, TransferResult
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _new_parser(
         "python -m nst_core",
         "Paint a photo in the manner of one or more paintings (Gatys et al., 2016). "
-        "'python -m nst_core compare --help' shows the comparison mode.",
+        "'python -m nst_core compare --help' and 'python -m nst_core video --help' show the other modes.",
         "where to write the PNG (recipe embedded)",
     )
     parser.add_argument("--timelapse", default=None, metavar="GIF", help="also write an animated GIF of the run")
@@ -147,6 +147,8 @@ def _add_run_options(
         if only is not None and item.name not in only:
             continue
         name, kind, default = item.name, types[item.name], (defaults or {}).get(item.name, item.default)
+        if name == "steps" and only is None:
+            default = None  # by where the run starts (config.default_steps); its help says both
         flag = "--" + RENAMED.get(name, name).replace("_", "-")
         text = (helps or {}).get(name) or HELP.get(name, field_help(name))
         if kind is bool:
@@ -175,6 +177,8 @@ def config_from_args(args: argparse.Namespace) -> TransferConfig:
     values["style_blend"] = tuple(values["style_blend"] or ())
     if values["init"] not in INITS:
         values["init"] = "image"  # a path: the starting image
+    if values["steps"] is None:
+        values["steps"] = default_steps(values["init"])
     values["preview_every"] = 5 if getattr(args, "timelapse", None) else 0
     return TransferConfig(**values)
 

@@ -52,6 +52,17 @@ MAX_SEED = 2**63 - 1
 STYLE_WEIGHT_PRESETS: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
 TV_WEIGHT_PRESETS: tuple[float, ...] = (0.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 
+# Steps per scale a run plans by default, by where it starts: from the photo, the paper's 40; from the instant
+# painting, which has done most of the work already, 15 (bench/results/warm-start.md measures the curve).
+PHOTO_START_STEPS = 40
+WARM_START_STEPS = 15
+
+
+def default_steps(init: str) -> int:
+    """The steps per scale a run starting from ``init`` plans by default."""
+    return WARM_START_STEPS if init == "fast" else PHOTO_START_STEPS
+
+
 # Learning rates on pixels in [0, 1] for the first-order optimisers.
 DEFAULT_LEARNING_RATES: Mapping[str, float] = {"lbfgs": 1.0, "adam": 0.03, "gd": 0.01}
 
@@ -69,7 +80,11 @@ class TransferConfig:
     """
 
     size: int = option(256, "longest side of the output, px")
-    steps: int = option(40, "optimiser iterations at each scale; above 384 px the picture is first painted smaller")
+    steps: int = option(
+        PHOTO_START_STEPS,
+        f"optimiser iterations at each scale; above 384 px the picture is first painted smaller (by default "
+        f"{PHOTO_START_STEPS} from the photo, {WARM_START_STEPS} from the instant painting)",
+    )
     optimizer: Optimizer = option("lbfgs", "lbfgs, adam or gd (plain gradient descent)")
     content_weight: float = option(1.0, "weight of the content loss")
     style_weight: float = option(100.0, "style strength; means the same at every size")

@@ -182,7 +182,8 @@ def test_the_three_methods_paint_and_come_back_with_their_settings():
     at.run()
     at.button(key="reuse_1").click()  # the instant painting's settings
     at.run()
-    assert at.radio(key="method").value == "instant" and at.slider(key="steps").value == 2
+    # The instant painting's 0 steps are not put on the slider: it keeps the steps of the method chosen before.
+    assert at.radio(key="method").value == "instant" and at.slider(key="steps").value == 4
     at.radio(key="method").set_value("gatys")
     at.selectbox(key="init").set_value("noise")
     paint(at)
@@ -442,6 +443,7 @@ def compare(at: AppTest) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_compare_page_gives_one_image_per_optimiser_curves_and_a_sheet():
     from PIL import Image
 
@@ -481,9 +483,9 @@ def test_comparing_methods_offers_no_second_method_and_keeps_the_steps_set_below
     compare(at)
     assert not at.exception and not at.error, [e.value for e in at.error]
     view = at.session_state["comparison_view"]
-    assert view.labels == ["Gatys, from the photo", "Instant"]
+    assert view.labels == ["Optimised from the photo (Gatys)", "Instant"]
     steps = {row["variant"]: row["step"] for row in view.curves}  # the last step of each variant's curve
-    assert steps == {"Gatys, from the photo": 3}, steps  # the instant painting has no steps
+    assert steps == {"Optimised from the photo (Gatys)": 3}, steps  # the instant painting has no steps
     assert "Not plotted: Instant (one pass of the instant network, no steps)." in [c.value for c in at.caption]
 
 
@@ -615,6 +617,7 @@ def test_a_clip_of_more_frames_than_are_painted_is_offered_at_lower_rates(tmp_pa
     assert at.selectbox(key="video_every_2").options[0] == "12.5 frames/s (1 frame in 2)"
 
 
+@pytest.mark.slow
 def test_the_video_page_offers_an_example_clip_and_paints_it_with_its_sound(tmp_path):
     import av
 
@@ -737,3 +740,15 @@ def test_the_loss_charts_count_whole_steps():
     rows = [{**point, "variant": "Adam"}]
     assert comparison_chart_spec(rows, "step", "total")["encoding"]["x"]["axis"]["tickMinStep"] == 1
     assert "axis" not in comparison_chart_spec(rows, "seconds", "total")["encoding"]["x"]  # seconds: fractions
+
+
+def test_the_steps_follow_the_method_a_warm_start_plans_fewer(monkeypatch):
+    from nst_core.config import PHOTO_START_STEPS, WARM_START_STEPS
+
+    monkeypatch.setenv("NST_MAX_STEPS", "100")
+    at = new_app()
+    assert at.radio(key="method").value == "refined" and at.slider(key="steps").value == WARM_START_STEPS
+    at.radio(key="method").set_value("gatys").run()
+    assert at.slider(key="steps").value == PHOTO_START_STEPS
+    at.radio(key="method").set_value("refined").run()
+    assert at.slider(key="steps").value == WARM_START_STEPS

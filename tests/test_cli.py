@@ -149,6 +149,7 @@ def test_usage_errors_exit_2():
     assert code == 2
 
 
+@pytest.mark.slow
 def test_module_entry_point_runs_as_a_process(tmp_path, pair):
     output = tmp_path / "out.png"
     done = subprocess.run(
@@ -204,6 +205,7 @@ def interrupt(argv: list[str], total: int) -> tuple[int, bytes, bytes]:
     return process.returncode, stdout, seen + stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_writes_the_best_picture_so_far_and_exits_130(tmp_path, pair):
     output = tmp_path / "out.png"
     code, stdout, stderr = interrupt([*pair, "-o", str(output), "--size", "64", "--steps", "2000", "--json",
@@ -215,6 +217,7 @@ def test_ctrl_c_writes_the_best_picture_so_far_and_exits_130(tmp_path, pair):
     assert recipe is not None and recipe["steps_run"] == record["steps"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_a_comparison_writes_the_runs_so_far(tmp_path, pair):
     output = tmp_path / "sheet.png"
     code, stdout, stderr = interrupt(["compare", *pair, "--vary", "optimizer", "--values", "lbfgs", "adam", "-o",
@@ -224,3 +227,18 @@ def test_ctrl_c_on_a_comparison_writes_the_runs_so_far(tmp_path, pair):
     records = [json.loads(line) for line in stdout.splitlines()]
     assert [r["label"] for r in records] == ["L-BFGS"] and records[0]["stopped"] == "cancelled"
     assert output.is_file() and set(read_recipe(output) or {}) == {"L-BFGS"}
+
+
+def test_a_run_from_the_instant_painting_plans_fewer_steps_than_one_from_the_photo(tmp_path, pair):
+    from nst_core.cli import build_parser, config_from_args
+    from nst_core.config import PHOTO_START_STEPS, WARM_START_STEPS
+
+    def planned(*extra: str) -> int:
+        return config_from_args(build_parser().parse_args([*pair, "-o", "x.png", *extra])).steps
+
+    assert planned() == PHOTO_START_STEPS and planned("--init", "fast") == WARM_START_STEPS < PHOTO_START_STEPS
+    assert planned("--init", "fast", "--steps", "40") == 40  # asked for: as asked
+    output = tmp_path / "warm.png"
+    code, out, err = run_cli(*pair, "-o", str(output), "--size", "64", "--init", "fast", "--no-early-stop", "--json")
+    assert code == EXIT_OK, err
+    assert json.loads(out)["steps"] == WARM_START_STEPS

@@ -98,7 +98,7 @@ def test_cli_timelapse(tmp_path, content_image, style_image):
 
 def test_the_methods_side_by_side_with_time_to_picture_and_both_distances(content_image, style_image):
     chosen = compare.variants("method", ["gatys", "refined", "instant"], TINY)
-    assert [v.label for v in chosen] == ["Gatys, from the photo", "Instant, then refined", "Instant"]
+    assert [v.label for v in chosen] == ["Optimised from the photo (Gatys)", "Instant, then refined", "Instant"]
     assert [(v.config.init, v.config.steps) for v in chosen] == [("content", 3), ("fast", 3), ("fast", 0)]
     results = compare.run(content_image, style_image, chosen)
     gatys, refined, instant = results

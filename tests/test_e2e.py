@@ -23,7 +23,7 @@ from tests.conftest import ROOT, encode
 ARTIFACTS = ROOT / "test-artifacts"
 SHARE = 12  # s, the test server's fair turn
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _browser_missing() -> str | None:

@@ -94,6 +94,7 @@ def test_a_clip_filmed_upright_on_a_phone_is_read_and_painted_upright(tmp_path, 
     assert painted.rotation == 0 and (painted.width, painted.height) == (result.width, result.height)
 
 
+@pytest.mark.slow
 def test_flow_coherence_beats_painting_each_frame_on_its_own(tmp_path, pan, painting):
     inputs = list(read_frames(pan, (96, 64)))
     errors = {}
@@ -104,6 +105,7 @@ def test_flow_coherence_beats_painting_each_frame_on_its_own(tmp_path, pan, pain
     assert errors["flow"] < 0.5 * errors["blend"]
 
 
+@pytest.mark.slow
 def test_the_sprite_leaves_no_trail(tmp_path, pan, painting):
     # Just after the red disc has left a place (it moves 5 px a frame; the scene 3 px the other way), the
     # coherent painting there is the fresh painting of the uncovered background, not the warped red of the
@@ -137,6 +139,7 @@ def test_the_pixels_a_moving_object_uncovers_are_not_trusted(pan):
     assert np.mean(background) > 0.85
 
 
+@pytest.mark.slow
 def test_a_refined_clip_leaves_no_trail(tmp_path, pan, painting):
     """Refined frames start from the warped previous frame and are held to it: where the disc was 2-4 frames
     ago, they must be no redder than frames painted on their own (trusting the flows' agreement alone, a
@@ -157,6 +160,7 @@ def test_a_refined_clip_leaves_no_trail(tmp_path, pan, painting):
     assert "instant network" in result.device  # the refining steps' device is reported first
 
 
+@pytest.mark.slow
 def test_a_refined_clip_holds_one_look_from_its_first_frame_to_its_last(tmp_path, pan, painting):
     """Each refined frame starts from the one before: the first frame used to be the instant picture plus a
     frame's steps and the later ones ever more painted (style distance 0.11 at frame 0, 0.07 from frame 2)."""
@@ -174,6 +178,7 @@ def test_a_refined_clip_holds_one_look_from_its_first_frame_to_its_last(tmp_path
     assert warping_error(result.painted, photos) < 0.3 * warping_error(alone.painted, photos)
 
 
+@pytest.mark.slow
 def test_after_a_scene_cut_a_refined_clip_starts_a_new_look_at_the_same_level(tmp_path, painting):
     """A frame the flow cannot follow (a cut to another scene) is painted afresh: it used to get one frame's
     steps from the instant picture, far less painted than the frames before it."""
@@ -286,6 +291,7 @@ def test_the_video_command_writes_mp4_gif_and_one_json_line(tmp_path, pan, capsy
     assert "--every: must be a whole number of 1 or more" in said and "Traceback" not in said
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_the_cli_keeps_the_frames_so_far(tmp_path, painting):
     import signal
     import subprocess

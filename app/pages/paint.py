@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from app.form import render_controls
+from app.form import render_controls, render_method
 from app.inputs import render_inputs
 from app.results import render_downloads, render_gallery, render_picture
 from app.run import fair_share_rule, keep_pictures, submit_picture, watch_picture
@@ -42,8 +42,9 @@ def main() -> None:
     inputs = render_inputs(runtime.limits)
     styles = inputs.styles
     entries = gallery()
+    st.subheader("3 · How to paint it")
+    method = render_method(runtime.limits)
     with st.form("parameters"):
-        st.subheader("3 · How to paint it")
         canvas: list[DeltaGenerator] = []
 
         def button() -> bool:
@@ -53,7 +54,7 @@ def main() -> None:
             canvas.append(st.container())
             return pressed
 
-        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button)
+        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, method=method)
         with canvas[0]:
             photo = inputs.photo_to_paint(submitted)
             if photo is not None:
