@@ -431,3 +431,20 @@ def _run(
         return stylize(content, styles, config, init_image=start, on_progress=report, cancel=cancel)
     finally:
         bar.close()
+
+
+def options_table(parser: argparse.ArgumentParser | None = None) -> str:
+    """The README's table of a command's options, made from its parser (a test holds the README to it)."""
+    parser = parser or build_parser()
+    rows = ["| option | default | meaning |", "| --- | --- | --- |"]
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help", "version"):
+            continue
+        flags = ", ".join(f"`{flag}`" for flag in action.option_strings)
+        default = "" if action.default is None or isinstance(action.default, bool) else f"{action.default:g}" if (
+            isinstance(action.default, float)) else f"{action.default}"  # fmt: skip
+        if action.required:
+            default = "required"
+        meaning = (action.help or "").replace("|", "/")
+        rows.append(f"| {flags} | {default} | {meaning} |")
+    return "\n".join(rows)
