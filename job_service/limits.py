@@ -110,3 +110,33 @@ def _env(env: Mapping[str, str], name: str, default: float, low: float, high: fl
     else:
         check_float(name, value, low, high)
     return value
+
+
+# The variables an operator sets, what each means, and the Limits field it sets (the README's table is made here).
+VARIABLES = {
+    "NST_DEVICE": ("", "auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps"),
+    "NST_PRECISION": ("", "of the convolutions: auto (bf16 where native: AMX CPUs, Ampere and later GPUs), fp32, bf16"),
+    "NST_MAX_SIZE": ("", "largest output, px; unset, the largest whose default run fits NST_MAX_SECONDS here"),
+    "NST_MAX_STEPS": ("max_steps", "most steps per scale a visitor may ask for"),
+    "NST_MAX_SECONDS": ("max_seconds", "time limit of one job on the device, s (a clip's, all its turns together)"),
+    "NST_MAX_CONCURRENT": ("max_concurrent", "jobs on the device at once"),
+    "NST_MAX_WAITING": ("max_waiting", "jobs that may wait in line; one more is told the demo is busy"),
+    "NST_FAIR_SHARE_SECONDS": ("fair_share_seconds", "a job's turn while others wait, s"),
+    "NST_MAX_UPLOAD_MB": ("max_upload_mb", "largest photo or painting, MB (never above server.maxUploadSize)"),
+    "NST_MAX_MEGAPIXELS": ("max_megapixels", "largest decoded image, megapixels"),
+    "NST_GPU_MEMORY_GIB": ("gpu_memory_gib", "this process's share of a CUDA GPU, GiB (0: all of it)"),
+}
+
+
+def environment_table() -> str:
+    """The README's table of the operator's variables with their defaults on a CPU and on a GPU."""
+    cpu, gpu = Limits.for_device("cpu", {}), Limits.for_device("cuda", {})
+    rows = ["| variable | default on a CPU | on a GPU | meaning |", "| --- | --- | --- | --- |"]
+    unset = {"NST_DEVICE": "auto", "NST_PRECISION": "auto", "NST_MAX_SIZE": "measured"}
+    for name, (field_name, meaning) in VARIABLES.items():
+        if field_name:
+            on_cpu, on_gpu = f"{getattr(cpu, field_name):g}", f"{getattr(gpu, field_name):g}"
+        else:
+            on_cpu = on_gpu = unset[name]
+        rows.append(f"| `{name}` | {on_cpu} | {on_gpu} | {meaning} |")
+    return "\n".join(rows)

@@ -1,7 +1,5 @@
 """``python -m nst_core``: see :mod:`nst_core.cli`."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

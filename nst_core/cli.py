@@ -218,6 +218,11 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     return EXIT_OK
 
 
+def run() -> None:
+    """The ``nst`` command (installed with the package): :func:`main` with the process's arguments."""
+    sys.exit(main())
+
+
 def _checked_output(path: str) -> Path:
     """The output's path, refused now (before any work) when it cannot be a file we write.
 
