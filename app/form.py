@@ -121,9 +121,9 @@ def render_controls(
 
     Returns config field -> value, ready for ``TransferConfig``, and whether the button was pressed.
     """
+    pressed = button()
     if varied == "method":
         st.caption("Method: the values chosen above.")
-    pressed = button()
     steps = method_steps("gatys" if varied == "method" else method, limits.max_steps)
     places: dict[Where, DeltaGenerator] = {}
     places["left"], places["right"] = st.columns(2)

@@ -27,6 +27,7 @@ DEFAULT_CONTENT = "tubingen.jpg"
 DEFAULT_STYLE = "Starry Night"
 TILE = (240, 180)  # px, a thumbnail of an upload
 SMALL_TILE = (96, 72)  # px, the examples' thumbnails
+ROW_TILE = 60  # px, the width they are shown at: five fit in one row of a phone
 
 Styles = list[tuple[str, Image.Image]]  # (label, image) per painting
 NO_PAINTING = "Choose at least one painting."
@@ -170,8 +171,8 @@ def _example_content() -> Image.Image:
     """The example photos as one row of small thumbnails that wraps (columns would stack full-width on a
     phone, pushing the button screens down), chosen with a row of pills."""
     by_label = examples(CONTENT_DIR)
-    st.image([thumbnail(str(path), SMALL_TILE) for path in by_label.values()], caption=list(by_label),
-             width=SMALL_TILE[0])  # fmt: skip
+    # One row, even on a phone: the pills below name them, so the thumbnails need no captions of their own.
+    st.image([thumbnail(str(path), SMALL_TILE) for path in by_label.values()], width=ROW_TILE)
     default = next((label for label, path in by_label.items() if path.name == DEFAULT_CONTENT), next(iter(by_label)))
     label = st.pills("Example photo", list(by_label), default=default, key="content_example",
                      label_visibility="collapsed") or default  # fmt: skip
@@ -194,12 +195,13 @@ def render_style_picker(limits: Limits) -> Styles:
         default=[DEFAULT_STYLE] if DEFAULT_STYLE in by_label else [],
         key="style_examples",
     )
-    uploads = st.file_uploader(
-        f"…or upload your own (several are blended; up to {limits.max_upload_mb:g} MB each)",
-        type=UPLOAD_TYPES,
-        accept_multiple_files=True,
-        key="style_uploads",
-    )
+    with st.expander("…or upload your own"):  # folded: a phone reaches the button sooner
+        uploads = st.file_uploader(
+            f"…or upload your own (several are blended; up to {limits.max_upload_mb:g} MB each)",
+            type=UPLOAD_TYPES,
+            accept_multiple_files=True,
+            key="style_uploads",
+        )
     styles = [(label, load_image(by_label[label])) for label in picked]
     for upload in uploads or []:
         styles.append((plain(upload.name), read_upload(upload, limits).image))

@@ -26,22 +26,21 @@ def main() -> None:
     runtime = get_runtime()
     keep_comparison(runtime)  # a comparison finished (or stopped) since this visitor's last look
     st.title("Compare settings")
-    st.caption(
-        "The same photo painted once per value of one setting, the pictures side by side with their loss curves "
-        "against step and against seconds, and a sheet for a slide (recipes embedded)."
-    )
+    st.caption("One photo painted once per value of a setting, with loss curves and a sheet for a slide.")
     inputs = render_inputs(runtime.limits)
     styles = inputs.styles
     dimension = render_dimension()
     with st.form("comparison"):
         chosen = render_values(dimension)
-        st.subheader("3 · Everything else")
 
         def button() -> bool:
-            return st.form_submit_button("Compare", type="primary", width="stretch")
+            # The button right under what is compared: on a phone the settings below stack into a long column.
+            pressed = st.form_submit_button("Compare", type="primary", width="stretch")
+            st.caption(fair_share_rule(runtime, COMPARISON_RULE))
+            st.subheader("3 · Everything else")
+            return pressed
 
         values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, dimension)
-        st.caption(fair_share_rule(runtime, COMPARISON_RULE))
     photo = inputs.photo_to_paint(submitted)
     if photo is not None:
         submit_comparison(runtime, photo, styles, values, dimension, chosen)

@@ -16,15 +16,17 @@ from nst_core.device import describe_device, describe_precision
 
 
 def render_header(runtime: Runtime) -> None:
-    model = default_model(runtime)
-    limits = runtime.limits
     st.title("Neural style transfer")
     st.caption(
-        "Turn a photo into a painting in the manner of a painting you choose. A first picture comes in about a "
-        "second; then, if you like, it is refined step by step while you watch. "
-        f"Pictures up to {limits.max_size} px ({limits.size_reason}); one painting at a time on this server "
-        "(others wait in line, and are told how long)."
+        "A photo painted in the manner of a painting: a first picture in about a second, then refined while you "
+        f"watch. Up to {runtime.limits.max_size} px ({runtime.limits.size_reason})."
     )
+
+
+def render_about(runtime: Runtime) -> None:
+    """The method and this server, at the foot of the page (read once; the button comes first)."""
+    model = default_model(runtime)
+    limits = runtime.limits
     with st.expander("About"):
         st.markdown(
             "The refinement is the method of Gatys, Ecker and Bethge (CVPR 2016): the picture's pixels are optimised "
@@ -66,6 +68,7 @@ def main() -> None:
     if entries:
         render_downloads(entries[0])
         render_gallery(entries)
+    render_about(runtime)
 
 
 main()

@@ -20,10 +20,8 @@ def main() -> None:
     runtime = get_runtime()
     keep_clip(runtime)  # a clip finished (or stopped) since this visitor's last look
     st.title("Paint a video")
-    st.caption(
-        "Each frame is painted, then tied to the painted frame before it by the clip's own motion (optical flow), "
-        "so the strokes move with the scene instead of flickering. The sound is kept."
-    )
+    st.caption("Every frame painted and tied to the one before by the clip's motion, so the strokes move with the "
+               "scene instead of flickering. The sound is kept.")  # fmt: skip
     limits = VideoLimits()
     left, right = st.columns(2, gap="large")
     clip, refused = None, set()
@@ -42,10 +40,11 @@ def main() -> None:
             refused.add("styles")
     with st.form("video"):
         st.subheader("3 · How to paint it")
-        controls = render_video_controls(runtime.limits.max_size, clip[1] if clip else None, limits)
+        # The button first: on a phone the settings below stack into a long column.
         submitted = st.form_submit_button("Paint the clip", type="primary", width="stretch")
         st.caption(f"A clip is painted for at most {runtime.limits.max_seconds:g} s; the frames painted by then "
                    "make the video. " + fair_share_rule(runtime, CLIP_RULE))  # fmt: skip
+        controls = render_video_controls(runtime.limits.max_size, clip[1] if clip else None, limits)
     runs: int = st.session_state.get("video_runs", 0)
     if submitted and clip is None:
         if "clip" not in refused:  # a refusal already said why
