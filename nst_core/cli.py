@@ -112,6 +112,21 @@ def _every(text: str) -> int:
     return int(text)
 
 
+def build_batch_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m nst_core batch",
+        description="Paint every photo of a folder with the same paintings and settings: one PNG each (recipe "
+        "embedded), a picture already painted with the same recipe is skipped (an interrupted batch resumes), and a "
+        "file that cannot be painted is named and passed over (exit status 2 at the end).",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("input", help="the folder of photos (PNG, JPEG, WebP, GIF or BMP)")
+    parser.add_argument("styles", nargs="+", metavar="style", help="one or more style images")
+    parser.add_argument("-o", "--output", required=True, help="the folder to write the PNGs to (made if missing)")
+    _add_run_options(parser)
+    return parser
+
+
 def _new_parser(prog: str, description: str, output_help: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
     parser.add_argument("content", help="the photo (PNG, JPEG, WebP, GIF or BMP)")
@@ -193,9 +208,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     arguments = list(sys.argv[1:] if argv is None else argv)
-    command = arguments[0] if arguments and arguments[0] in ("compare", "video") else "paint"
-    parsers = {"compare": build_compare_parser, "video": build_video_parser, "paint": build_parser}
-    runs = {"compare": _compare, "video": _video, "paint": _paint}
+    command = arguments[0] if arguments and arguments[0] in ("compare", "video", "batch") else "paint"
+    parsers = {"compare": build_compare_parser, "video": build_video_parser, "batch": build_batch_parser,
+               "paint": build_parser}  # fmt: skip
+    runs = {"compare": _compare, "video": _video, "batch": _batch, "paint": _paint}
     try:
         args = parsers[command]().parse_args(arguments if command == "paint" else arguments[1:])
     except SystemExit as stop:  # argparse exits on --help, --version and usage errors
@@ -215,7 +231,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     if cancel.is_set():
         print("interrupted: what was painted before Ctrl-C is written above", file=err)
         return EXIT_INTERRUPTED
-    return EXIT_OK
+    return EXIT_ERROR if any(record.get("error") for record in records) else EXIT_OK
 
 
 def run() -> None:
@@ -376,6 +392,59 @@ def _video(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> li
     return [{"output": str(result.output), "gif": str(result.gif) if result.gif else None, "frames": result.frames,
              "fps": float(result.fps), "width": result.width, "height": result.height,
              "seconds": round(result.seconds, 3), "device": result.device, "stopped": result.stopped}]  # fmt: skip
+
+
+def _batch(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> list[dict[str, object]]:
+    from tqdm import tqdm
+
+    from .batch import paint_folder, photos
+
+    config = config_from_args(args)
+    folder, output = Path(args.input), Path(args.output)
+    if output.exists() and not output.is_dir():
+        raise NSTError(f"{output} is a file; give the folder to write the pictures to.")
+    if not folder.is_dir():
+        raise NSTError(f"The folder {folder} does not exist.")
+    bar = tqdm(total=len(photos(folder)), file=err, disable=args.quiet, unit="picture", dynamic_ncols=True)
+    records: list[dict[str, object]] = []
+    try:
+        for done in paint_folder(folder, args.styles, output, config, _painter(config, cancel), cancel=cancel):
+            bar.update(1)
+            if done.error is not None and not args.quiet:
+                bar.write(f"skipped {done.source}: {done.error}", file=err)
+            record: dict[str, object] = {"input": str(done.source), "outcome": done.outcome, "error": done.error}
+            if done.result is not None and done.output is not None:
+                record |= _record(done.result, done.output)
+            elif done.output is not None:
+                record["output"] = str(done.output)
+            records.append(record)
+    finally:
+        bar.close()
+    if not args.quiet:
+        counts = {outcome: sum(r["outcome"] == outcome for r in records) for outcome in ("painted", "already painted",
+                                                                                        "refused")}  # fmt: skip
+        print(f"wrote {counts['painted']} pictures to {output} ({counts['already painted']} already painted, "
+              f"{counts['refused']} refused)", file=err)  # fmt: skip
+    return records
+
+
+def _painter(
+    config: TransferConfig, cancel: threading.Event
+) -> Callable[[Image.Image, list[Image.Image], Callable[[Progress], None] | None], TransferResult]:
+    """How a batch paints one picture: the instant network alone, or the one loop."""
+
+    def paint(
+        photo: Image.Image, styles: list[Image.Image], on_progress: Callable[[Progress], None] | None
+    ) -> TransferResult:
+        if config.init == "fast" and config.steps == 0:
+            from .instant import paint_instant
+
+            return paint_instant(photo, styles, config)
+        from .transfer import stylize
+
+        return stylize(photo, styles, config, on_progress=on_progress, cancel=cancel)
+
+    return paint
 
 
 def _summary(result: TransferResult) -> str:

@@ -50,7 +50,7 @@ def test_every_example_of_the_command_line_runs_as_written(command, tmp_path):
     done = subprocess.run([*argv, *small, "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     written = [word for word in argv if word.startswith(str(tmp_path))]
-    assert written and all(os.path.isfile(path) for path in written)
+    assert written and all(os.path.isfile(path) or os.listdir(path) for path in written)
     assert not subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True,
                               text=True).stdout.count("painting.png")  # fmt: skip
 
