@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,10 +77,11 @@ def examples(folder: Path) -> dict[str, Path]:
 
 def plain(text: str) -> str:
     """Visitor text (a file's name) as plain text in Streamlit's Markdown: every active character escaped, and
-    an invisible word joiner after each ``.``, ``@`` and ``:``, so that no address in it (``x@example.org``,
-    ``www.example.com``, ``http://...``) is made a link (Markdown's autolinks ignore escapes)."""
+    an invisible word joiner after each ``.``, ``@`` and ``:`` and inside ``www``, so that no address in it
+    (``x@example.org``, ``www.example.com``, ``http://...``) is made a link (Markdown's autolinks ignore escapes)."""
     escaped = ("\\" + char if char in MARKDOWN else char for char in text)
-    return "".join(char + WORD_JOINER if char[-1] in AUTOLINKED else char for char in escaped)
+    joined = "".join(char + WORD_JOINER if char[-1] in AUTOLINKED else char for char in escaped)
+    return re.sub("(?i)w(?=ww)|(?<=w)w(?=w)", lambda w: w.group() + WORD_JOINER, joined)  # "www" starts a link too
 
 
 @dataclass(frozen=True)

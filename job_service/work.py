@@ -302,7 +302,11 @@ class ComparisonWork:
         return later + run_left(pace, self.clocks[self.index], self.latest, 0.0) + pace.setup
 
     def finish(self, pace: Pace) -> float:
-        return pace.step * 0.1 + 2 * pace.setup
+        """The step under way, then the run's result judged (its distances) before the pause."""
+        config = self.variants[min(self.index, len(self.variants) - 1)].config
+        size = fit_size(self.content.size, config.size)
+        own = self.clocks[min(self.index, len(self.clocks) - 1)].pace(self.latest) or pace.step
+        return own * size[0] * size[1] / 1e6 + pace.setup
 
     def run(self, context: Context) -> Compared:
         from nst_core import compare

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from job_service.capacity import SIZE_STEP, Capacity, largest_size, measure
+from job_service.capacity import CPU_PACE_PER_CORE, SIZE_STEP, Capacity, largest_size, measure
 from nst_core.config import MIN_SIZE, TransferConfig
 from nst_core.schedule import megapixel_steps
 
@@ -58,3 +58,25 @@ def test_a_16_gib_gpu_in_fp32_is_offered_no_more_than_ran_there():
 
     assert 2048 <= offered(torch.float32) <= 2208
     assert offered(torch.bfloat16) > offered(torch.float32)
+
+
+def test_the_largest_size_does_not_depend_on_a_busy_neighbour_at_start_up(extractor):
+    """Two starts, one beside a CPU-bound process: the same largest size (one start under load offered 160 px,
+    another 288 px an hour later); and a 2-core CPU offers at least 256 px."""
+    import subprocess
+    import sys
+
+    def offered() -> int:
+        return largest_size(measure(extractor, torch.device("cpu")), max_seconds=180, steps=40)[0]
+
+    quiet = offered()
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        busy = offered()
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+    assert busy == quiet
+    two_cores = Capacity(seconds_per_megapixel_step=1e3, free_mib=None, mib_per_megapixel=2600,
+                         device_words="this CPU", planning_pace=CPU_PACE_PER_CORE[torch.float32] / 2)  # fmt: skip
+    assert largest_size(two_cores, max_seconds=180, steps=40)[0] >= 256

@@ -51,7 +51,8 @@ def test_optimiser_comparison_gives_one_image_and_one_curve_per_optimiser(conten
     for colour in compare.CURVE_COLOURS[:3]:  # one curve (and its legend line) per run, in its colour
         assert (np.abs(pixels.astype(int) - colour).sum(axis=1) < 30).sum() > 50, colour
     sheet = compare.comparison_sheet(content_image, style_image, results, labels, tile=128)
-    assert sheet.size == (5 * (128 + 12) + 12, 12 + 128 + 28 + 150 + 2 * 320 + 36)
+    assert sheet.width == 5 * (128 + 12) + 12 and sheet.height > 128 + 2 * 320
+    assert compare.sheet_text_px(sheet.width) >= sheet.width / 60  # readable on a projected slide (was 11 px)
     data = compare.sheet_png(sheet, results, labels)
     recipes = json.loads(Image.open(io.BytesIO(data)).text[RECIPE_KEY])
     assert set(recipes) == set(labels) and recipes["Adam"]["optimizer"] == "adam"
@@ -79,7 +80,7 @@ def test_cli_compare_writes_the_sheet_and_a_json_line_per_run(tmp_path, content_
             "--size", "48", "--steps", "2", "-o", str(sheet), "--json", "--quiet"]  # fmt: skip
     assert main(argv, stdout=out, stderr=err) == 0, err.getvalue()
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [line["label"] for line in lines] == ["strength 10", "strength 1000"]
+    assert [line["label"] for line in lines] == ["style strength 10", "style strength 1000"]
     assert Image.open(sheet).width == 4 * (256 + 12) + 12
     bad = ["compare", str(content), str(style), "--vary", "style_weight", "--values", "10", "-o", str(sheet)]
     assert main(bad, stdout=out, stderr=err) == 2 and "between 2 and 6" in err.getvalue()
@@ -119,8 +120,9 @@ def test_the_methods_side_by_side_with_time_to_picture_and_both_distances(conten
     assert sheet.width == 5 * (128 + 12) + 12
     credited = compare.comparison_sheet(content_image, style_image, results, [v.label for v in chosen], tile=128,
                                         credits=["a photo · CC BY-SA 3.0, someone"])  # fmt: skip
-    assert credited.height == sheet.height + 16
+    line = compare.sheet_text_px(sheet.width) + 6
+    assert credited.height == sheet.height + line
     foot = np.asarray(credited.convert("L"))[sheet.height - 12 :, :200]
     assert (foot < 128).any() and not (np.asarray(sheet.convert("L"))[-12:, :200] < 128).any()  # written there
-    with pytest.raises(ConfigError, match="A method is one of gatys, refined, instant"):
+    with pytest.raises(ConfigError, match="A method is one of refined, instant, gatys"):
         compare.variants("method", ["gatys", "magic"], TINY)

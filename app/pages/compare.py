@@ -13,7 +13,7 @@ from app.comparison import (
     submit_comparison,
     watch_comparison,
 )
-from app.form import render_controls
+from app.form import DEFAULT_METHOD, render_controls, render_method
 from app.inputs import render_inputs
 from app.run import fair_share_rule
 from app.runtime import get_runtime
@@ -30,6 +30,7 @@ def main() -> None:
     inputs = render_inputs(runtime.limits)
     styles = inputs.styles
     dimension = render_dimension()
+    method = DEFAULT_METHOD if dimension == "method" else render_method(runtime.limits)
     with st.form("comparison"):
         chosen = render_values(dimension)
 
@@ -40,7 +41,7 @@ def main() -> None:
             st.subheader("3 · Everything else")
             return pressed
 
-        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, dimension)
+        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, dimension, method)
     photo = inputs.photo_to_paint(submitted)
     if photo is not None:
         submit_comparison(runtime, photo, styles, values, dimension, chosen)
