@@ -16,6 +16,11 @@
     const node = walker.currentNode; const text = node.textContent.trim(); if (!text) continue;
     const el = node.parentElement; if (!el || seen.has(el)) continue; seen.add(el);
     const rect = el.getBoundingClientRect(); if (rect.width <= 1 || rect.height <= 1 || rect.bottom <= 0 || rect.right <= 0) continue;
+    // What is drawn behind a text is read at its centre: one outside the window cannot be read there.
+    if (rect.top + rect.height / 2 >= innerHeight || rect.left + rect.width / 2 >= innerWidth) continue;
+    // A text covered at its centre by another element (the page's sticky header) is not seen there.
+    const top = document.elementFromPoint(rect.left + rect.width / 2, rect.top + rect.height / 2);
+    if (top && !el.contains(top) && !top.contains(el)) continue;
     const style = getComputedStyle(el); if (style.visibility === 'hidden' || style.display === 'none') continue;
     if (el.closest('[disabled], [aria-disabled="true"]')) continue;
     let opacity = 1; for (let e = el; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);

@@ -100,11 +100,14 @@ CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
 
 
 def assert_readable(page: Any) -> None:
-    """Every visible text on the page reaches WCAG AA contrast (4.5:1) against what is drawn behind it."""
+    """Every visible text on the page reaches WCAG AA contrast (4.5:1) against what is drawn behind it, once the
+    page is drawn (while a script runs, Streamlit fades what it may replace)."""
+    wait_until_idle(page)
+    page.wait_for_timeout(300)
     texts = page.evaluate(CONTRAST_JS)
     assert len(texts) > 10  # the check saw the page
     faint = [text for text in texts if text["ratio"] < 4.5]
-    assert not faint, faint
+    assert not faint, [f"{text['text']!r} {text['testid']} {text['ratio']}" for text in faint]
 
 
 def open_painting_upload(page: Any) -> None:
