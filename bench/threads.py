@@ -29,7 +29,8 @@ from nst_core.backbone import get_extractor
 from nst_core.config import TransferConfig
 from nst_core.instant import InstantNetwork
 from nst_core.transfer import stylize
-neighbour, repeats = sys.argv[1], int(sys.argv[2])
+neighbour, repeats, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch.set_num_threads(threads)
 content = Image.open("assets/content/tubingen.jpg").convert("RGB")
 style = Image.open("assets/style/starry_night.jpg").convert("RGB")
 extractor = get_extractor("original", "vgg19", "cpu")
@@ -53,7 +54,7 @@ print(statistics.median(times))
 """
 
 
-def run(policy: str, neighbour: str, repeats: int) -> float:
+def run(policy: str, neighbour: str, repeats: int, threads: int) -> float:
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     if policy == "passive":
         env["OMP_WAIT_POLICY"] = "PASSIVE"
@@ -62,7 +63,7 @@ def run(policy: str, neighbour: str, repeats: int) -> float:
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         time.sleep(0.5)
     try:
-        out = subprocess.run([sys.executable, "-c", CHILD, neighbour, str(repeats)], cwd=ROOT, env=env,
+        out = subprocess.run([sys.executable, "-c", CHILD, neighbour, str(repeats), str(threads)], cwd=ROOT, env=env,
                              capture_output=True, text=True, check=True).stdout  # fmt: skip
     finally:
         if busy is not None:
@@ -76,19 +77,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     rows = []
-    for policy in ("spinning", "passive"):
-        alone = run(policy, "none", args.repeats)
+    cores = os.cpu_count() or 1
+    for policy, threads in (("spinning", cores), ("passive", cores), ("passive", max(1, cores // 2))):
+        alone = run(policy, "none", args.repeats, threads)
         for neighbour in ("none", "instant", "process"):
-            seconds = alone if neighbour == "none" else run(policy, neighbour, args.repeats)
-            rows.append({"policy": policy, "neighbour": neighbour, "seconds": round(seconds, 2),
+            seconds = alone if neighbour == "none" else run(policy, neighbour, args.repeats, threads)
+            rows.append({"policy": policy, "threads": threads, "neighbour": neighbour, "seconds": round(seconds, 2),
                          "slowdown": round(seconds / alone, 2)})  # fmt: skip
             print(rows[-1], file=sys.stderr, flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "threads.json").write_text(json.dumps(rows, indent=2))
     lines = ["# Threads beside a job: 8 L-BFGS steps at 256 px, fp32, medians", "",
              f"Command: `python -m bench.threads --repeats {args.repeats}` on {os.cpu_count()} cores", "",
-             "| waiting policy | beside | seconds | slower by |", "| --- | --- | --- | --- |"]  # fmt: skip
-    lines += [f"| {r['policy']} | {r['neighbour']} | {r['seconds']} | {r['slowdown']}x |" for r in rows]
+             "| waiting policy | threads | beside | seconds | slower by |",
+             "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    lines += [
+        f"| {r['policy']} | {r['threads']} | {r['neighbour']} | {r['seconds']} | {r['slowdown']}x |" for r in rows
+    ]
     (RESULTS / "threads.md").write_text("\n".join(lines) + "\n")
     return 0
 
