@@ -9,7 +9,7 @@ import streamlit as st
 from PIL import Image
 
 from app.inputs import Styles, chosen_credits
-from app.jobs import about, active, collect, cut_line, say_failure, stop, submit, waiting_line, watch
+from app.jobs import about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
 from app.run import WHOLE_STEPS, checked_config, preload
 from app.runtime import Runtime
 from app.session import keep, kept
@@ -82,12 +82,10 @@ def submit_comparison(
 
 def watch_comparison(runtime: Runtime) -> bool:
     """Draw this visitor's comparison until it is done, then keep it; False when there is none."""
-    job = active(runtime, KINDS)
-    if job is None:
+    under_way = active_work(runtime, KINDS, ComparisonWork)
+    if under_way is None:
         return False
-    work = runtime.service.work(job)
-    if not isinstance(work, ComparisonWork):
-        return False
+    job, work = under_way
     status_line = st.empty()
     bar = st.progress(0.0, text="Waiting for the device…")
     if st.button("Stop and keep the runs so far", key="stop_comparison"):
@@ -112,17 +110,15 @@ def watch_comparison(runtime: Runtime) -> bool:
             shown[0] = status.preview_number
             live[index].image(report.preview, caption=label, width="stretch")
 
-    watch(runtime, job, draw)
-    st.rerun()  # the page's next run collects the result (and says why, if it gave none)
+    watch_to_the_end(runtime, job, draw)
     return True
 
 
 def keep_comparison(runtime: Runtime) -> None:
     """Keep this visitor's finished comparison for the page (or say why it gave nothing)."""
-    for status in collect(runtime, KINDS):
-        if say_failure(status) or not isinstance(status.result, Compared) or not status.result.results:
+    for _, compared in finished(runtime, KINDS, Compared):
+        if not compared.results:
             continue
-        compared = status.result
         work_content, results, labels = compared.content, compared.results, compared.labels
         sheet = compare.comparison_sheet(work_content, compared.styles[0], results, labels,
                                          credits=kept(CREDITS_KEY) or [])  # fmt: skip

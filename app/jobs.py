@@ -16,6 +16,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -27,6 +28,8 @@ from job_service.jobs import Work
 from job_service.scheduler import JobStatus
 from nst_core.errors import BusyError
 
+W = TypeVar("W")
+R = TypeVar("R")
 POLL = 0.1  # s between two looks at a job
 RERUN_GRACE = 0.5  # s a stopped watch waits for a newer run of its session before it stops the job
 FEW_SECONDS = 5.0  # below this a wait or time left is said as "a few seconds"
@@ -65,6 +68,31 @@ def active(runtime: Runtime, kinds: tuple[str, ...]) -> str | None:
         if job is not None:
             return job
     return None
+
+
+def active_work(runtime: Runtime, kinds: tuple[str, ...], works: type[W] | tuple[type[W], ...]) -> tuple[str, W] | None:
+    """This visitor's job of one of ``kinds`` under way, with its work (of ``works``), if any."""
+    job = active(runtime, kinds)
+    if job is None:
+        return None
+    work = runtime.service.work(job)
+    return (job, work) if isinstance(work, works) else None
+
+
+def watch_to_the_end(runtime: Runtime, job_id: str, draw: Callable[[JobStatus], None]) -> None:
+    """:func:`watch` the job, then run the page again: its next run collects the result (or says why none)."""
+    watch(runtime, job_id, draw)
+    st.rerun()
+
+
+def finished(runtime: Runtime, kinds: tuple[str, ...], results: type[R]) -> list[tuple[JobStatus, R]]:
+    """This visitor's jobs of ``kinds`` done since the last look, with their results; a job that gave none has
+    its sentence said here."""
+    done = []
+    for status in collect(runtime, kinds):
+        if not say_failure(status) and isinstance(status.result, results):
+            done.append((status, status.result))
+    return done
 
 
 def waiting_line(status: JobStatus) -> str:

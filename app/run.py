@@ -12,7 +12,7 @@ import streamlit as st
 from PIL import Image
 
 from app.inputs import Styles
-from app.jobs import FEW_SECONDS, about, active, collect, cut_line, say_failure, stop, submit, waiting_line, watch
+from app.jobs import FEW_SECONDS, about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
 from app.runtime import Runtime, get_log, load_model
 from app.session import Entry, keep, kept, next_number, remember
 from job_service.jobs import StopWhy, Work
@@ -167,26 +167,20 @@ def submit_picture(runtime: Runtime, content: Image.Image, styles: Styles, value
 
 def watch_picture(runtime: Runtime) -> bool:
     """Draw this visitor's picture job until it is done, then keep it; False when there is none."""
-    job = active(runtime, KINDS)
-    if job is None:
+    under_way: tuple[str, PictureWork | InstantWork] | None = active_work(runtime, KINDS, (PictureWork, InstantWork))
+    if under_way is None:
         return False
-    work = runtime.service.work(job)
-    if not isinstance(work, (PictureWork, InstantWork)):
-        return False
+    job, work = under_way
     view = LiveView(work.content, work.styles, kept(LABELS_KEY) or "Painting", work.config)
     if view.stop_pressed:
         stop(runtime, job)
-    watch(runtime, job, view.draw)
-    st.rerun()  # the page's next run collects the result (and says why, if it gave none)
+    watch_to_the_end(runtime, job, view.draw)
     return True
 
 
 def keep_pictures(runtime: Runtime) -> None:
     """Move this visitor's finished pictures into the gallery (or say why one gave nothing)."""
-    for status in collect(runtime, KINDS):
-        if say_failure(status) or not isinstance(status.result, Painted):
-            continue
-        painted = status.result
+    for _, painted in finished(runtime, KINDS, Painted):
         result = painted.result
         config = TransferConfig.from_dict(result.recipe)
         notes = []

@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.inputs import ASSETS, Styles, credit
-from app.jobs import about, active, collect, cut_line, say_failure, stop, submit, waiting_line, watch
+from app.jobs import about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
 from app.runtime import Runtime, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
 from job_service.scheduler import JobStatus
@@ -161,12 +161,10 @@ def submit_clip(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, c
 
 def watch_clip(runtime: Runtime) -> bool:
     """Draw this visitor's clip job until it is done, then keep it; False when there is none."""
-    job = active(runtime, KINDS)
-    if job is None:
+    under_way = active_work(runtime, KINDS, ClipWork)
+    if under_way is None:
         return False
-    work = runtime.service.work(job)
-    if not isinstance(work, ClipWork):
-        return False
+    job, work = under_way
     notice = budget_notice(work.planned(runtime.pace), work.config.max_seconds, work.frames)
     if notice:
         st.info(notice)  # shown while it paints
@@ -196,21 +194,16 @@ def watch_clip(runtime: Runtime) -> bool:
             shown[0] = status.preview_number
             live.image(progress.preview, caption=f"Frame {progress.step}", width="content")
 
-    watch(runtime, job, draw)
-    st.rerun()  # the page's next run collects the result (and says why, if it gave none)
+    watch_to_the_end(runtime, job, draw)
     return True
 
 
 def keep_clip(runtime: Runtime) -> None:
     """Keep this visitor's finished clip for the page (or say why it gave nothing)."""
-    for status in collect(runtime, KINDS):
-        if say_failure(status) or not isinstance(status.result, Clip):
-            continue
-        video = status.result.video
+    for status, clip in finished(runtime, KINDS, Clip):
+        video = clip.video
         gif_bytes = video.gif.read_bytes() if video.gif else None
-        note = CLIP_NOTES.get(status.result.stopped or "", "").format(
-            frames=video.frames, seconds=runtime.limits.max_seconds
-        )
+        note = CLIP_NOTES.get(clip.stopped or "", "").format(frames=video.frames, seconds=runtime.limits.max_seconds)
         get_log().info("video done: %d frames, %dx%d px, %.1f s", video.frames, video.width, video.height,
                        video.seconds)  # fmt: skip
         keep(VIDEO_KEY, VideoEntry(video.output.read_bytes(), gif_bytes, video.frames, float(video.fps), video.width,
