@@ -15,6 +15,7 @@ from app.inputs import ASSETS, Styles, credit
 from app.jobs import about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
 from app.runtime import Runtime, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
+from job_service.jobs import Progress
 from job_service.scheduler import JobStatus
 from job_service.work import Clip, ClipWork
 from nst_core.config import MIN_SIZE, TransferConfig
@@ -185,17 +186,21 @@ def watch_clip(runtime: Runtime) -> bool:
         if progress is None:
             bar.progress(0.0, text="Waiting for the device…" if status.state == "waiting" else "Starting…")
             return
-        if status.state == "done" or progress.step >= progress.steps:
-            text = f"Frame {progress.step}/{progress.steps} · writing the video…"
-        else:
-            text = f"Frame {progress.step}/{progress.steps} · {about(status.left)} left"
-        bar.progress(min(1.0, progress.fraction), text=text)
+        bar.progress(min(1.0, progress.fraction), text=frame_line(status, progress))
         if progress.preview is not None and status.preview_number != shown[0]:
             shown[0] = status.preview_number
             live.image(progress.preview, caption=f"Frame {progress.step}", width="content")
 
     watch_to_the_end(runtime, job, draw)
     return True
+
+
+def frame_line(status: JobStatus, progress: Progress) -> str:
+    """Where a clip is: its frame and time left, or, once the last frame is painted, that the video is written
+    (it said "Frame 48/48 · about 0 s left" for the 5-10 s the writing takes)."""
+    if status.state == "done" or progress.step >= progress.steps or status.stopped is not None:
+        return f"Frame {progress.step}/{progress.steps} · writing the video…"
+    return f"Frame {progress.step}/{progress.steps} · {about(status.left)} left"
 
 
 def keep_clip(runtime: Runtime) -> None:

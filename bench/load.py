@@ -89,7 +89,11 @@ def told_wait(text: str) -> float | None:
 
 def prepare(page: Any, kind: str, steps: int) -> None:
     """Set a page up for its kind: the method, and the steps of pictures and comparisons."""
-    page.get_by_role("button", name=BUTTONS[kind]).wait_for(timeout=90_000)
+    try:
+        page.get_by_role("button", name=BUTTONS[kind]).wait_for(timeout=90_000)
+    except Exception:
+        page.screenshot(path=str(RESULTS / f"load-{kind}-not-ready.png"), full_page=True)
+        raise
     page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)
     if kind == "instant":
         page.get_by_text("Instant", exact=True).click()
@@ -166,8 +170,9 @@ def watch(pages: list[Any], kinds: list[str], submitted: list[float], timeout: f
                 told[index].append((now, wait))
             elif index not in started and RUNNING.search(text):
                 started[index] = now
-            if DONE[kinds[index]] in text and index in started and not RUNNING.search(text):
+            if DONE[kinds[index]] in text and not RUNNING.search(text) and (index in started or wait is None):
                 finished[index] = now
+                started.setdefault(index, now)  # an instant picture can start and end between two looks
         time.sleep(0.1)
     records = []
     for index, kind in enumerate(kinds):

@@ -87,16 +87,15 @@ def measure(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 
     # Drawn on the CPU, as the core draws its noise: the GPU's own random generator is left alone.
     image = torch.rand(1, 3, PROBE_SIZE[1], PROBE_SIZE[0]).to(device).requires_grad_(True)
     on_cpu = device.type == "cpu"
-    clock = time.process_time if on_cpu else time.perf_counter
     timings = []
     for _ in range(PROBES + 1):
-        started = clock()
+        started = time.perf_counter()
         features = extractor(image, layers)
         probe: torch.Tensor = torch.stack([feature.float().pow(2).mean() for feature in features.values()]).sum()
         torch.autograd.backward(probe)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        timings.append((clock() - started) / (torch.get_num_threads() if on_cpu else 1))
+        timings.append(time.perf_counter() - started)
     seconds = min(timings[1:])  # the first is the warm-up
     megapixels = PROBE_SIZE[0] * PROBE_SIZE[1] / 1e6
     return Capacity(

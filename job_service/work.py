@@ -73,9 +73,18 @@ def run_left(pace: Pace, clock: StepClock, report: StepReport | None, elapsed: f
     if report is None or report.step == 0:
         begun = max(0.0, pace.picture_seconds(config, size) - elapsed)
         return begun
-    own = clock.pace(report) or pace.step
+    own = clock.pace(report)  # this run's seconds per megapixel-step at its own size, overhead included
+    if own is None:
+        return pace.steps_seconds(config, size, report.step) + pace.setup
     steps = megapixel_steps(config, size, report.step) * own * (pace.converge if config.early_stop else 1.0)
     return steps + pace.setup
+
+
+def one_step(pace: Pace, clock: StepClock, report: StepReport | None, size: tuple[int, int]) -> float:
+    """s one step at ``size`` takes: at the run's own pace once measured, else at the device's."""
+    megapixels = size[0] * size[1] / 1e6
+    own = clock.pace(report)
+    return own * megapixels if own is not None else pace.step * megapixels + pace.overhead
 
 
 def learn_run(pace: Pace, config: TransferConfig, content_size: tuple[int, int], result: TransferResult) -> None:
@@ -87,15 +96,12 @@ def learn_run(pace: Pace, config: TransferConfig, content_size: tuple[int, int],
     steps = [point for point in result.history if point.step >= 1]
     stepping = 0.0
     if len(steps) > 1:
-        work = megapixel_steps(config, content_size, steps[0].step) - megapixel_steps(
-            config, content_size, steps[-1].step
-        )
-        if work > 0:
-            measured = (steps[-1].elapsed - steps[0].elapsed) / work
-            pace.learn("step", measured)
-            stepping = measured * (
-                megapixel_steps(config, content_size) - megapixel_steps(config, content_size, result.steps)
-            )
+        work = _work_between(config, content_size, steps[0].step, steps[-1].step)
+        count = steps[-1].step - steps[0].step
+        if work > 0 and count > 0:
+            per_step = (steps[-1].elapsed - steps[0].elapsed) / count
+            pace.learn_steps(per_step, work / count)
+            stepping = per_step * result.steps
     pace.learn("setup", result.seconds - stepping - float(first or 0.0))
     if config.early_stop and result.stopped in (None, "converged") and config.steps:
         planned = megapixel_steps(config, content_size)
@@ -132,8 +138,7 @@ class PictureWork:
 
     def finish(self, pace: Pace) -> float:
         size = fit_size(self.content.size, self.config.size)
-        own = self.clock.pace(self.latest) or pace.step
-        return own * size[0] * size[1] / 1e6 + pace.setup
+        return one_step(pace, self.clock, self.latest, size) + pace.setup
 
     def _within_limit(self, seconds: float, used: float, pace: Pace) -> float:
         limit = self.config.max_seconds
@@ -305,8 +310,7 @@ class ComparisonWork:
         """The step under way, then the run's result judged (its distances) before the pause."""
         config = self.variants[min(self.index, len(self.variants) - 1)].config
         size = fit_size(self.content.size, config.size)
-        own = self.clocks[min(self.index, len(self.clocks) - 1)].pace(self.latest) or pace.step
-        return own * size[0] * size[1] / 1e6 + pace.setup
+        return one_step(pace, self.clocks[min(self.index, len(self.clocks) - 1)], self.latest, size) + pace.setup
 
     def run(self, context: Context) -> Compared:
         from nst_core import compare

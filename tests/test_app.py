@@ -751,3 +751,19 @@ def test_the_steps_follow_the_method_a_warm_start_plans_fewer(monkeypatch):
     assert at.slider(key="steps").value == PHOTO_START_STEPS
     at.radio(key="method").set_value("refined").run()
     assert at.slider(key="steps").value == WARM_START_STEPS
+
+
+def test_a_clip_whose_frames_are_painted_says_its_video_is_being_written():
+    import dataclasses
+
+    from app.video import frame_line
+    from job_service.jobs import Progress
+    from job_service.scheduler import JobStatus
+
+    running = JobStatus(id="job-1", kind="clip", state="running", position=0, wait=0.0, left=12.0, cut_in=None,
+                        paused=False, used=3.0, progress=None, preview_number=0, result=None, error=None,
+                        stopped=None)  # fmt: skip
+    assert frame_line(running, Progress(0.5, 24, 48, 3.0)) == "Frame 24/48 · about 12 s left"
+    assert frame_line(running, Progress(1.0, 48, 48, 6.0)) == "Frame 48/48 · writing the video…"  # not "0 s left"
+    stopped = dataclasses.replace(running, stopped="cancelled")
+    assert frame_line(stopped, Progress(0.25, 12, 48, 2.0)) == "Frame 12/48 · writing the video…"

@@ -17,7 +17,7 @@ from bench.clips import pan_frames, sprite_at, write_clip, write_gif
 from nst_core import TransferConfig
 from nst_core.cli import EXIT_ERROR, EXIT_OK, main
 from nst_core.errors import ConfigError
-from nst_core.media import VideoError, VideoLimits, probe, read_frames
+from nst_core.media import VideoError, VideoLimits, frame_limit, probe, read_frames
 from nst_core.video import FrameProgress, flow_between, grey, paint_video, trustworthy, warping_error
 from tests.conftest import STYLE, encode, small
 
@@ -249,8 +249,13 @@ def test_every_refused_clip_gives_its_sentence_and_exit_2(tmp_path, content_imag
         out, err = io.StringIO(), io.StringIO()
         output = tmp_path / "never.mp4"
         code = main(["video", str(path), str(STYLE), "-o", str(output), "--quiet"], stdout=out, stderr=err)
-        assert code == EXIT_ERROR and err.getvalue().startswith("error: ") and "Traceback" not in err.getvalue()
-        assert not output.exists()
+        assert code == EXIT_ERROR and err.getvalue().startswith(f"error: The clip {path}: ")  # the file is named
+        assert "Traceback" not in err.getvalue() and not output.exists()
+    # A limit is quoted as it is configured (it said "3840x2160 (4K)" whatever the limit was).
+    small = write_clip(tmp_path / "small.mp4", pan_frames(frames=2), audio=False)
+    with pytest.raises(VideoError, match=r"the limit is 0\.00102 megapixels a frame"):
+        probe(small, VideoLimits(max_pixels=32 * 32))
+    assert frame_limit(1280 * 720) == "1280x720 (HD)" and frame_limit(3840 * 2160) == "3840x2160 (4K)"
     with pytest.raises(VideoError, match="too many frames"):  # more than 8 times the frames painted
         probe(write_clip(tmp_path / "many.mp4", pan_frames(frames=9), audio=False), VideoLimits(max_frames=1))
 

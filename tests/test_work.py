@@ -26,16 +26,21 @@ def test_the_pace_plans_a_run_from_its_megapixel_steps_and_learns():
     # The fine scale's steps also score the picture seen at the coarse size.
     assert megapixel_steps(config, photo) == pytest.approx(40 * (256 * 192 + 512 * 384 + 256 * 192) / 1e6)
     assert megapixel_steps(config, photo, done=50) == pytest.approx(30 * (512 * 384 + 256 * 192) / 1e6)
-    pace = Pace(step=10.0, instant=1.0, setup=0.5)
-    assert pace.picture_seconds(config, photo) == pytest.approx(0.5 + 10.0 * megapixel_steps(config, photo))
+    pace = Pace(step=10.0, instant=1.0, setup=0.5, overhead=0.05)
+    steps = 2 * 40  # two scales of 40 steps, each step also paying its overhead
+    assert pace.picture_seconds(config, photo) == pytest.approx(
+        0.5 + 10.0 * megapixel_steps(config, photo) + 0.05 * steps
+    )
     instant = config.replace(init="fast", steps=0)
     assert pace.picture_seconds(instant, photo) == pytest.approx(0.5 + 512 * 384 / 1e6)
-    pace.learn("step", 1.0)  # measured 1 s per megapixel-step: a third of the way there
+    pace.learn_steps(0.15, 0.1)  # a large step: 1 s per megapixel-step besides the overhead, a third of the way there
     assert pace.step == pytest.approx(10.0 - 9.0 / 3)
+    pace.learn_steps(0.06 + pace.step * 0.01, 0.01)  # a small one teaches the overhead
+    assert pace.overhead == pytest.approx(0.05 + 0.01 / 3)
     pace.learn_converge(0.4)  # a run that could stop early took 40% of its steps
-    assert pace.steps_seconds(config.replace(early_stop=True), photo) == pytest.approx(
-        pace.step * 0.8 * megapixel_steps(config, photo)
-    )
+    early = config.replace(early_stop=True)
+    expected = 0.8 * (pace.step * megapixel_steps(config, photo) + pace.overhead * steps)
+    assert pace.steps_seconds(early, photo) == pytest.approx(expected)
 
 
 def loss_of(picture, content, style, extractor):
