@@ -13,7 +13,8 @@ from nst_core.config import TransferConfig
 from nst_core.images import fit_size
 from nst_core.schedule import megapixel_steps, planned_steps
 
-LEARNING_RATE = 1 / 3  # share of the way a measurement moves a figure
+LEARNING_RATE = 1 / 3  # share of the way a finished job's measurement moves a figure
+LIVE_RATE = 0.1  # the same for each step or frame of a job under way: the waits follow the device's load at once
 LARGE_STEP = 0.03  # megapixels of work a step needs for its time to be mostly its pixels' (about 200x150 px)
 
 
@@ -67,21 +68,21 @@ class Pace:
         refine = self.steps_seconds(single, frame_size) if config.steps else 0.0
         return self.frame * frame_size[0] * frame_size[1] / 1e6 + refine
 
-    def learn(self, name: str, measured: float) -> None:
-        """Move the figure ``name`` a third of the way to ``measured`` (ignored unless positive and finite)."""
+    def learn(self, name: str, measured: float, rate: float = LEARNING_RATE) -> None:
+        """Move the figure ``name`` a share ``rate`` of the way to ``measured`` (ignored unless positive and finite)."""
         if not measured > 0 or measured == float("inf"):
             return
         with self._lock:
             value = getattr(self, name)
-            setattr(self, name, value + (measured - value) * LEARNING_RATE)
+            setattr(self, name, value + (measured - value) * rate)
 
-    def learn_steps(self, seconds_per_step: float, megapixels: float) -> None:
+    def learn_steps(self, seconds_per_step: float, megapixels: float, rate: float = LEARNING_RATE) -> None:
         """Steps measured at ``megapixels`` of work each: a large picture teaches the pixels' share, a small one
         the overhead of a step (each is taken as known when the other is learned)."""
         if megapixels >= LARGE_STEP:
-            self.learn("step", (seconds_per_step - self.overhead) / megapixels)
+            self.learn("step", (seconds_per_step - self.overhead) / megapixels, rate)
         else:
-            self.learn("overhead", seconds_per_step - self.step * megapixels)
+            self.learn("overhead", seconds_per_step - self.step * megapixels, rate)
 
     def learn_converge(self, share: float) -> None:
         """A run that could stop early took ``share`` of its planned steps."""

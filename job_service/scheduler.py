@@ -357,6 +357,11 @@ class Context:
         """Between frames or runs: wait for the next turn if this one is over; False if stopped meanwhile."""
         return self._scheduler._take_break(self._job)
 
+    @property
+    def pace(self) -> Pace:
+        """The device's pace, which the work's steps teach as they go."""
+        return self._scheduler.pace
+
     def turn_over(self) -> bool:
         """Whether this turn is over: others wait and it has lasted its share."""
         with self._scheduler._condition:

@@ -24,7 +24,7 @@ from nst_core.reports import TransferResult
 from nst_core.schedule import megapixel_steps
 
 from .jobs import Lane, Progress, StopWhy
-from .pace import Pace
+from .pace import LIVE_RATE, Pace
 
 if TYPE_CHECKING:
     from nst_core.backbone import FeatureExtractor
@@ -55,10 +55,22 @@ class StepClock:
     config: TransferConfig
     content_size: tuple[int, int]
     first: tuple[int, float] | None = None  # (step, elapsed) of the first report after a step
+    last: tuple[int, float, tuple[int, int]] | None = None  # (step, elapsed, size) of the latest one
 
-    def note(self, report: StepReport) -> None:
+    def note(self, report: StepReport, pace: Pace | None = None) -> None:
+        """Take a step's report; with ``pace``, teach it this step's time (the waits of the others follow it)."""
         if report.step >= 1 and self.first is None:
             self.first = (report.step, report.elapsed)
+        if (
+            pace is not None
+            and self.last is not None
+            and report.step == self.last[0] + 1
+            and report.size == self.last[2]
+        ):
+            work = _work_between(self.config, self.content_size, self.last[0], report.step)
+            pace.learn_steps(report.elapsed - self.last[1], work, LIVE_RATE)
+        if report.step >= 1:
+            self.last = (report.step, report.elapsed, report.size)
 
     def pace(self, report: StepReport | None) -> float | None:
         if report is None or self.first is None or report.step <= self.first[0]:
@@ -150,7 +162,7 @@ class PictureWork:
         previews: list[Image.Image] = []
 
         def on_progress(report: StepReport) -> None:
-            self.clock.note(report)
+            self.clock.note(report, context.pace)
             self.latest = report
             if report.preview is not None:
                 previews.append(report.preview)
@@ -221,6 +233,7 @@ class ClipWork:
     lane: Lane = "device"
     yields: bool = True
     done: int = field(default=0, init=False)
+    used_before: float = field(default=0.0, init=False)  # slot seconds at the last frame
 
     def planned(self, pace: Pace) -> float:
         return self.left(pace, None, 0.0)
@@ -243,6 +256,10 @@ class ClipWork:
         limit = self.config.max_seconds
 
         def on_progress(report: FrameProgress) -> None:
+            if self.config.steps == 0 and report.frame > self.done:  # an instant clip's frames teach the frame pace
+                frame_time = (context.used() - self.used_before) / (report.frame - self.done)
+                context.pace.learn("frame", frame_time / (self.frame_size[0] * self.frame_size[1] / 1e6), LIVE_RATE)
+            self.used_before = context.used()
             self.done = report.frame
             context.report(Progress(report.frame / report.frames, report.frame, report.frames, context.used(),
                                     report.preview, report))  # fmt: skip
@@ -326,7 +343,7 @@ class ComparisonWork:
             ends_run = threading.Event()  # this run's own stop: the job's Stop, or the end of the turn
 
             def on_progress(report: StepReport, index: int = index, ends_run: threading.Event = ends_run) -> None:
-                self.clocks[index].note(report)
+                self.clocks[index].note(report, context.pace)
                 self.latest = report
                 fraction = (index + report.fraction) / total
                 context.report(Progress(fraction, index + 1, total, report.elapsed, report.preview, (index, report)))
