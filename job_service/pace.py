@@ -11,11 +11,18 @@ from dataclasses import dataclass, field
 
 from nst_core.config import TransferConfig
 from nst_core.images import fit_size
+from nst_core.instant import NATIVE_SIZE
 from nst_core.schedule import megapixel_steps, planned_steps
 
 LEARNING_RATE = 1 / 3  # share of the way a finished job's measurement moves a figure
 LIVE_RATE = 0.1  # the same for each step or frame of a job under way: the waits follow the device's load at once
 LARGE_STEP = 0.03  # megapixels of work a step needs for its time to be mostly its pixels' (about 200x150 px)
+
+
+def instant_megapixels(size: tuple[int, int]) -> float:
+    """The megapixels the instant network paints for a picture of ``size``: at least its own size's."""
+    working = size if max(size) >= NATIVE_SIZE else fit_size(size, NATIVE_SIZE)
+    return working[0] * working[1] / 1e6
 
 
 @dataclass
@@ -53,8 +60,9 @@ class Pace:
         return (self.step * work + self.overhead * steps) * (self.converge if config.early_stop else 1.0)
 
     def instant_seconds(self, size: tuple[int, int]) -> float:
-        """The instant network's seconds for a picture of ``size`` (width, height) px."""
-        return self.instant * size[0] * size[1] / 1e6
+        """The instant network's seconds for a picture of ``size`` (width, height) px (a smaller one than the
+        network's own size is painted at that size and reduced, so it costs as much)."""
+        return self.instant * instant_megapixels(size)
 
     def picture_seconds(self, config: TransferConfig, content_size: tuple[int, int]) -> float:
         """The planned seconds of one picture, from its admission to its result."""
@@ -66,7 +74,7 @@ class Pace:
         """The planned seconds of one clip frame: the instant picture and the flow, then its refining steps."""
         single = config.replace(multiscale=False, early_stop=False)
         refine = self.steps_seconds(single, frame_size) if config.steps else 0.0
-        return self.frame * frame_size[0] * frame_size[1] / 1e6 + refine
+        return self.frame * instant_megapixels(frame_size) + refine
 
     def learn(self, name: str, measured: float, rate: float = LEARNING_RATE) -> None:
         """Move the figure ``name`` a share ``rate`` of the way to ``measured`` (ignored unless positive and finite)."""

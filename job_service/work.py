@@ -24,7 +24,7 @@ from nst_core.reports import TransferResult
 from nst_core.schedule import megapixel_steps
 
 from .jobs import Lane, Progress, StopWhy
-from .pace import LIVE_RATE, Pace
+from .pace import LIVE_RATE, Pace, instant_megapixels
 
 if TYPE_CHECKING:
     from nst_core.backbone import FeatureExtractor
@@ -104,7 +104,7 @@ def learn_run(pace: Pace, config: TransferConfig, content_size: tuple[int, int],
     first = result.recipe.get("first_picture_seconds")
     size = (result.image.width, result.image.height)
     if first:
-        pace.learn("instant", float(first) / (size[0] * size[1] / 1e6))
+        pace.learn("instant", float(first) / instant_megapixels(size))
     steps = [point for point in result.history if point.step >= 1]
     stepping = 0.0
     if len(steps) > 1:
@@ -205,7 +205,7 @@ class InstantWork:
         return Painted(result, [], None, self.content, self.styles)
 
     def learn(self, pace: Pace, result: Painted, used: float) -> None:
-        pace.learn("instant", used / (result.result.image.width * result.result.image.height / 1e6))
+        pace.learn("instant", used / instant_megapixels(result.result.image.size))
 
 
 @dataclass
@@ -258,7 +258,7 @@ class ClipWork:
         def on_progress(report: FrameProgress) -> None:
             if self.config.steps == 0 and report.frame > self.done:  # an instant clip's frames teach the frame pace
                 frame_time = (context.used() - self.used_before) / (report.frame - self.done)
-                context.pace.learn("frame", frame_time / (self.frame_size[0] * self.frame_size[1] / 1e6), LIVE_RATE)
+                context.pace.learn("frame", frame_time / instant_megapixels(self.frame_size), LIVE_RATE)
             self.used_before = context.used()
             self.done = report.frame
             context.report(Progress(report.frame / report.frames, report.frame, report.frames, context.used(),
@@ -277,7 +277,7 @@ class ClipWork:
 
     def learn(self, pace: Pace, result: Clip, used: float) -> None:
         if self.config.steps == 0 and result.video.frames:
-            megapixels = result.video.width * result.video.height / 1e6
+            megapixels = instant_megapixels((result.video.width, result.video.height))
             pace.learn("frame", (used - self._encode(pace)) / (result.video.frames * megapixels))
 
 

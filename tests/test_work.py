@@ -106,7 +106,8 @@ def test_a_clips_time_left_is_its_frames_at_its_own_pace_within_its_time_limit(t
     pace = Pace(step=10.0, instant=1.0, frame=2.0)
     config = TransferConfig(size=256, steps=0, init="fast", max_seconds=180.0)
     clip = ClipWork(tmp_path / "in.mp4", [style_image], tmp_path / "out.mp4", config, (256, 144), frames=45)
-    assert clip.left(pace, None, 0.0) == pytest.approx(45 * 2.0 * 256 * 144 / 1e6 + clip._encode(pace))
+    # A frame smaller than the instant network's own size costs as much as one of that size (384x216 here).
+    assert clip.left(pace, None, 0.0) == pytest.approx(45 * 2.0 * 384 * 216 / 1e6 + clip._encode(pace))
     clip.done = 5
     assert clip.left(pace, None, 10.0) == pytest.approx(40 * 2.0 + clip._encode(pace))  # 2 s a frame so far
     clip.done = 1
