@@ -91,9 +91,8 @@ def build_video_parser() -> argparse.ArgumentParser:
         "optimisation steps from the previous painted frame, with a temporal loss (Ruder et al. 2016).",
         formatter_class=_HelpFormatter,
     )
-    parser.add_argument("input", help="the clip (MP4, WebM, MOV or animated GIF)")
-    parser.add_argument("styles", nargs="+", metavar="style", help="one or more style images")
-    parser.add_argument("-o", "--output", required=True, help="the MP4 to write; clips up to 10 s also get a GIF")
+    _inputs_and_output(parser, "the clip (MP4, WebM, MOV or animated GIF)",
+                       "the MP4 to write; clips up to 10 s also get a GIF")  # fmt: skip
     _add_run_options(parser, VIDEO_OPTIONS, VIDEO_DEFAULTS, VIDEO_HELP)
     coherence = "flow: tie each frame to the previous by optical flow; none: each frame on its own; blend: an "
     coherence += "exponential blend of consecutive frames (the last two are baselines, for comparison)"
@@ -120,11 +119,17 @@ def build_batch_parser() -> argparse.ArgumentParser:
         "file that cannot be painted is named and passed over (exit status 2 at the end).",
         formatter_class=_HelpFormatter,
     )
-    parser.add_argument("input", help="the folder of photos (PNG, JPEG, WebP, GIF or BMP)")
-    parser.add_argument("styles", nargs="+", metavar="style", help="one or more style images")
-    parser.add_argument("-o", "--output", required=True, help="the folder to write the PNGs to (made if missing)")
+    _inputs_and_output(parser, "the folder of photos (PNG, JPEG, WebP, GIF or BMP)",
+                       "the folder to write the PNGs to (made if missing)")  # fmt: skip
     _add_run_options(parser)
     return parser
+
+
+def _inputs_and_output(parser: argparse.ArgumentParser, input_help: str, output_help: str) -> None:
+    """A subcommand's input, its paintings and its output."""
+    parser.add_argument("input", help=input_help)
+    parser.add_argument("styles", nargs="+", metavar="style", help="one or more style images")
+    parser.add_argument("-o", "--output", required=True, help=output_help)
 
 
 def _new_parser(prog: str, description: str, output_help: str) -> argparse.ArgumentParser:

@@ -286,17 +286,23 @@ def long_run(page: Any) -> None:
     page.get_by_role("button", name="Paint it").click()
 
 
+def behind_a_long_run(browser: Any, url: str) -> tuple[Any, Any]:
+    """A visitor's long run, and a second visitor who has just pressed Paint behind it."""
+    first = browser.new_context().new_page()
+    first.goto(url)
+    long_run(first)
+    first.get_by_text("s left").first.wait_for(timeout=60_000)
+    second = browser.new_context().new_page()
+    second.goto(url)
+    second.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
+    wait_until_idle(second)
+    second.get_by_role("button", name="Paint it").click()
+    return first, second
+
+
 def test_a_visitor_who_presses_stop_while_in_line_leaves_it_and_is_told(app_url):
     with chromium() as browser:
-        first = browser.new_context().new_page()
-        first.goto(app_url)
-        long_run(first)
-        first.get_by_text("s left").first.wait_for(timeout=60_000)
-        second = browser.new_context().new_page()
-        second.goto(app_url)
-        second.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
-        wait_until_idle(second)
-        second.get_by_role("button", name="Paint it").click()
+        first, second = behind_a_long_run(browser, app_url)
         second.get_by_text("You are number 1 in line").wait_for(timeout=30_000)
         second.get_by_role("button", name="Stop and keep this").click()
         second.get_by_text("You left the line").wait_for(timeout=30_000)
@@ -527,15 +533,7 @@ def assert_waits_held(figures: list[tuple[float, float]], started: float) -> Non
 def test_two_visitors_behind_a_long_run_are_told_waits_that_hold(app_url):
     """The run ahead is cut at its fair turn: the wait told is that turn, not the whole run (35x too long)."""
     with chromium() as browser:
-        first = browser.new_context().new_page()
-        first.goto(app_url)
-        long_run(first)
-        first.get_by_text("s left").first.wait_for(timeout=60_000)
-        second = browser.new_context().new_page()
-        second.goto(app_url)
-        second.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
-        wait_until_idle(second)
-        second.get_by_role("button", name="Paint it").click()
+        first, second = behind_a_long_run(browser, app_url)
         figures, started = follow_the_wait(second)
         assert_waits_held(figures, started)
         # The visitor whose run was cut was told so while it ran, and the result says why it ended.
