@@ -579,6 +579,9 @@ def test_the_video_page_paints_a_clip_and_refuses_a_bad_one(tmp_path):
     at.file_uploader(key="video_upload").set_value(("notes.mp4", b"not a film", "video/mp4"))
     at.run()
     assert not at.exception and any("not a video we can read" in e.value for e in at.error)
+    at.button(key="FormSubmitter:video-Paint the clip").click()
+    at.run()  # the refusal is said once: not also "No clip to paint yet"
+    assert len(at.error) == 1 and "not a video we can read" in at.error[0].value
     clip = write_clip(tmp_path / "pan.mp4", pan_frames(frames=6)).read_bytes()
     at.file_uploader(key="video_upload").set_value(("pan.mp4", clip, "video/mp4"))
     at.run()
