@@ -109,7 +109,7 @@ def cut_line(status: JobStatus, what: str) -> str | None:
     return f"Others are waiting: this run ends in {about(status.cut_in)} with {what}."
 
 
-def watch(runtime: Runtime, job_id: str, draw: Callable[[JobStatus], None]) -> JobStatus:
+def watch(runtime: Runtime, job_id: str, draw: Callable[[JobStatus], None]) -> JobStatus | None:
     """Draw the job with ``draw`` until it is done (every draw is also where Streamlit may stop the script).
 
     The toolbar's Stop or a closed tab stops the job (it keeps what it painted); a rerun leaves it running.
@@ -118,7 +118,10 @@ def watch(runtime: Runtime, job_id: str, draw: Callable[[JobStatus], None]) -> J
     run = _runs.get(owner) or _new_run(owner)
     try:
         while True:
-            status = runtime.service.status(job_id)
+            try:
+                status = runtime.service.status(job_id)
+            except KeyError:  # collected by a newer run of this page meanwhile: that run shows it
+                return None
             draw(status)
             if status.state == "done":
                 return status

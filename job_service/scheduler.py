@@ -182,14 +182,13 @@ class Scheduler:
     def collect(self, owner: str, kinds: tuple[str, ...] | None = None) -> list[JobStatus]:
         """The owner's finished jobs (of ``kinds``, if given) not collected before, oldest first; each is
         handed out once."""
-        with self._condition:
+        with self._condition:  # one block (the condition's lock is re-entrant): two runs of a page may collect at once
             done = [job for job in self._jobs.values() if job.owner == owner and job.state == "done"
                     and not job.collected and (kinds is None or job.work.kind in kinds)]  # fmt: skip
-        statuses = [self.status(job.id) for job in done]
-        with self._condition:
+            statuses = [self.status(job.id) for job in done]
             for job in done:
                 job.collected = True
-                del self._jobs[job.id]
+                self._jobs.pop(job.id, None)
         return statuses
 
     def wait_if_submitted(self, seconds: float, lane: Lane = "device") -> float:

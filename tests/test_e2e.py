@@ -239,6 +239,7 @@ def start_a_long_example_run(page: Any) -> None:
     page.get_by_text("Examples", exact=True).first.click()
     page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
     set_steps(page, 300)
+    no_early_stop(page)
     page.get_by_role("button", name="Paint it").click()
     page.get_by_text("s left").first.wait_for(timeout=60_000)
     page.locator("[data-testid='stImage']").filter(has_text=re.compile(r"^Step \d+$")).first.wait_for(
@@ -275,14 +276,19 @@ def test_the_toolbars_stop_keeps_the_picture_and_clears_the_progress_on_the_next
         assert page.locator("[data-testid='stException']").count() == 0
 
 
+def no_early_stop(page: Any) -> None:
+    """Untick "Stop when converged" under Advanced, so that a run really runs its steps."""
+    page.get_by_text("Advanced").first.click()
+    page.get_by_text("Stop when converged").click()
+
+
 def long_run(page: Any) -> None:
     """A run of 300 steps that does not stop early."""
     page.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
     wait_until_idle(page)  # a click while the first script run still draws can be lost
     page.get_by_text("Optimised from the photo (Gatys)").click()
     set_steps(page, 300)
-    page.get_by_text("Advanced").first.click()
-    page.get_by_text("Stop when converged").click()
+    no_early_stop(page)
     page.get_by_role("button", name="Paint it").click()
 
 
@@ -392,7 +398,8 @@ def in_view(locator: Any, height: int) -> bool:
 def test_on_a_desktop_the_forming_picture_and_the_result_come_into_view(app_url):
     with chromium() as browser:
         page, button = open_window(browser, app_url, 1400, 900)
-        set_steps(page, 300)  # long enough to look while it runs
+        set_steps(page, 300)  # long enough to look while it runs...
+        no_early_stop(page)  # ...however soon it would have converged
         button.scroll_into_view_if_needed()
         assert page.locator("[data-testid='stImage']").filter(has_text="Instant painting").count() == 0
         button.click()
@@ -431,6 +438,7 @@ def test_the_instant_painting_shows_before_the_first_optimisation_step(app_url):
         wait_until_idle(page)
         page.get_by_text("Instant, then refined").click()
         set_steps(page, 300)
+        no_early_stop(page)
         # At 96 px the instant picture is on screen for a fraction of a second, shorter than a locator's polling:
         # the page itself records, in order, what it showed.
         page.evaluate(SEEN_JS)
