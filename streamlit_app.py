@@ -21,16 +21,22 @@ def main() -> None:
     st.set_page_config(page_title="Neural style transfer", page_icon="🎨", layout="wide")
     apply_style()
     try:
-        default_model(get_runtime())  # a bad setting or a missing weights file is said before any page
+        runtime = get_runtime()
+        default_model(runtime)  # a bad setting or a missing weights file is said before any page
     except NSTError as error:
         st.error(f"The demo cannot start: {error}")
         return
+    if runtime.note:
+        st.warning(runtime.note)
     pages = [
         st.Page(PAGES / "paint.py", title="Paint a picture", icon=":material/palette:", default=True),
         st.Page(PAGES / "video.py", title="Paint a video", icon=":material/movie:"),
         st.Page(PAGES / "compare.py", title="Compare settings", icon=":material/compare:"),
     ]
-    st.navigation(pages).run()
+    try:
+        st.navigation(pages).run()
+    except NSTError as error:  # the cluster stopped answering, say: a sentence, never a traceback
+        st.error(str(error))
 
 
 main()

@@ -95,8 +95,10 @@ def checked_config(runtime: Runtime, values: dict[str, Any]) -> TransferConfig:
     return config
 
 
-def preload(config: TransferConfig, runtime: Runtime) -> FeatureExtractor:
-    """The model for a config, with the fix named if its weights cannot be had."""
+def preload(config: TransferConfig, runtime: Runtime) -> FeatureExtractor | None:
+    """The model for a config, with the fix named if its weights cannot be had (None when a cluster paints)."""
+    if runtime.cluster:
+        return None
     try:
         return load_model(config.weights, config.backbone, str(runtime.device), runtime.precision)
     except WeightsError as error:

@@ -1,11 +1,12 @@
 """What every session of the server shares, created once per process behind ``st.cache_resource``.
 
 The device and its precision, this server's limits, the job service (one line of visitors for the whole
-server), the loaded model, and the operators' log.
+server, or a Ray cluster's line when ``NST_RAY_ADDRESS`` names one), the loaded model, and the operators' log.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import streamlit as st
 import torch
 
 from job_service.capacity import largest_size, measure
+from job_service.client import ClusterError, ClusterService
+from job_service.jobs import Service
 from job_service.limits import Limits
 from job_service.pace import Pace
 from job_service.scheduler import Scheduler
@@ -31,7 +34,9 @@ class Runtime:
     device: torch.device
     precision: Precision
     limits: Limits
-    service: Scheduler  # every painting of this server is a job here
+    service: Service  # every painting of this server is a job here
+    cluster: str | None = None  # the Ray cluster's address whose painters paint, if any
+    note: str | None = None  # said at the top of every page (the cluster could not be reached, say)
 
     @property
     def pace(self) -> Pace:
@@ -45,7 +50,40 @@ def get_runtime() -> Runtime:
 
     Raises:
         ConfigError: an environment variable is out of bounds, or asks for a precision the device lacks.
+        ClusterError: ``NST_RAY_ADDRESS`` names a cluster that cannot be reached (and no fallback is set).
     """
+    address = os.environ.get("NST_RAY_ADDRESS", "").strip()
+    if not address:
+        return embedded_runtime()
+    try:
+        return cluster_runtime(address)
+    except ClusterError as error:
+        if os.environ.get("NST_RAY_FALLBACK", "").strip().lower() != "local":
+            raise
+        note = f"{error} Pictures are painted on this server instead, one visitor at a time."
+    return dataclasses.replace(embedded_runtime(), note=note)
+
+
+def cluster_runtime(address: str) -> Runtime:
+    """The runtime of a page server whose jobs the Ray cluster at ``address`` paints: its line's turns and limits.
+
+    Raises:
+        ClusterError: the cluster cannot be reached, or has no demo deployed.
+    """
+    service = ClusterService(address)
+    settings = service.settings
+    limits = Limits.for_device(str(settings["device"]), server_upload_mb=float(st.get_option("server.maxUploadSize")))
+    limits = dataclasses.replace(
+        limits,
+        max_concurrent=int(settings["slots"]),
+        max_waiting=int(settings["max_waiting"]),
+        fair_share_seconds=float(settings["share_seconds"]),
+    )
+    return Runtime(torch.device("cpu"), "auto", limits, service, cluster=address)
+
+
+def embedded_runtime() -> Runtime:
+    """The runtime of a server that paints its own jobs on its best device."""
     device = resolve_device(os.environ.get("NST_DEVICE", "auto"))
     raw = os.environ.get("NST_PRECISION", "auto").strip().lower() or "auto"
     if raw not in PRECISIONS:
@@ -89,11 +127,14 @@ def get_log() -> logging.Logger:
     return log
 
 
-def default_model(runtime: Runtime) -> FeatureExtractor:
-    """The model of the default settings, loaded at start-up so a missing file is said at once.
+def default_model(runtime: Runtime) -> FeatureExtractor | None:
+    """The model of the default settings, loaded at start-up so a missing file is said at once (None when a
+    cluster paints: its painters load their own).
 
     Raises:
         WeightsError: the weights cannot be loaded.
     """
+    if runtime.cluster:
+        return None
     defaults = TransferConfig()
     return load_model(defaults.weights, defaults.backbone, str(runtime.device), runtime.precision)

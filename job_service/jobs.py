@@ -13,7 +13,7 @@ from PIL import Image
 
 if TYPE_CHECKING:
     from .pace import Pace
-    from .scheduler import Context
+    from .scheduler import Context, JobStatus
 
 Lane = Literal["device", "instant"]  # the optimisation's device, or the instant network's short jobs
 StopWhy = Literal["cancelled", "replaced", "turn", "time budget", "left the line", "converged"]
@@ -40,9 +40,18 @@ class Progress:
 class Work(Protocol):
     """A job's work, as the scheduler drives it."""
 
-    kind: str  # "picture", "instant", "clip" or "comparison"
-    lane: Lane
-    yields: bool  # True: at the end of a turn it pauses and carries on later; False: it ends with what it has
+    @property
+    def kind(self) -> str:
+        """ "picture", "instant", "clip" or "comparison"."""
+        ...
+
+    @property
+    def lane(self) -> Lane: ...
+
+    @property
+    def yields(self) -> bool:
+        """True: at the end of a turn it pauses and carries on later; False: it ends with what it has."""
+        ...
 
     def planned(self, pace: Pace) -> float:
         """s the whole work is planned to take on a slot."""
@@ -64,3 +73,33 @@ class Work(Protocol):
     def learn(self, pace: Pace, result: Any, used: float) -> None:
         """Teach ``pace`` what this work measured (called once it is done, with the slot time it used)."""
         ...
+
+
+class Service(Protocol):
+    """The job service as pages call it: the embedded :class:`~job_service.scheduler.Scheduler`, or a cluster's
+    line through :class:`~job_service.client.ClusterService`."""
+
+    def submit(self, owner: str, work: Work) -> str: ...
+
+    def status(self, job_id: str) -> JobStatus: ...
+
+    def cancel(self, job_id: str) -> None: ...
+
+    def wait(self, job_id: str, timeout: float) -> JobStatus: ...
+
+    def active(self, owner: str, kind: str | None = None) -> str | None: ...
+
+    def collect(self, owner: str, kinds: tuple[str, ...] | None = None) -> list[JobStatus]: ...
+
+    def wait_if_submitted(self, seconds: float, lane: Lane = "device") -> float: ...
+
+    def work(self, job_id: str) -> Work: ...
+
+    @property
+    def pace(self) -> Pace: ...
+
+    @property
+    def running(self) -> int: ...
+
+    @property
+    def waiting(self) -> int: ...

@@ -125,6 +125,8 @@ VARIABLES = {
     "NST_MAX_UPLOAD_MB": ("max_upload_mb", "largest photo or painting, MB (never above server.maxUploadSize)"),
     "NST_MAX_MEGAPIXELS": ("max_megapixels", "largest decoded image, megapixels"),
     "NST_GPU_MEMORY_GIB": ("gpu_memory_gib", "this process's share of a CUDA GPU, GiB (0: all of it)"),
+    "NST_RAY_ADDRESS": ("", "a Ray cluster's head (host:port) whose job service paints instead of this server"),
+    "NST_RAY_FALLBACK": ("", "local: paint on this server when that cluster cannot be reached at start-up"),
 }
 
 
@@ -132,7 +134,8 @@ def environment_table() -> str:
     """The README's table of the operator's variables with their defaults on a CPU and on a GPU."""
     cpu, gpu = Limits.for_device("cpu", {}), Limits.for_device("cuda", {})
     rows = ["| variable | default on a CPU | on a GPU | meaning |", "| --- | --- | --- | --- |"]
-    unset = {"NST_DEVICE": "auto", "NST_PRECISION": "auto", "NST_MAX_SIZE": "measured"}
+    unset = {"NST_DEVICE": "auto", "NST_PRECISION": "auto", "NST_MAX_SIZE": "measured", "NST_RAY_ADDRESS": "none",
+             "NST_RAY_FALLBACK": "none"}  # fmt: skip
     for name, (field_name, meaning) in VARIABLES.items():
         if field_name:
             on_cpu, on_gpu = f"{getattr(cpu, field_name):g}", f"{getattr(gpu, field_name):g}"

@@ -46,6 +46,15 @@ class Pace:
     overhead: float = 0.04
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
+    def __getstate__(self) -> dict[str, float]:
+        """Its figures (a pace crosses processes on a cluster; its lock stays behind)."""
+        with self._lock:
+            return {name: value for name, value in vars(self).items() if name != "_lock"}
+
+    def __setstate__(self, state: dict[str, float]) -> None:
+        vars(self).update(state)
+        self._lock = threading.Lock()
+
     @classmethod
     def for_device(cls, device_type: str) -> Pace:
         """A first guess, on the slow side, until the first job on this device is measured."""

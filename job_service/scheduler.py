@@ -348,6 +348,10 @@ class Context:
         self._scheduler, self._job = scheduler, job
         self.cancel = job.cancel
 
+    @property
+    def job_id(self) -> str:
+        return self._job.id
+
     def report(self, progress: Progress) -> None:
         """Tell the owner's page where the work is (a picture's turn may end here: ``cancel`` is then set)."""
         self._scheduler._report(self._job, progress)

@@ -121,6 +121,9 @@ def build_batch_parser() -> argparse.ArgumentParser:
     )
     _inputs_and_output(parser, "the folder of photos (PNG, JPEG, WebP, GIF or BMP)",
                        "the folder to write the PNGs to (made if missing)")  # fmt: skip
+    parser.add_argument("--ray", metavar="ADDRESS", default=None,
+                        help="spread the pictures over the workers of the running Ray cluster at ADDRESS (its head's "
+                        "host:port; a CPU or a GPU a picture; needs ray, see requirements-cluster.txt)")  # fmt: skip
     _add_run_options(parser)
     return parser
 
@@ -402,7 +405,7 @@ def _video(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> li
 def _batch(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> list[dict[str, object]]:
     from tqdm import tqdm
 
-    from .batch import paint_folder, photos
+    from .batch import paint_folder, paint_folder_on_ray, photos
 
     config = config_from_args(args)
     folder, output = Path(args.input), Path(args.output)
@@ -413,7 +416,11 @@ def _batch(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> li
     bar = tqdm(total=len(photos(folder)), file=err, disable=args.quiet, unit="picture", dynamic_ncols=True)
     records: list[dict[str, object]] = []
     try:
-        for done in paint_folder(folder, args.styles, output, config, _painter(config, cancel), cancel=cancel):
+        if args.ray:
+            dones = paint_folder_on_ray(folder, args.styles, output, config, args.ray, cancel)
+        else:
+            dones = paint_folder(folder, args.styles, output, config, cancel=cancel)
+        for done in dones:
             bar.update(1)
             if done.error is not None and not args.quiet:
                 bar.write(f"skipped {done.source}: {done.error}", file=err)
@@ -431,25 +438,6 @@ def _batch(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> li
         print(f"wrote {counts['painted']} pictures to {output} ({counts['already painted']} already painted, "
               f"{counts['refused']} refused)", file=err)  # fmt: skip
     return records
-
-
-def _painter(
-    config: TransferConfig, cancel: threading.Event
-) -> Callable[[Image.Image, list[Image.Image], Callable[[Progress], None] | None], TransferResult]:
-    """How a batch paints one picture: the instant network alone, or the one loop."""
-
-    def paint(
-        photo: Image.Image, styles: list[Image.Image], on_progress: Callable[[Progress], None] | None
-    ) -> TransferResult:
-        if config.init == "fast" and config.steps == 0:
-            from .instant import paint_instant
-
-            return paint_instant(photo, styles, config)
-        from .transfer import stylize
-
-        return stylize(photo, styles, config, on_progress=on_progress, cancel=cancel)
-
-    return paint
 
 
 def _summary(result: TransferResult) -> str:

@@ -10,7 +10,6 @@ from nst_core.batch import KEY, paint_folder
 from nst_core.cli import EXIT_ERROR, EXIT_OK, main
 from nst_core.config import TransferConfig
 from nst_core.images import read_recipe
-from nst_core.transfer import stylize
 from tests.conftest import STYLE, encode
 
 TINY = ["--size", "48", "--steps", "2"]
@@ -57,21 +56,18 @@ def test_a_batch_stopped_midway_resumes_where_it_stopped(tmp_path, content_image
     config = TransferConfig(size=48, steps=20, early_stop=False, device="cpu")
     cancel = threading.Event()
 
-    def paint(photo, styles, on_progress):
-        return stylize(photo, styles, config, on_progress=on_progress, cancel=cancel, extractor=extractor)
-
     def stop_at_three(progress) -> None:
         if progress.step == 3:
             cancel.set()  # as Ctrl-C does
 
-    first = list(paint_folder(folder, [STYLE], output, config, paint, stop_at_three, cancel))
+    first = list(paint_folder(folder, [STYLE], output, config, stop_at_three, cancel))
     assert [d.outcome for d in first] == ["stopped"]  # the first picture's best so far, then the batch ends
     assert (output / "a.png").is_file() and not (output / "b.png").exists()
     assert KEY not in (read_recipe(output / "a.png") or {})  # not finished: painted again next time
     cancel.clear()
-    resumed = list(paint_folder(folder, [STYLE], output, config, paint, None, cancel))
+    resumed = list(paint_folder(folder, [STYLE], output, config, None, cancel))
     assert [d.outcome for d in resumed] == ["painted", "painted"]
-    assert [d.outcome for d in paint_folder(folder, [STYLE], output, config, paint)] == ["already painted"] * 2
+    assert [d.outcome for d in paint_folder(folder, [STYLE], output, config)] == ["already painted"] * 2
 
 
 def test_a_batch_refuses_a_missing_folder_and_an_output_that_is_a_file(tmp_path, content_image):

@@ -32,8 +32,13 @@ def render_about(runtime: Runtime) -> None:
             "The refinement is the method of Gatys, Ecker and Bethge (CVPR 2016): the picture's pixels are optimised "
             "so that a VGG19 network sees the photo's content and the painting's textures (Gram matrices). The "
             "first picture comes from a feed-forward arbitrary-style network (Ghiasi et al. 2017, Magenta). "
-            f"Running on {describe_device(runtime.device)}, convolutions in {describe_precision(model.dtype)}; "
-            f"{model.description}. At most {limits.max_steps} steps per scale and {limits.max_seconds:g} s per run."
+            + (
+                f"Painted on the Ray cluster at {runtime.cluster}, by {limits.max_concurrent} painters at most. "
+                if model is None
+                else f"Running on {describe_device(runtime.device)}, convolutions in "
+                f"{describe_precision(model.dtype)}; {model.description}. "
+            )
+            + f"At most {limits.max_steps} steps per scale and {limits.max_seconds:g} s per run."
         )
 
 

@@ -1,0 +1,168 @@
+"""The job service on a Ray cluster of this machine: the same jobs, places, plans, previews and Stop as the
+embedded one; a painter killed mid-job; an unreachable cluster; a folder painted across the cluster."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import ray
+import yaml
+from ray import serve
+from ray.serve.schema import ServeDeploySchema
+
+from job_service.client import ClusterError, ClusterService
+from job_service.cluster import APP_NAME, app
+from job_service.scheduler import JobStatus
+from job_service.work import Painted, PictureWork
+from nst_core.config import TransferConfig
+from nst_core.images import read_recipe
+from tests.conftest import CONTENT, ROOT, STYLE, small
+from tests.ray_head import ray_head, session_processes
+
+SERVE_CONFIG = ROOT / "deploy" / "serve.yaml"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A head with 2 CPUs and the demo's application deployed (one painter replica at a time)."""
+    with ray_head(2, tmp_path_factory.mktemp("ray") / "head.log") as head:
+        address = head.address
+        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        try:
+            serve.start(proxy_location="Disabled")
+            serve.run(app({"replicas": 1, "share_seconds": 30}), name=APP_NAME, route_prefix=None)
+            yield address
+        finally:
+            ray.shutdown()
+
+
+def picture(steps: int, size: int = 64) -> PictureWork:
+    config = TransferConfig(size=size, steps=steps, init="fast", preview_every=2, multiscale=False,
+                            early_stop=False, device="cpu")  # fmt: skip
+    return PictureWork(small(CONTENT), [small(STYLE)], config)
+
+
+def watch(service: ClusterService, job: str, until: float = 120.0) -> list[JobStatus]:
+    seen = []
+    deadline = time.monotonic() + until
+    while time.monotonic() < deadline:
+        seen.append(service.status(job))
+        if seen[-1].state == "done":
+            return seen
+        time.sleep(0.2)
+    raise AssertionError(f"{job} not done in {until} s: {seen[-1]}")
+
+
+@pytest.mark.slow
+def test_the_cluster_paints_jobs_in_one_line_with_plans_and_previews(cluster: str) -> None:
+    service = ClusterService(cluster)
+    assert service.settings == {"device": "cpu", "slots": 1, "max_waiting": 8, "share_seconds": 30.0}
+    first, second = service.submit("a", picture(8)), service.submit("b", picture(4))
+    behind = service.status(second)
+    assert behind.state == "waiting" and behind.position == 1 and behind.wait > 0  # planned from the job ahead
+    assert service.running + service.waiting == 2
+    statuses = watch(service, first)
+    assert any(s.state == "running" and s.progress is not None and s.progress.preview is not None for s in statuses)
+    assert statuses[-1].preview_number >= 3  # previews every 2 of 8 steps came through the line
+    assert [s.left for s in statuses if s.state == "running"][-1] < statuses[0].left  # the plan follows the run
+    watch(service, second)
+    (done_a,), (done_b,) = service.collect("a"), service.collect("b")
+    assert isinstance(done_a.result, Painted) and done_a.result.result.steps == 8 and done_a.error is None
+    assert done_b.result.result.steps == 4
+    assert service.collect("a") == []  # handed out once
+    with pytest.raises(KeyError):
+        service.status(first)
+    assert service.pace.setup != 0.5  # the line learned from the jobs its painters finished
+
+
+@pytest.mark.slow
+def test_stop_on_the_cluster_keeps_the_best_picture_so_far(cluster: str) -> None:
+    service = ClusterService(cluster)
+    job = service.submit("stopper", picture(200))
+    deadline = time.monotonic() + 60
+    while (status := service.status(job)).progress is None or status.progress.step < 3:
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+    service.cancel(job)
+    statuses = watch(service, job, 30)
+    (done,) = service.collect("stopper")
+    assert statuses[-1].stopped == "cancelled" and done.error is None
+    assert 3 <= done.result.result.steps < 200 and done.result.result.image.width == 64
+
+
+@pytest.mark.slow
+def test_a_painter_killed_mid_job_paints_it_again_on_a_new_replica(cluster: str) -> None:
+    service = ClusterService(cluster)
+    job = service.submit("victim", picture(12))
+    deadline = time.monotonic() + 60
+    while (status := service.status(job)).progress is None or status.progress.step < 2:
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+    replicas = [actor for actor in ray.util.list_named_actors(all_namespaces=True) if "Painter" in actor["name"]]
+    assert len(replicas) == 1
+    ray.kill(ray.get_actor(replicas[0]["name"], namespace=replicas[0]["namespace"]), no_restart=True)
+    statuses = watch(service, job, 120)
+    (done,) = service.collect("victim")
+    assert done.error is None and done.stopped is None
+    assert done.result.result.steps == 12  # painted whole, from the start, by the replica Serve started instead
+    assert service.collect("victim") == []  # and collected once
+    now = [actor["name"] for actor in ray.util.list_named_actors(all_namespaces=True) if "Painter" in actor["name"]]
+    assert now and replicas[0]["name"] not in now  # the replica that died was replaced
+    assert statuses[-1].state == "done"
+
+
+def test_an_unreachable_cluster_is_said_in_a_sentence() -> None:
+    with pytest.raises(ClusterError, match=r"cluster at 127\.0\.0\.1:9 cannot be reached"):
+        ClusterService("127.0.0.1:9")
+    with pytest.raises(ClusterError, match="not host:port"):
+        ClusterService("my-cluster")
+
+
+def test_the_serve_config_deploys_this_application() -> None:
+    config = ServeDeploySchema.model_validate(yaml.safe_load(SERVE_CONFIG.read_text()))
+    (application,) = config.applications
+    assert application.name == APP_NAME and application.import_path == "job_service.cluster:app"
+    painter = {d.name: d for d in application.deployments}["Painter"]
+    assert application.args["replicas"] == painter.autoscaling_config["max_replicas"]  # a slot per painter
+    built = app(application.args)  # the builder takes the config's arguments
+    assert {d.name for d in application.deployments} == {"Line", "Painter"} == _names(built)
+
+
+def _names(application: serve.Application) -> set[str]:
+    from ray.serve._private.build_app import build_app
+
+    return {deployment.name for deployment in build_app(application, name=APP_NAME).deployments}
+
+
+@pytest.mark.slow
+def test_batch_spreads_a_folder_over_the_cluster_and_resumes(cluster: str, tmp_path: Path) -> None:
+    folder, output = tmp_path / "photos", tmp_path / "out"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        small(CONTENT, 64).rotate(90 * "abc".index(name)).save(folder / f"{name}.png")
+    (folder / "broken.jpg").write_bytes(b"not a picture")
+    command = [sys.executable, "-m", "nst_core", "batch", str(folder), str(STYLE), "-o", str(output), "--ray", cluster,
+               "--size", "48", "--steps", "2", "--json", "--quiet"]  # fmt: skip
+    first = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=240)
+    records = {Path(r["input"]).name: r for r in map(json.loads, first.stdout.splitlines())}
+    assert first.returncode == 2, first.stderr  # a file was refused
+    assert {name: r["outcome"] for name, r in records.items()} == {
+        "a.png": "painted", "b.png": "painted", "c.png": "painted", "broken.jpg": "refused"}  # fmt: skip
+    assert records["broken.jpg"]["error"]  # named in a sentence
+    assert all((read_recipe(output / f"{n}.png") or {}).get("steps") for n in "abc")
+    again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=240)
+    outcomes = [json.loads(line)["outcome"] for line in again.stdout.splitlines()]
+    assert sorted(outcomes) == ["already painted"] * 3 + ["refused"]
+
+
+def test_the_test_cluster_ends_every_process_it_started(tmp_path: Path) -> None:
+    with ray_head(1, tmp_path / "head.log") as head:
+        assert len(session_processes(head.session)) >= 2  # the head and the GCS at least
+    assert session_processes(head.session) == []
