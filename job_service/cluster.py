@@ -35,7 +35,7 @@ from ray.serve.handle import DeploymentHandle
 from nst_core.errors import NSTError
 
 from .jobs import Lane, Progress, StopWhy, Work
-from .pace import Pace
+from .pace import LEARNING_RATE, Pace
 from .scheduler import Context, JobStatus, Scheduler
 
 APP_NAME = "nst"  # the Serve application's name in deploy/serve.yaml, which page servers look for
@@ -150,6 +150,7 @@ class Line:
         self.device = device
         self.scheduler = Scheduler(Pace.for_device(device), slots, max_waiting, share_seconds)
         self.contexts: dict[str, tuple[Context, OnPainter]] = {}
+        self.painters = 0  # painters started so far
 
     # --- what page servers call (through job_service.client.ClusterService) ---------------------------------
 
@@ -191,6 +192,19 @@ class Line:
     def pace(self) -> Pace:
         return self.scheduler.pace
 
+    def learn(self, name: str, measured: float, rate: float) -> None:
+        """A painter's measurement (a step's time, say), as a work in this process would teach it."""
+        self.scheduler.pace.learn(name, measured, rate)
+
+    def learn_converge(self, share: float) -> None:
+        self.scheduler.pace.learn_converge(share)
+
+    def painter_ready(self, seconds_per_megapixel_step: float) -> None:
+        """A painter started and probed its device: the first one's pace replaces the line's guess, later ones
+        are averaged in."""
+        self.painters += 1
+        self.scheduler.pace.learn("step", seconds_per_megapixel_step, 1 / self.painters)
+
     # --- what painters call, for the job they paint ------------------------------------------------------------
 
     def report(self, job_id: str, progress: Progress, state: dict[str, Any]) -> bool:
@@ -225,6 +239,23 @@ class Line:
         """Whether the job was told to stop, and why."""
         held = self.contexts.get(job_id)
         return (True, "cancelled") if held is None else (held[0].cancel.is_set(), held[0].stopped)
+
+
+class LinePace(Pace):
+    """The line's pace as a painter sees it: what a work's steps teach it goes to the line at once, so the waits
+    of the others follow the painters' real speed as in one process."""
+
+    line: DeploymentHandle[Any] | None = None
+
+    def learn(self, name: str, measured: float, rate: float = LEARNING_RATE) -> None:
+        super().learn(name, measured, rate)
+        if self.line is not None:
+            self.line.learn.remote(name, measured, rate)
+
+    def learn_converge(self, share: float) -> None:
+        super().learn_converge(share)
+        if self.line is not None:
+            self.line.learn_converge.remote(share)
 
 
 class PainterContext:
@@ -300,11 +331,16 @@ class Painter:
             assigned = ray.get_runtime_context().get_assigned_resources()  # type: ignore[no-untyped-call]
             threads = int(assigned.get("CPU", 0)) or os.cpu_count() or 1
             torch.set_num_threads(max(1, threads))
+        from .capacity import measure
+
         defaults = TransferConfig()
         precision = os.environ.get("NST_PRECISION", "auto")
-        get_extractor(defaults.weights, defaults.backbone, str(self.device), resolve_precision(precision, self.device))
+        model = get_extractor(defaults.weights, defaults.backbone, str(self.device),
+                              resolve_precision(precision, self.device))  # fmt: skip
         self.app_name = app_name
         self._line: DeploymentHandle[Any] | None = None
+        # This device's pace, probed as a server probes its own, plans the line's first waits.
+        self.line().painter_ready.remote(measure(model, self.device).seconds_per_megapixel_step)
 
     def line(self) -> DeploymentHandle[Any]:
         if self._line is None:
@@ -316,7 +352,9 @@ class Painter:
 
     def _paint(self, job_id: str, work: Work) -> Any:
         work = on_device(work, str(self.device))
-        pace: Pace = self.line().pace.remote().result()
+        figures: Pace = self.line().pace.remote().result()
+        pace = LinePace(figures.step, figures.instant, figures.setup, figures.frame, figures.converge, figures.overhead)
+        pace.line = self.line()
         context = PainterContext(self.line(), job_id, work, pace)
         with context.watching():
             return work.run(context)  # type: ignore[arg-type]
@@ -336,14 +374,17 @@ PainterDeployment = serve.deployment(
 def app(args: dict[str, Any]) -> serve.Application:
     """The application ``serve deploy`` builds from ``deploy/serve.yaml`` (``import_path: job_service.cluster:app``).
 
-    ``args``: ``replicas`` (the painters' largest number: the line's slots), ``max_waiting``, ``share_seconds``
+    ``args``: ``replicas`` (the painters' largest number: the line's slots), ``min_replicas`` (kept up while
+    idle), ``max_waiting``, ``share_seconds``
     (a turn while others wait), ``device`` ("cpu" or "cuda": the line's first guess of the painters' pace).
     The deployments' own options (replicas, autoscaling, a GPU each) are the config file's.
     """
-    painter = PainterDeployment.bind(str(args.get("app_name", APP_NAME)))
+    replicas = int(args.get("replicas", 1))
+    scaling = {"min_replicas": int(args.get("min_replicas", 1)), "max_replicas": replicas, "target_ongoing_requests": 1}
+    painter = PainterDeployment.options(autoscaling_config=scaling).bind(str(args.get("app_name", APP_NAME)))
     return LineDeployment.bind(
         painter,
-        slots=int(args.get("replicas", 1)),
+        slots=replicas,
         max_waiting=int(args.get("max_waiting", 8)),
         share_seconds=float(args.get("share_seconds", 30.0)),
         device=str(args.get("device", "cpu")),

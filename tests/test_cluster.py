@@ -13,18 +13,21 @@ from pathlib import Path
 
 import pytest
 import ray
+import streamlit as st
 import yaml
 from ray import serve
 from ray.serve.schema import ServeDeploySchema
+from streamlit.testing.v1 import AppTest
 
 from job_service.client import ClusterError, ClusterService
 from job_service.cluster import APP_NAME, app
+from job_service.local_cluster import ray_head, session_processes
 from job_service.scheduler import JobStatus
 from job_service.work import Painted, PictureWork
 from nst_core.config import TransferConfig
 from nst_core.images import read_recipe
 from tests.conftest import CONTENT, ROOT, STYLE, small
-from tests.ray_head import ray_head, session_processes
+from tests.test_app import APP, paint
 
 SERVE_CONFIG = ROOT / "deploy" / "serve.yaml"
 
@@ -64,17 +67,17 @@ def watch(service: ClusterService, job: str, until: float = 120.0) -> list[JobSt
 def test_the_cluster_paints_jobs_in_one_line_with_plans_and_previews(cluster: str) -> None:
     service = ClusterService(cluster)
     assert service.settings == {"device": "cpu", "slots": 1, "max_waiting": 8, "share_seconds": 30.0}
-    first, second = service.submit("a", picture(8)), service.submit("b", picture(4))
+    first, second = service.submit("a", picture(20)), service.submit("b", picture(4))
     behind = service.status(second)
     assert behind.state == "waiting" and behind.position == 1 and behind.wait > 0  # planned from the job ahead
     assert service.running + service.waiting == 2
     statuses = watch(service, first)
-    assert any(s.state == "running" and s.progress is not None and s.progress.preview is not None for s in statuses)
-    assert statuses[-1].preview_number >= 3  # previews every 2 of 8 steps came through the line
+    assert any(s.state == "running" and s.preview_number > 0 for s in statuses)  # seen while it paints
+    assert statuses[-1].preview_number >= 9  # previews every 2 of 20 steps came through the line
     assert [s.left for s in statuses if s.state == "running"][-1] < statuses[0].left  # the plan follows the run
     watch(service, second)
     (done_a,), (done_b,) = service.collect("a"), service.collect("b")
-    assert isinstance(done_a.result, Painted) and done_a.result.result.steps == 8 and done_a.error is None
+    assert isinstance(done_a.result, Painted) and done_a.result.result.steps == 20 and done_a.error is None
     assert done_b.result.result.steps == 4
     assert service.collect("a") == []  # handed out once
     with pytest.raises(KeyError):
@@ -166,3 +169,40 @@ def test_the_test_cluster_ends_every_process_it_started(tmp_path: Path) -> None:
     with ray_head(1, tmp_path / "head.log") as head:
         assert len(session_processes(head.session)) >= 2  # the head and the GCS at least
     assert session_processes(head.session) == []
+
+
+@pytest.mark.slow
+def test_the_page_paints_on_the_cluster_and_says_so(cluster: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NST_RAY_ADDRESS", cluster)
+    monkeypatch.setenv("NST_MAX_SIZE", "128")
+    st.cache_resource.clear()  # the runtime reads the environment when first built
+    try:
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        paint(at)
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        entry = at.session_state["gallery"][0]
+        assert max(entry.image.size) == 64 and entry.recipe["steps"] == 2
+        assert any(f"Painted on the Ray cluster at {cluster}" in m.value for m in at.markdown)
+    finally:
+        st.cache_resource.clear()
+
+
+def test_an_unreachable_cluster_is_said_on_the_page_or_painted_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NST_RAY_ADDRESS", "127.0.0.1:9")
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        assert not at.exception
+        assert any("cannot start" in e.value and "127.0.0.1:9 cannot be reached" in e.value for e in at.error)
+        monkeypatch.setenv("NST_RAY_FALLBACK", "local")
+        st.cache_resource.clear()
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        assert not at.exception and not at.error
+        assert any("cannot be reached" in w.value and "painted on this server" in w.value for w in at.warning)
+        assert at.button(key="FormSubmitter:parameters-Paint it") is not None
+    finally:
+        st.cache_resource.clear()

@@ -1,5 +1,5 @@
-"""A Ray cluster of one machine for the tests: started in a session of its own, and ended exactly (every process
-of that session, and nothing else)."""
+"""A Ray cluster of one machine, for the tests and the benchmarks: started in a session of its own, and ended
+exactly (every process of that session, and nothing else). Its workers import this checkout."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the checkout, which the workers import
 
 
 def free_port() -> int:
@@ -24,7 +24,8 @@ def free_port() -> int:
 
 
 def session_processes(session: int) -> list[int]:
-    """The processes of a session (the head and everything it started: raylet, workers, replicas)."""
+    """The live processes of a session (the head and everything it started: raylet, workers, replicas); a
+    zombie waiting for its parent to reap it is ended already."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -32,7 +33,7 @@ def session_processes(session: int) -> list[int]:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[3]) == session:  # after the name: state, ppid, pgrp, session
+            if int(fields[3]) == session and fields[0] != "Z":  # after the name: state, ppid, pgrp, session
                 pids.append(int(entry.name))
     return pids
 
@@ -68,8 +69,11 @@ def ray_head(num_cpus: int = 2, log: Path | None = None) -> Iterator[Head]:
         os.killpg(head.pid, signal.SIGTERM)
         with suppress(subprocess.TimeoutExpired):
             head.wait(3)  # then whatever is left of the session is killed
-        for pid in session_processes(head.pid):
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while (left := session_processes(head.pid)) and time.monotonic() < deadline:
+            for pid in left:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
         head.wait(10)
         output.close()
