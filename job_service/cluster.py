@@ -39,6 +39,7 @@ from .pace import LEARNING_RATE, Pace
 from .scheduler import Context, JobStatus, Scheduler
 
 APP_NAME = "nst"  # the Serve application's name in deploy/serve.yaml, which page servers look for
+KEEP_PAINTED_BY = 1000  # jobs whose replica the line remembers
 ATTEMPTS = 2  # a job whose painter died is painted again once
 POLL = 0.5  # s between a painter's looks at whether its job was stopped (between its reports)
 LOST = "The machine painting this job stopped twice; please try again."
@@ -151,6 +152,7 @@ class Line:
         self.scheduler = Scheduler(Pace.for_device(device), slots, max_waiting, share_seconds)
         self.contexts: dict[str, tuple[Context, OnPainter]] = {}
         self.painters = 0  # painters started so far
+        self.painted_by: dict[str, str] = {}  # job -> the replica that reported it last (the operators' log)
 
     # --- what page servers call (through job_service.client.ClusterService) ---------------------------------
 
@@ -192,6 +194,10 @@ class Line:
     def pace(self) -> Pace:
         return self.scheduler.pace
 
+    def replica_of(self, job_id: str) -> str | None:
+        """The replica that painted (or paints) a job, as far as its reports say."""
+        return self.painted_by.get(job_id)
+
     def learn(self, name: str, measured: float, rate: float) -> None:
         """A painter's measurement (a step's time, say), as a work in this process would teach it."""
         self.scheduler.pace.learn(name, measured, rate)
@@ -207,11 +213,17 @@ class Line:
 
     # --- what painters call, for the job they paint ------------------------------------------------------------
 
-    def report(self, job_id: str, progress: Progress, state: dict[str, Any]) -> bool:
-        """A step or frame done: the line's plans follow it. True if the job was stopped (or is unknown)."""
+    def report(self, job_id: str, progress: Progress, state: dict[str, Any], replica: str = "") -> bool:
+        """A step or frame done by ``replica``: the line's plans follow it. True if the job was stopped (or is
+        unknown)."""
         held = self.contexts.get(job_id)
         if held is None:
             return True
+        if self.painted_by.get(job_id) != replica:
+            log.info("job %s is painted by replica %s", job_id, replica)
+            self.painted_by[job_id] = replica
+            while len(self.painted_by) > KEEP_PAINTED_BY:
+                del self.painted_by[next(iter(self.painted_by))]
         context, work = held
         for name, value in state.items():
             setattr(work.live, name, value)
@@ -261,12 +273,12 @@ class LinePace(Pace):
 class PainterContext:
     """What a work sees of the line from a painter replica: the same calls as :class:`Context`, over Ray."""
 
-    def __init__(self, line: DeploymentHandle[Any], job_id: str, work: Work, pace: Pace) -> None:
-        self._line, self.job_id, self._work, self._pace = line, job_id, work, pace
+    def __init__(self, line: DeploymentHandle[Any], job_id: str, work: Work, pace: Pace, replica: str) -> None:
+        self._line, self.job_id, self._work, self._pace, self.replica = line, job_id, work, pace, replica
         self.cancel = threading.Event()
 
     def report(self, progress: Progress) -> None:
-        if self._line.report.remote(self.job_id, progress, live_state(self._work)).result():
+        if self._line.report.remote(self.job_id, progress, live_state(self._work), self.replica).result():
             self.cancel.set()
 
     def take_break(self) -> bool:
@@ -355,7 +367,8 @@ class Painter:
         figures: Pace = self.line().pace.remote().result()
         pace = LinePace(figures.step, figures.instant, figures.setup, figures.frame, figures.converge, figures.overhead)
         pace.line = self.line()
-        context = PainterContext(self.line(), job_id, work, pace)
+        replica = serve.get_replica_context().replica_id.unique_id
+        context = PainterContext(self.line(), job_id, work, pace, replica)
         with context.watching():
             return work.run(context)  # type: ignore[arg-type]
 

@@ -34,16 +34,32 @@ SERVE_CONFIG = ROOT / "deploy" / "serve.yaml"
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A head with 2 CPUs and the demo's application deployed (one painter replica at a time)."""
+    """A head with 2 CPUs (this machine's 2 cores), this process connected to it."""
     with ray_head(2, tmp_path_factory.mktemp("ray") / "head.log") as head:
-        address = head.address
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        ray.init(address=head.address, log_to_driver=False, logging_level=logging.WARNING)
         try:
-            serve.start(proxy_location="Disabled")
-            serve.run(app({"replicas": 1, "share_seconds": 30}), name=APP_NAME, route_prefix=None)
-            yield address
+            yield head.address
         finally:
             ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def served(cluster: str) -> str:
+    """The demo's application on the cluster: two painter replicas of one CPU (and one thread) each."""
+    serve.start(proxy_location="Disabled")
+    serve.run(app({"replicas": 2, "min_replicas": 2, "share_seconds": 30}), name=APP_NAME, route_prefix=None)
+    return cluster
+
+
+def replica_of(job: str) -> str | None:
+    replica: str | None = serve.get_deployment_handle("Line", APP_NAME).replica_of.remote(job).result()
+    return replica
+
+
+def replica_actors() -> dict[str, dict[str, str]]:
+    """The painter replicas alive, by their replica id."""
+    actors = ray.util.list_named_actors(all_namespaces=True)
+    return {actor["name"].rsplit("#", 1)[-1]: actor for actor in actors if "#Painter#" in actor["name"]}
 
 
 def picture(steps: int, size: int = 64) -> PictureWork:
@@ -64,21 +80,46 @@ def watch(service: ClusterService, job: str, until: float = 120.0) -> list[JobSt
 
 
 @pytest.mark.slow
-def test_the_cluster_paints_jobs_in_one_line_with_plans_and_previews(cluster: str) -> None:
-    service = ClusterService(cluster)
-    assert service.settings == {"device": "cpu", "slots": 1, "max_waiting": 8, "share_seconds": 30.0}
-    first, second = service.submit("a", picture(20)), service.submit("b", picture(4))
-    behind = service.status(second)
-    assert behind.state == "waiting" and behind.position == 1 and behind.wait > 0  # planned from the job ahead
-    assert service.running + service.waiting == 2
+def test_batch_spreads_a_folder_over_the_cluster_and_resumes(cluster: str, tmp_path: Path) -> None:
+    folder, output = tmp_path / "photos", tmp_path / "out"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        small(CONTENT, 64).rotate(90 * "abc".index(name)).save(folder / f"{name}.png")
+    (folder / "broken.jpg").write_bytes(b"not a picture")
+    command = [sys.executable, "-m", "nst_core", "batch", str(folder), str(STYLE), "-o", str(output), "--ray", cluster,
+               "--size", "48", "--steps", "2", "--json", "--quiet"]  # fmt: skip
+    first = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=240)
+    records = {Path(r["input"]).name: r for r in map(json.loads, first.stdout.splitlines())}
+    assert first.returncode == 2, first.stderr  # a file was refused
+    assert {name: r["outcome"] for name, r in records.items()} == {
+        "a.png": "painted", "b.png": "painted", "c.png": "painted", "broken.jpg": "refused"}  # fmt: skip
+    assert records["broken.jpg"]["error"]  # named in a sentence
+    assert all((read_recipe(output / f"{n}.png") or {}).get("steps") for n in "abc")
+    again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=240)
+    outcomes = [json.loads(line)["outcome"] for line in again.stdout.splitlines()]
+    assert sorted(outcomes) == ["already painted"] * 3 + ["refused"]
+
+
+@pytest.mark.slow
+def test_four_jobs_at_once_use_both_replicas_with_plans_and_previews(served: str) -> None:
+    service = ClusterService(served)
+    assert service.settings == {"device": "cpu", "slots": 2, "max_waiting": 8, "share_seconds": 30.0}
+    jobs = [service.submit(owner, picture(20 if owner == "a" else 6)) for owner in "abcd"]
+    first = jobs[0]
+    behind = [service.status(job) for job in jobs[2:]]
+    assert [(s.state, s.position) for s in behind] == [("waiting", 1), ("waiting", 2)]
+    assert 0 < behind[0].wait <= behind[1].wait  # planned from the jobs ahead
+    assert (service.running, service.waiting) == (2, 2)
     statuses = watch(service, first)
     assert any(s.state == "running" and s.preview_number > 0 for s in statuses)  # seen while it paints
     assert statuses[-1].preview_number >= 9  # previews every 2 of 20 steps came through the line
     assert [s.left for s in statuses if s.state == "running"][-1] < statuses[0].left  # the plan follows the run
-    watch(service, second)
+    for job in jobs[1:]:
+        watch(service, job)
+    assert len({replica_of(job) for job in jobs}) == 2  # both replicas painted
     (done_a,), (done_b,) = service.collect("a"), service.collect("b")
     assert isinstance(done_a.result, Painted) and done_a.result.result.steps == 20 and done_a.error is None
-    assert done_b.result.result.steps == 4
+    assert done_b.result.result.steps == 6 and len(service.collect("c") + service.collect("d")) == 2
     assert service.collect("a") == []  # handed out once
     with pytest.raises(KeyError):
         service.status(first)
@@ -86,8 +127,8 @@ def test_the_cluster_paints_jobs_in_one_line_with_plans_and_previews(cluster: st
 
 
 @pytest.mark.slow
-def test_stop_on_the_cluster_keeps_the_best_picture_so_far(cluster: str) -> None:
-    service = ClusterService(cluster)
+def test_stop_on_the_cluster_keeps_the_best_picture_so_far(served: str) -> None:
+    service = ClusterService(served)
     job = service.submit("stopper", picture(200))
     deadline = time.monotonic() + 60
     while (status := service.status(job)).progress is None or status.progress.step < 3:
@@ -101,24 +142,23 @@ def test_stop_on_the_cluster_keeps_the_best_picture_so_far(cluster: str) -> None
 
 
 @pytest.mark.slow
-def test_a_painter_killed_mid_job_paints_it_again_on_a_new_replica(cluster: str) -> None:
-    service = ClusterService(cluster)
+def test_a_painter_killed_mid_job_loses_no_job_and_duplicates_none(served: str) -> None:
+    service = ClusterService(served)
     job = service.submit("victim", picture(12))
     deadline = time.monotonic() + 60
     while (status := service.status(job)).progress is None or status.progress.step < 2:
         assert time.monotonic() < deadline, status
         time.sleep(0.1)
-    replicas = [actor for actor in ray.util.list_named_actors(all_namespaces=True) if "Painter" in actor["name"]]
-    assert len(replicas) == 1
-    ray.kill(ray.get_actor(replicas[0]["name"], namespace=replicas[0]["namespace"]), no_restart=True)
-    statuses = watch(service, job, 120)
+    victim = replica_of(job)
+    actors = replica_actors()
+    assert victim in actors and len(actors) == 2
+    ray.kill(ray.get_actor(actors[victim]["name"], namespace=actors[victim]["namespace"]), no_restart=True)
+    watch(service, job, 120)
     (done,) = service.collect("victim")
     assert done.error is None and done.stopped is None
-    assert done.result.result.steps == 12  # painted whole, from the start, by the replica Serve started instead
-    assert service.collect("victim") == []  # and collected once
-    now = [actor["name"] for actor in ray.util.list_named_actors(all_namespaces=True) if "Painter" in actor["name"]]
-    assert now and replicas[0]["name"] not in now  # the replica that died was replaced
-    assert statuses[-1].state == "done"
+    assert done.result.result.steps == 12  # painted whole, from the start, on another replica
+    assert replica_of(job) not in (None, victim)
+    assert service.collect("victim") == []  # and handed out once
 
 
 def test_an_unreachable_cluster_is_said_in_a_sentence() -> None:
@@ -144,27 +184,6 @@ def _names(application: serve.Application) -> set[str]:
     return {deployment.name for deployment in build_app(application, name=APP_NAME).deployments}
 
 
-@pytest.mark.slow
-def test_batch_spreads_a_folder_over_the_cluster_and_resumes(cluster: str, tmp_path: Path) -> None:
-    folder, output = tmp_path / "photos", tmp_path / "out"
-    folder.mkdir()
-    for name in ("a", "b", "c"):
-        small(CONTENT, 64).rotate(90 * "abc".index(name)).save(folder / f"{name}.png")
-    (folder / "broken.jpg").write_bytes(b"not a picture")
-    command = [sys.executable, "-m", "nst_core", "batch", str(folder), str(STYLE), "-o", str(output), "--ray", cluster,
-               "--size", "48", "--steps", "2", "--json", "--quiet"]  # fmt: skip
-    first = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=240)
-    records = {Path(r["input"]).name: r for r in map(json.loads, first.stdout.splitlines())}
-    assert first.returncode == 2, first.stderr  # a file was refused
-    assert {name: r["outcome"] for name, r in records.items()} == {
-        "a.png": "painted", "b.png": "painted", "c.png": "painted", "broken.jpg": "refused"}  # fmt: skip
-    assert records["broken.jpg"]["error"]  # named in a sentence
-    assert all((read_recipe(output / f"{n}.png") or {}).get("steps") for n in "abc")
-    again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=240)
-    outcomes = [json.loads(line)["outcome"] for line in again.stdout.splitlines()]
-    assert sorted(outcomes) == ["already painted"] * 3 + ["refused"]
-
-
 def test_the_test_cluster_ends_every_process_it_started(tmp_path: Path) -> None:
     with ray_head(1, tmp_path / "head.log") as head:
         assert len(session_processes(head.session)) >= 2  # the head and the GCS at least
@@ -172,7 +191,8 @@ def test_the_test_cluster_ends_every_process_it_started(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_page_paints_on_the_cluster_and_says_so(cluster: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_page_paints_on_the_cluster_and_says_so(served: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = served
     monkeypatch.setenv("NST_RAY_ADDRESS", cluster)
     monkeypatch.setenv("NST_MAX_SIZE", "128")
     st.cache_resource.clear()  # the runtime reads the environment when first built
