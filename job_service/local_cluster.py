@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -77,3 +78,13 @@ def ray_head(num_cpus: int = 2, log: Path | None = None) -> Iterator[Head]:
             time.sleep(0.1)
         head.wait(10)
         output.close()
+        _forget(port)
+
+
+def _forget(port: int) -> None:
+    """Remove Ray's note of the newest cluster if it is this one (``ray stop`` does the same), so that a later
+    ``ray.init()`` on this machine starts a cluster of its own instead of looking for this ended one."""
+    note = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+    with suppress(OSError):
+        if note.read_text().strip().endswith(f":{port}"):
+            note.unlink()

@@ -85,8 +85,8 @@ def choose_upload(page: Any, label: str = "Upload a photo") -> None:
     uploader = file_input(page, label)
     for _ in range(3):
         wait_until_idle(page)
-        page.get_by_text("Upload", exact=True).first.click()
         try:
+            page.get_by_text("Upload", exact=True).first.click(timeout=10_000)
             uploader.wait_for(state="attached", timeout=15_000)
             return
         except PlaywrightTimeout:

@@ -25,7 +25,7 @@ def between(marker: str, text: str = README) -> str:
 
 
 def test_the_tables_are_the_codes():
-    assert between("options", CLI_OPTIONS) == options_table()  # `python -c "from nst_core.cli import options_table; ..."`
+    assert between("options", CLI_OPTIONS) == options_table()  # `python -c "from nst_core.cli import ..."`
     assert between("environment") == environment_table()
 
 
