@@ -183,7 +183,10 @@ def watch(pages: list[Any], kinds: list[str], submitted: list[float], timeout: f
             "first_told": figures[0][1] if figures else None,
             "first_real": figures[0][2] if figures else None,
             "worst_error": max((abs(w - r) / r for _, w, r in figures if r and w > FEW_SECONDS), default=None),
-            "figures": len(figures), "done_after": finished.get(index, time.monotonic()) - submitted[index],
+            "figures": len(figures),
+            "series": [(round(at - submitted[index], 1), wait, None if real is None else round(real, 1))
+                       for at, wait, real in figures],
+            "done_after": finished.get(index, time.monotonic()) - submitted[index],
             "error": errors.get(index) or (None if index in finished else "timed out"),
         })  # fmt: skip
     return records
