@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.runtime import default_model, get_runtime
-from app.style import apply_style
+from app.theme import apply_theme
 from nst_core.errors import NSTError
 
 PAGES = Path(__file__).resolve().parent / "app" / "pages"
@@ -19,7 +19,7 @@ PAGES = Path(__file__).resolve().parent / "app" / "pages"
 
 def main() -> None:
     st.set_page_config(page_title="Neural style transfer", page_icon="🎨", layout="wide")
-    apply_style()
+    apply_theme()
     try:
         runtime = get_runtime()
         default_model(runtime)  # a bad setting or a missing weights file is said before any page

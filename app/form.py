@@ -16,11 +16,14 @@ from typing import Any, Literal
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from job_service.capacity import SIZE_STEP
 from job_service.limits import Limits
 from nst_core import labels
 from nst_core.config import (
+    COARSE_SIZE,
     HARD_MAX_STEPS,
     MIN_SIZE,
+    MULTISCALE_ABOVE,
     STYLE_WEIGHT_PRESETS,
     TV_WEIGHT_PRESETS,
     WEIGHT_SOURCES,
@@ -50,11 +53,11 @@ METHODS = labels.METHODS
 DEFAULT_METHOD: Method = "refined"
 
 CONTROLS: dict[str, Control] = {
-    "size": Control("left", step=32),
+    "size": Control("left", step=SIZE_STEP),
     "steps": Control(
         "left",
-        help="Optimiser iterations at each scale; above 384 px the picture is first "
-        "painted at about 256 px, then at each doubling.",
+        help=f"Optimiser iterations at each scale; above {MULTISCALE_ABOVE} px the picture is first "
+        f"painted at about {COARSE_SIZE} px, then at each doubling.",
     ),
     "style_weight": Control("left", presets=STYLE_WEIGHT_PRESETS),
     "tv_weight": Control("advanced-left", presets=TV_WEIGHT_PRESETS),
@@ -165,7 +168,7 @@ def _widget(name: str, control: Control, limits: Limits, varied: str | None = No
     tip = control.help or field_help(name).capitalize() + "."
     common: dict[str, Any] = {"key": name, "help": tip}
     if name == "size":
-        return int(st.slider(label, MIN_SIZE, limits.max_size, limits.default_size, step=32, **common))
+        return int(st.slider(label, MIN_SIZE, limits.max_size, limits.default_size, step=SIZE_STEP, **common))
     if name == "steps":
         most = min(limits.max_steps, HARD_MAX_STEPS)
         return int(st.slider(label, 1, most, steps, **common))

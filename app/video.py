@@ -15,13 +15,14 @@ from app.inputs import ASSETS, Styles, credit
 from app.jobs import about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
 from app.runtime import Runtime, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
+from job_service.capacity import SIZE_STEP
 from job_service.jobs import Progress
 from job_service.scheduler import JobStatus
 from job_service.work import Clip, ClipWork
-from nst_core.config import MIN_SIZE, TransferConfig
+from nst_core.config import DEFAULT_SIZE, MIN_SIZE, TransferConfig
 from nst_core.errors import NSTError
 from nst_core.images import fit_size
-from nst_core.media import ClipInfo, VideoLimits, even_size, least_every, painted_count, probe
+from nst_core.media import GIF_MAX_SECONDS, ClipInfo, VideoLimits, even_size, least_every, painted_count, probe
 
 VIDEO_TYPES = ["mp4", "webm", "mov", "gif"]
 EXAMPLE_CLIP = ASSETS / "video" / "big_buck_bunny.mp4"
@@ -99,8 +100,8 @@ def render_video_controls(max_size: int, info: ClipInfo | None, limits: VideoLim
     """The clip's parameters (in a form the caller opened); the frame rates offered follow the clip ``info``."""
     left, right = st.columns(2)
     with left:
-        size = st.slider("Frame size (longest side, px)", MIN_SIZE, max_size, min(256, max_size), step=32,
-                         key="video_size")  # fmt: skip
+        size = st.slider("Frame size (longest side, px)", MIN_SIZE, max_size, min(DEFAULT_SIZE, max_size),
+                         step=SIZE_STEP, key="video_size")  # fmt: skip
         refined = st.radio(
             "Method",
             ["instant", "refined"],
@@ -116,7 +117,7 @@ def render_video_controls(max_size: int, info: ClipInfo | None, limits: VideoLim
         strength = st.slider("Instant strength", 0.0, 1.0, 1.0, 0.05, key="video_strength")
         colours = {"none": "Style's colours", "luminance": "Photo's colours"}
         color = st.radio("Colours", list(colours), format_func=colours.__getitem__, horizontal=True, key="video_color")
-        gif = st.checkbox("Also make a GIF (clips up to 10 s)", value=True, key="video_gif")
+        gif = st.checkbox(f"Also make a GIF (clips up to {GIF_MAX_SECONDS:g} s)", value=True, key="video_gif")
     values = {"size": int(size), "steps": int(steps) if refined == "refined" else 0, "init": "fast",
               "strength": float(strength), "color": color}  # fmt: skip
     return VideoControls(values, bool(gif), every)

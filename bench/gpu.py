@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from bench.__main__ import CONTENT, RESULTS, STYLE, child, flops_per_iteration, ours, save, say
+from bench.common import CONTENT, RESULTS, STYLE, child, flops_per_iteration, ours, save, say
 from bench.metric import Judge
 from nst_core import TransferConfig, load_image, stylize
 from nst_core.backbone import FeatureExtractor, get_extractor

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from bench.__main__ import CONTENT, STYLE, save, say
+from bench.common import CONTENT, STYLE, save, say
 from nst_core import TransferConfig, graphs, load_image, stylize
 
 SIZES = [512, 768, 1024, 640, 896, 512, 768, 1024, 640, 896]

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from bench.__main__ import CONTENT, STYLE, save, say
+from bench.common import CONTENT, STYLE, save, say
 from nst_core import TransferConfig, load_image, stylize
 from nst_core.config import Precision
 from nst_core.device import cap_memory

@@ -29,7 +29,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from bench.__main__ import RESULTS, ROOT, child, save, say
+from bench.common import RESULTS, ROOT, child, save, say
 from bench.metric import Judge, VectorJudge
 from nst_core import load_image
 from nst_core.backbone import get_extractor

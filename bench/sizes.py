@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
-from bench.__main__ import RESULTS, ROOT, child, save, say
+from bench.common import RESULTS, ROOT, child, save, say
 from bench.metric import Judge
 from nst_core import load_image
 from nst_core.backbone import get_extractor

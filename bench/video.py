@@ -30,8 +30,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bench.__main__ import RESULTS, ROOT, child, save, say
 from bench.clips import pan_frames, write_clip
+from bench.common import RESULTS, ROOT, child, save, say
 from bench.metric import Judge
 from nst_core import load_image
 from nst_core.backbone import get_extractor

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.__main__ import ROOT, child, save
+from bench.common import ROOT, child, save
 from bench.instant import PAIRS
 from bench.metric import Judge, VectorJudge
 from nst_core import load_image

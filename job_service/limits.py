@@ -11,7 +11,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nst_core.config import HARD_MAX_SIZE, HARD_MAX_STEPS, MIN_SIZE, TransferConfig, check_float, check_int
+from nst_core.config import (
+    DEFAULT_SIZE,
+    HARD_MAX_SIZE,
+    HARD_MAX_STEPS,
+    MIN_SIZE,
+    TransferConfig,
+    check_float,
+    check_int,
+)
 from nst_core.errors import ConfigError
 
 
@@ -29,7 +37,7 @@ class Limits:
     server_upload_mb: float = 200.0  # the server's own cap on any upload (server.maxUploadSize); clips meet it
     max_megapixels: float = 40.0  # decoded size per image; NST_MAX_MEGAPIXELS
     gpu_memory_gib: float = 0.0  # this process's share of a CUDA GPU, 0 = all of it; NST_GPU_MEMORY_GIB
-    default_size: int = 256  # px; the page's starting value
+    default_size: int = DEFAULT_SIZE  # px; the page's starting value
     size_reason: str = "set by this server's operator"  # what set max_size, for the page's sentence
     default_steps: int = field(default=TransferConfig.steps)
 
@@ -58,7 +66,7 @@ class Limits:
             server_upload_mb=server_upload_mb or 200.0,
             max_megapixels=_env_float(env, "NST_MAX_MEGAPIXELS", 40.0, 0.01, 178.0),
             gpu_memory_gib=_env_float(env, "NST_GPU_MEMORY_GIB", 0.0, 0.0, 1024.0),
-            default_size=256 if not gpu else 512,
+            default_size=DEFAULT_SIZE if not gpu else 2 * DEFAULT_SIZE,
         )
         return dataclasses.replace(
             limits,

@@ -29,9 +29,10 @@ from typing import Any, Literal, TextIO
 
 from PIL import Image
 
-from .config import INITS, TransferConfig, default_steps, field_help
+from .config import DEFAULT_SIZE, INITS, TransferConfig, default_steps, field_help
 from .errors import ImageError, NSTError
 from .images import load_image, save_png, timelapse_gif
+from .media import GIF_MAX_SECONDS, VideoLimits
 from .reports import Progress, TransferResult
 from .version import __version__
 
@@ -77,7 +78,7 @@ def build_compare_parser() -> argparse.ArgumentParser:
 
 VIDEO_OPTIONS = frozenset({"size", "steps", "init", "style_blend", "strength", "color", "style_weight",
                            "content_weight", "optimizer", "device", "precision", "max_seconds"})  # fmt: skip
-VIDEO_DEFAULTS = {"size": 256, "steps": 0, "init": "fast"}
+VIDEO_DEFAULTS = {"size": DEFAULT_SIZE, "steps": 0, "init": "fast"}
 VIDEO_HELP = {"max_seconds": "begin no frame after this many seconds; the frames painted so far make the video"}
 
 
@@ -92,7 +93,7 @@ def build_video_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     _inputs_and_output(parser, "the clip (MP4, WebM, MOV or animated GIF)",
-                       "the MP4 to write; clips up to 10 s also get a GIF")  # fmt: skip
+                       f"the MP4 to write; clips up to {GIF_MAX_SECONDS:g} s also get a GIF")  # fmt: skip
     _add_run_options(parser, VIDEO_OPTIONS, VIDEO_DEFAULTS, VIDEO_HELP)
     coherence = "flow: tie each frame to the previous by optical flow; none: each frame on its own; blend: an "
     coherence += "exponential blend of consecutive frames (the last two are baselines, for comparison)"
@@ -100,7 +101,7 @@ def build_video_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-gif", dest="gif", action="store_false", help="do not write the GIF")
     parser.add_argument("--every", type=_every, default=1, metavar="N",
                         help="paint 1 frame in N, at the clip's rate divided by N (the sound whole); a clip of "
-                        "more than 480 frames is thinned at least so far")  # fmt: skip
+                        f"more than {VideoLimits().max_frames} frames is thinned at least so far")  # fmt: skip
     return parser
 
 
@@ -366,7 +367,8 @@ def _compare(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> 
 def _video(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> list[dict[str, object]]:
     from tqdm import tqdm
 
-    from .media import VideoError, VideoLimits, least_every, painted_count, probe
+    from .errors import VideoError
+    from .media import least_every, painted_count, probe
     from .video import FrameProgress, paint_video
 
     values = {name: getattr(args, name) for name in VIDEO_OPTIONS}

@@ -54,6 +54,9 @@ TV_WEIGHT_PRESETS: tuple[float, ...] = (0.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000
 
 # Steps per scale a run plans by default, by where it starts: from the photo, the paper's 40; from the instant
 # painting, which has done most of the work already, 15 (bench/results/warm-start.md measures the curve).
+COARSE_SIZE = 256  # px; a multi-scale run paints its first scale at about this size
+MULTISCALE_ABOVE = round(1.5 * COARSE_SIZE)  # px; outputs above this are optimised coarse-to-fine
+DEFAULT_SIZE = 256  # px; the output size of a picture or a clip frame unless asked otherwise (a CPU's default)
 PHOTO_START_STEPS = 40
 WARM_START_STEPS = 15
 
@@ -79,11 +82,11 @@ class TransferConfig:
     Each field's ``help`` (in its metadata) is the sentence the CLI and the page show for it.
     """
 
-    size: int = option(256, "longest side of the output, px")
+    size: int = option(DEFAULT_SIZE, "longest side of the output, px")
     steps: int = option(
         PHOTO_START_STEPS,
-        f"optimiser iterations at each scale; above 384 px the picture is first painted smaller (by default "
-        f"{PHOTO_START_STEPS} from the photo, {WARM_START_STEPS} from the instant painting)",
+        f"optimiser iterations at each scale; above {MULTISCALE_ABOVE} px the picture is first painted smaller (by "
+        f"default {PHOTO_START_STEPS} from the photo, {WARM_START_STEPS} from the instant painting)",
     )
     optimizer: Optimizer = option("lbfgs", "lbfgs, adam or gd (plain gradient descent)")
     content_weight: float = option(1.0, "weight of the content loss")
@@ -101,7 +104,7 @@ class TransferConfig:
     style_blend: tuple[float, ...] = option((), "one weight per painting; empty = equal")
     seed: int = option(0, "seeds the noise initialisation (a per-run generator)")
     learning_rate: float | None = option(None, "step factor; None = the optimiser's default")
-    multiscale: bool = option(True, "paint coarse-to-fine above 384 px")
+    multiscale: bool = option(True, f"paint coarse-to-fine above {MULTISCALE_ABOVE} px")
     early_stop: bool = option(True, "end a scale once the loss stops improving")
     backbone: Backbone = option("vgg19", "vgg19 or vgg16")
     weights: str = option("original", "original, torchvision, hub, or a .safetensors file")

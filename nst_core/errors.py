@@ -23,5 +23,9 @@ class WeightsError(NSTError, RuntimeError):
     """Network weights cannot be found, downloaded, read or trusted."""
 
 
+class VideoError(NSTError, ValueError):
+    """A video file is empty, damaged, not a video, too long or too large."""
+
+
 class BusyError(NSTError, RuntimeError):
     """The device queue is full; the caller should try again later."""

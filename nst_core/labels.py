@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .config import MULTISCALE_ABOVE
+
 METHODS: dict[str, str] = {  # the three ways to paint
     "refined": "Instant, then refined",
     "instant": "Instant",
@@ -47,7 +49,7 @@ SETTINGS: dict[str, str] = {  # config fields, as a form's labels and a sheet's 
     "learning_rate": "Learning rate (0 = the optimiser's default)",
     "weights": "Weights",
     "backbone": "Backbone",
-    "multiscale": "Coarse-to-fine above 384 px",
+    "multiscale": f"Coarse-to-fine above {MULTISCALE_ABOVE} px",
     "early_stop": "Stop when converged",
 }
 

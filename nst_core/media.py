@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from .errors import NSTError
+from .errors import VideoError
 
 if TYPE_CHECKING:
     from av.audio.frame import AudioFrame
@@ -27,8 +27,7 @@ if TYPE_CHECKING:
 CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "MP4/MOV", "matroska,webm": "WebM", "gif": "GIF"}
 
 
-class VideoError(NSTError, ValueError):
-    """A video file is empty, damaged, not a video, too long or too large."""
+GIF_MAX_SECONDS = 10.0  # clips up to this long also get a GIF
 
 
 @dataclass(frozen=True)

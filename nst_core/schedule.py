@@ -13,10 +13,9 @@ import threading
 import time
 from collections.abc import Sequence
 
-from .config import TransferConfig
+from .config import COARSE_SIZE, TransferConfig
 from .reports import StopReason
 
-COARSE_SIZE = 256  # px; outputs above 1.5x this are optimised coarse-to-fine
 EARLY_STOP_WINDOW = 10  # steps over which improvement is measured
 EARLY_STOP_TOLERANCE = 2e-3  # relative improvement over the window below which a scale ends
 COARSER_LEVEL_FACTOR = 2.0  # a finer scale is not "converged" while its loss is above this times the coarser one's

@@ -35,11 +35,11 @@ import numpy as np
 from PIL import Image
 
 from .config import TransferConfig
-from .errors import ConfigError
+from .errors import ConfigError, VideoError
 from .images import ImageSource, fit_size, load_image
 from .instant import get_network, instant_picture
 from .media import (
-    VideoError,
+    GIF_MAX_SECONDS,
     VideoLimits,
     even_size,
     least_every,
@@ -64,7 +64,6 @@ TEMPORAL_WEIGHT = 50.0  # weight of the temporal loss of the refined method
 LOOK_FACTOR = 2.5
 SCENE_CUT = 0.3  # a frame whose flow is trustworthy on less than this share of its pixels starts a new look
 FEATHER = 1 / 64  # the soft edge of the trusted region, as a share of the frame's longest side
-GIF_MAX_SECONDS = 10.0  # clips up to this long also get a GIF
 
 
 @dataclass(frozen=True)

@@ -396,18 +396,18 @@ def test_no_visitor_text_can_become_html():
         source = path.read_text()
         assert "unsafe_allow_html" not in source, path
         # The one style sheet is a constant file; no other HTML reaches the page.
-        assert "st.html" not in source or path == ROOT / "app" / "style.py", path
+        assert "st.html" not in source or path == ROOT / "app" / "theme.py", path
         # The one script on the page scrolls; it is a constant with an integer in it.
         assert "components" not in source or path == ROOT / "app" / "scroll.py", path
 
 
 def test_the_style_sheet_is_a_constant_file_of_style_only():
-    from app import style
+    from app import theme
 
-    source = (ROOT / "app" / "style.py").read_text()
+    source = (ROOT / "app" / "theme.py").read_text()
     assert source.count("st.html(") == 1 and "st.html(STYLE_SHEET)" in source
-    css = style.STYLE_SHEET.read_text()
-    assert style.STYLE_SHEET.suffix == ".css" and "<" not in css and "url(" not in css and "@import" not in css
+    css = theme.STYLE_SHEET.read_text()
+    assert theme.STYLE_SHEET.suffix == ".css" and "<" not in css and "url(" not in css and "@import" not in css
 
 
 def test_the_scroll_script_takes_an_integer_and_nothing_else():

@@ -16,8 +16,8 @@ from PIL import Image
 from bench.clips import pan_frames, sprite_at, write_clip, write_gif
 from nst_core import TransferConfig
 from nst_core.cli import EXIT_ERROR, EXIT_OK, main
-from nst_core.errors import ConfigError
-from nst_core.media import VideoError, VideoLimits, frame_limit, probe, read_frames
+from nst_core.errors import ConfigError, VideoError
+from nst_core.media import VideoLimits, frame_limit, probe, read_frames
 from nst_core.video import FrameProgress, flow_between, grey, paint_video, trustworthy, warping_error
 from tests.conftest import STYLE, encode, small
 
