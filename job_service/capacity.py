@@ -27,7 +27,8 @@ PHOTO_SHAPE = (4, 3)  # the aspect a limit is planned for (most photos)
 HEADROOM = 0.75  # share of the free memory a run may plan to use
 # Memory a run needs per megapixel of output (MiB), by device and the convolutions' precision, rounded up from
 # measurements: the CPU's by `python -m bench.sizes` (peak RSS, fp32, also used for bf16), CUDA's by
-# `python -m bench.gpu_memory` (fp32 under a 16 GiB cap, as on a T4; bf16 uncapped). Figures: README, "Large pictures".
+# `python -m bench.gpu_memory` (fp32 under a 16 GiB cap, as on a T4; bf16 uncapped). Figures: docs/design.md,
+# "Large pictures".
 MIB_PER_MEGAPIXEL = {("cpu", torch.float32): 2600.0, ("cpu", torch.bfloat16): 2600.0,
                      ("cuda", torch.float32): 3300.0, ("cuda", torch.bfloat16): 1700.0}  # fmt: skip
 DEFAULT_MIB_PER_MEGAPIXEL = 3300.0  # any other device or precision (MPS): the largest figure measured

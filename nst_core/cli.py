@@ -503,7 +503,7 @@ def _run(
 
 
 def options_table(parser: argparse.ArgumentParser | None = None) -> str:
-    """The README's table of a command's options, made from its parser (a test holds the README to it)."""
+    """The table of a command's options in docs/cli.md, made from its parser (a test holds the file to it)."""
     parser = parser or build_parser()
     rows = ["| option | default | meaning |", "| --- | --- | --- |"]
     for action in parser._actions:

@@ -3,7 +3,7 @@
 An evaluation (VGG forward to relu5_1, the losses, the backward to the image)
 launches a few hundred small GPU kernels from Python, and launching them can
 take longer than running them (``python -m bench.gpu --profile`` measures
-both; the README has the figures). Within one scale every evaluation has the same
+both; bench/results/cuda-gpu.md has the figures). Within one scale every evaluation has the same
 shapes and reads the same tensors (the image is updated in place), so it can
 be captured once and then replayed with one launch.
 """

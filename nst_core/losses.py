@@ -217,7 +217,7 @@ class CoarserView(nn.Module):
 
     An earlier try of the same idea, seen through bilinear resizing (a blurrier filter) with the two
     losses averaged, left the large picture seen smaller no more stylised than without it; through
-    this filter it is kept (both measured: README, "Large pictures").
+    this filter it is kept (both measured: docs/design.md, "Large pictures").
     """
 
     rows: torch.Tensor
