@@ -100,10 +100,7 @@ class FeatureExtractor(nn.Module):
 
     def forward(self, image: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         wanted = set(layers)
-        unknown = wanted.difference(self.names)
-        if unknown:
-            raise ValueError(f"{self.arch} has no layer named {sorted(unknown)[0]!r}.")
-        last = max(self.names.index(name) for name in wanted)
+        last = max(vgg.layer_index(name, self.arch) for name in sorted(wanted))  # ValueError names an unknown one
         outputs: dict[str, torch.Tensor] = {}
         x = self.preprocess(image).to(dtype=self.dtype, memory_format=self.memory_format)
         for index in range(last + 1):

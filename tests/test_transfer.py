@@ -112,14 +112,19 @@ def test_luminance_mode_keeps_the_contents_colours(content_image, style_image):
     assert np.abs(cb - cb0).mean() < 3 and np.abs(cr - cr0).mean() < 3
 
 
-def test_match_mode_runs_and_differs_from_plain(content_image, style_image):
-    plain = np.asarray(stylize(content_image, style_image, TINY).image)
-    matched = np.asarray(stylize(content_image, style_image, TINY.replace(color="match")).image)
-    assert not np.array_equal(plain, matched)
+def test_match_mode_brings_the_pictures_colours_to_the_photos(content_image, style_image):
+    plain = np.asarray(stylize(content_image, style_image, TINY).image, dtype=float)
+    matched = np.asarray(stylize(content_image, style_image, TINY.replace(color="match")).image, dtype=float)
+    photo = np.asarray(content_image.resize((plain.shape[1], plain.shape[0])), dtype=float)
+
+    def colour_gap(picture: np.ndarray) -> float:  # the mean colours' distance, summed over R, G, B
+        return float(np.abs(picture.mean((0, 1)) - photo.mean((0, 1))).sum())
+
+    assert colour_gap(matched) < colour_gap(plain) / 2  # measured: 0.9 against 9.4 (64 px, starry night)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "gd"])
-def test_first_order_optimisers_lower_the_loss_and_keep_pixels_in_range(content_image, style_image, optimizer):
+def test_first_order_optimisers_lower_the_loss(content_image, style_image, optimizer):
     losses: list[float] = []
     stylize(
         content_image,
@@ -128,6 +133,22 @@ def test_first_order_optimisers_lower_the_loss_and_keep_pixels_in_range(content_
         on_progress=lambda p: losses.append(p.losses.total),
     )
     assert losses[-1] < losses[0]
+
+
+def test_the_range_penalty_keeps_lbfgs_pixels_off_the_clamp(content_image, style_image, monkeypatch):
+    """L-BFGS cannot be clamped as it goes (its curvature history would be wrong); the penalty keeps its pixels
+    in range instead. Measured at 64 px, 20 steps: 0.7% of the values end at 0 or 255 with it, 1.9% without."""
+    from nst_core import transfer
+
+    config = TINY.replace(steps=20, early_stop=False)
+
+    def clamped_share() -> float:
+        values = np.asarray(stylize(content_image, style_image, config).image)
+        return float(((values == 0) | (values == 255)).mean())
+
+    held = clamped_share()
+    monkeypatch.setattr(transfer, "RANGE_PENALTY_WEIGHT", 0.0)
+    assert held < 0.013 < clamped_share()
 
 
 def test_progress_reports_previews_every_k_steps_and_at_the_end(content_image, style_image):
