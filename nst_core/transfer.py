@@ -139,7 +139,7 @@ def stylize(
         "height": output.height,
         "style_count": len(style_images),
         "steps_run": run.steps_done,
-        "scales_run": run.scales_run,
+        "scales_run": [scale.to_dict() for scale in run.scales_run],
     }
     if first_picture is not None:
         recipe["first_picture_seconds"] = round(first_picture, 3)
@@ -172,7 +172,11 @@ def stylize_with_retry(
     config: TransferConfig | None = None,
     *,
     on_retry: Callable[[int, int], None] | None = None,
-    **kwargs: Any,
+    init_image: ImageSource | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    extractor: FeatureExtractor | None = None,
+    temporal: Temporal | None = None,
 ) -> TransferResult:
     """:func:`stylize`, but on device out-of-memory free the cache and retry once, smaller.
 
@@ -182,8 +186,13 @@ def stylize_with_retry(
         NSTError: out of memory at the smaller size too, or any error of :func:`stylize`.
     """
     config = config or TransferConfig()
+
+    def run(at: TransferConfig) -> TransferResult:
+        return stylize(content, styles, at, init_image=init_image, on_progress=on_progress, cancel=cancel,
+                       extractor=extractor, temporal=temporal)  # fmt: skip
+
     try:
-        return stylize(content, styles, config, **kwargs)
+        return run(config)
     except torch.OutOfMemoryError:
         pass  # leave the except block so the failed run's frames and tensors can be freed
     _free_device_memory()
@@ -191,7 +200,7 @@ def stylize_with_retry(
     if on_retry is not None:
         on_retry(config.size, smaller.size)
     try:
-        return stylize(content, styles, smaller, **kwargs)
+        return run(smaller)
     except torch.OutOfMemoryError:
         pass
     _free_device_memory()
@@ -226,6 +235,21 @@ class Temporal:
     weight: float
 
 
+@dataclass(frozen=True)
+class ScaleRun:
+    """One scale of a run, as the recipe records it: its size, the steps it ran, why it ended, its best losses."""
+
+    size: tuple[int, int]
+    steps: int
+    stopped: StopReason | None
+    style: float | None
+    total: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"size": list(self.size), "steps": self.steps, "stopped": self.stopped, "style": self.style,
+                "total": self.total}  # fmt: skip
+
+
 @dataclass
 class _Best:
     """The lowest-loss image of a scale so far, and its losses."""
@@ -258,7 +282,7 @@ class _Run:
     history: list[HistoryPoint] = field(default_factory=list)
     best_losses: Losses | None = None
     graph_failure: str | None = None
-    scales_run: list[dict[str, Any]] = field(default_factory=list)  # per scale: size, steps, why it ended, loss
+    scales_run: list[ScaleRun] = field(default_factory=list)
     losses: dict[tuple[int, int], GatysLoss] = field(default_factory=dict)  # by size, reused seen smaller
 
     def __post_init__(self) -> None:
@@ -278,9 +302,8 @@ class _Run:
             before = self.steps_done
             image = self._optimise_scale(image, size, scale, steps, coarser if SEEN_SMALLER else None)
             losses = self.best_losses if self.steps_done > before else None
-            self.scales_run.append({"size": list(size), "steps": self.steps_done - before, "stopped": self.stopped,
-                                    "style": losses.style if losses else None,
-                                    "total": losses.total if losses else None})  # fmt: skip
+            style, total = (losses.style, losses.total) if losses else (None, None)
+            self.scales_run.append(ScaleRun(size, self.steps_done - before, self.stopped, style, total))
             if self.stopped in ("cancelled", "time budget"):
                 break
         assert image is not None
@@ -342,7 +365,7 @@ class _Run:
         best = _Best()
         last: list[Losses] = []
         totals: list[float] = []
-        coarser_total = self.scales_run[-1]["total"] if self.scales_run else None
+        coarser_total = self.scales_run[-1].total if self.scales_run else None
 
         def evaluate() -> torch.Tensor:
             content, style, tv = loss_fn(image, self.extractor(image, layers))
