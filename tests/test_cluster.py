@@ -68,6 +68,16 @@ def picture(steps: int, size: int = 64) -> PictureWork:
     return PictureWork(small(CONTENT), [small(STYLE)], config)
 
 
+def started(service: ClusterService, owner: str, work: PictureWork, step: int) -> str:
+    """A job submitted for ``owner``, once it has reported ``step``."""
+    job = service.submit(owner, work)
+    deadline = time.monotonic() + 60
+    while (status := service.status(job)).progress is None or status.progress.step < step:
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+    return job
+
+
 def watch(service: ClusterService, job: str, until: float = 120.0) -> list[JobStatus]:
     seen = []
     deadline = time.monotonic() + until
@@ -129,11 +139,7 @@ def test_four_jobs_at_once_use_both_replicas_with_plans_and_previews(served: str
 @pytest.mark.slow
 def test_stop_on_the_cluster_keeps_the_best_picture_so_far(served: str) -> None:
     service = ClusterService(served)
-    job = service.submit("stopper", picture(200))
-    deadline = time.monotonic() + 60
-    while (status := service.status(job)).progress is None or status.progress.step < 3:
-        assert time.monotonic() < deadline, status
-        time.sleep(0.1)
+    job = started(service, "stopper", picture(200), 3)
     service.cancel(job)
     statuses = watch(service, job, 30)
     (done,) = service.collect("stopper")
@@ -144,11 +150,7 @@ def test_stop_on_the_cluster_keeps_the_best_picture_so_far(served: str) -> None:
 @pytest.mark.slow
 def test_a_painter_killed_mid_job_loses_no_job_and_duplicates_none(served: str) -> None:
     service = ClusterService(served)
-    job = service.submit("victim", picture(12))
-    deadline = time.monotonic() + 60
-    while (status := service.status(job)).progress is None or status.progress.step < 2:
-        assert time.monotonic() < deadline, status
-        time.sleep(0.1)
+    job = started(service, "victim", picture(12), 2)
     victim = replica_of(job)
     actors = replica_actors()
     assert victim in actors and len(actors) == 2
