@@ -19,8 +19,9 @@ from nst_core.config import CONTENT_LAYER, STYLE_LAYERS
 from nst_core.losses import content_loss, gram_matrix, style_loss
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTENT = ROOT / "assets" / "content" / "tubingen.jpg"
-STYLE = ROOT / "assets" / "style" / "starry_night.jpg"
+ASSETS = ROOT / "assets"
+CONTENT = ASSETS / "content" / "tubingen.jpg"
+STYLE = ASSETS / "style" / "starry_night.jpg"
 RESULTS = ROOT / "bench" / "results"
 
 

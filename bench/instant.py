@@ -29,7 +29,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from bench.common import RESULTS, ROOT, child, save, say
+from bench.common import ASSETS, RESULTS, child, save, say
 from bench.metric import Judge, VectorJudge
 from nst_core import load_image
 from nst_core.backbone import get_extractor
@@ -73,7 +73,7 @@ def methods(quick: bool) -> list[tuple[str, str, int]]:
 
 
 def run_pair(content_name: str, style_name: str, quick: bool, tmp: Path) -> dict[str, Any]:
-    content, style = ROOT / "assets" / "content" / content_name, ROOT / "assets" / "style" / style_name
+    content, style = ASSETS / "content" / content_name, ASSETS / "style" / style_name
     content_image, style_image = load_image(content), load_image(style)
     vgg = Judge(get_extractor(), content_image, style_image)
     vector = VectorJudge(style_image)
@@ -136,8 +136,8 @@ def sheet(pairs: list[dict[str, Any]]) -> Image.Image:
     draw = ImageDraw.Draw(canvas)
     for row_index, pair in enumerate(pairs):
         y = 8 + row_index * (SHEET_TILE + caption + 8)
-        tiles = [(ROOT / "assets" / "content" / pair["content"], "photo"),
-                 (ROOT / "assets" / "style" / pair["style"], "painting")]  # fmt: skip
+        tiles = [(ASSETS / "content" / pair["content"], "photo"),
+                 (ASSETS / "style" / pair["style"], "painting")]  # fmt: skip
         pictures = [(load_image(path), [label]) for path, label in tiles]
         for row in pair["rows"]:
             lines = [row["method"], f"{row['seconds']:.1f} s, style {row['style']:.3f}",

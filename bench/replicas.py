@@ -18,12 +18,12 @@ import math
 import platform
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import ray
 from ray import serve
 
+from bench.common import CONTENT, RESULTS, STYLE
 from job_service.client import ClusterService
 from job_service.cluster import APP_NAME, app
 from job_service.local_cluster import ray_head
@@ -31,10 +31,6 @@ from job_service.work import PictureWork
 from nst_core.config import TransferConfig
 from nst_core.images import load_image
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-CONTENT = ROOT / "assets" / "content" / "tubingen.jpg"
-STYLE = ROOT / "assets" / "style" / "starry_night.jpg"
 H200_SECONDS = 0.34  # a default 512 px picture in process on an H200 (bench/results/cuda-gpu-sizes.md)
 UTILISATION = 0.5  # a replica planned half busy, so visitors who come together wait a picture or two at most
 

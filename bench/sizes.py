@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
-from bench.common import RESULTS, ROOT, child, save, say
+from bench.common import CONTENT, RESULTS, STYLE, child, save, say
 from bench.metric import Judge
 from nst_core import load_image
 from nst_core.backbone import get_extractor
@@ -36,8 +36,6 @@ from nst_core.config import STYLE_LAYERS
 from nst_core.images import fit_size, read_recipe, resize, to_tensor
 from nst_core.losses import gram_matrix
 
-CONTENT = ROOT / "assets" / "content" / "tubingen.jpg"
-STYLE = ROOT / "assets" / "style" / "starry_night.jpg"
 CROP = 256
 
 

@@ -30,6 +30,7 @@ from PIL import Image
 from scipy import ndimage
 
 from bench.clips import pan_frames, sprite_at, write_clip
+from bench.common import RESULTS, STYLE
 from nst_core import video
 from nst_core.config import TransferConfig
 from nst_core.images import load_image
@@ -37,9 +38,6 @@ from nst_core.instant import instant_picture
 from nst_core.media import read_frames
 from nst_core.video import paint_video
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-STYLE = ROOT / "assets" / "style" / "starry_night.jpg"
 SIZE, SPEED = (128, 96), 8
 
 

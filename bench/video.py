@@ -31,14 +31,13 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from bench.clips import pan_frames, write_clip
-from bench.common import RESULTS, ROOT, child, save, say
+from bench.common import RESULTS, STYLE, child, save, say
 from bench.metric import Judge
 from nst_core import load_image
 from nst_core.backbone import get_extractor
 from nst_core.media import read_frames
 from nst_core.video import warping_error
 
-STYLE = ROOT / "assets" / "style" / "starry_night.jpg"
 SIZE = 256
 FPS = 12
 METHODS = {  # short name: (name, extra CLI options)

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, child, save
+from bench.common import ASSETS, child, save
 from bench.instant import PAIRS
 from bench.metric import Judge, VectorJudge
 from nst_core import load_image
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [(pair, 256) for pair in PAIRS[: args.pairs]] + [(PAIRS[0], 512)]
     rows: list[dict[str, Any]] = []
     for (content_name, style_name), size in runs:
-        content, style = ROOT / "assets" / "content" / content_name, ROOT / "assets" / "style" / style_name
+        content, style = ASSETS / "content" / content_name, ASSETS / "style" / style_name
         judge = Judge(get_extractor(), load_image(content), load_image(style))
         vector = VectorJudge(load_image(style))
         for start, init in STARTS.items():
