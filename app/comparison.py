@@ -19,6 +19,7 @@ from nst_core import compare
 from nst_core.errors import NSTError
 from nst_core.labels import label_of
 from nst_core.reports import TransferResult
+from nst_core.sheet import comparison_sheet, sheet_png
 
 DIMENSION_LABELS = {
     "method": "Method",
@@ -120,7 +121,7 @@ def keep_comparison(runtime: Runtime) -> None:
         if not compared.results:
             continue
         work_content, results, labels = compared.content, compared.results, compared.labels
-        sheet = compare.comparison_sheet(work_content, compared.styles[0], results, labels,
+        sheet = comparison_sheet(work_content, compared.styles[0], results, labels,
                                          credits=kept(CREDITS_KEY) or [])  # fmt: skip
         curves = [
             {"variant": label, "step": p.step, "seconds": p.elapsed, "total": p.losses.total,
@@ -130,7 +131,7 @@ def keep_comparison(runtime: Runtime) -> None:
         ]  # fmt: skip
         captions = [" · ".join(_caption(label, r)) for label, r in zip(labels, results, strict=True)]
         images = [r.image for r in results]
-        keep(KEY, ComparisonView(labels, images, captions, curves, compare.sheet_png(sheet, results, labels)))
+        keep(KEY, ComparisonView(labels, images, captions, curves, sheet_png(sheet, results, labels)))
 
 
 def _caption(label: str, result: TransferResult) -> list[str]:

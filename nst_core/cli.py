@@ -344,6 +344,7 @@ def _compare(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> 
 
     from . import compare
     from .schedule import planned_steps
+    from .sheet import comparison_sheet, sheet_png
 
     output = _checked_output(args.output)
     chosen = compare.variants(args.vary, args.values, config_from_args(args))
@@ -357,8 +358,8 @@ def _compare(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> 
     if not results:
         raise NSTError("Interrupted before the first run had a step; nothing was written.")
     labels = [v.label for v in chosen[: len(results)]]
-    sheet = compare.comparison_sheet(content, styles[0], results, labels)
-    _write(output, lambda path: path.write_bytes(compare.sheet_png(sheet, results, labels)))
+    sheet = comparison_sheet(content, styles[0], results, labels)
+    _write(output, lambda path: path.write_bytes(sheet_png(sheet, results, labels)))
     if not args.quiet:
         print(f"wrote {output} ({len(results)} runs: {', '.join(labels)})", file=err)
     return [_record(result, output) | {"label": label} for label, result in zip(labels, results, strict=True)]

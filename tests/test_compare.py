@@ -14,6 +14,7 @@ from nst_core import TransferConfig, compare
 from nst_core.cli import main
 from nst_core.errors import ConfigError
 from nst_core.images import RECIPE_KEY
+from nst_core.sheet import CURVE_COLOURS, comparison_sheet, loss_chart, sheet_png, sheet_text_px
 from nst_core.weights import torchvision_cache_path
 from tests.conftest import encode
 from tests.test_weights import random_features
@@ -45,15 +46,15 @@ def test_optimiser_comparison_gives_one_image_and_one_curve_per_optimiser(conten
     assert [len(r.history) for r in results] == [3, 3, 3]
     assert [r.recipe["optimizer"] for r in results] == ["lbfgs", "adam", "gd"]
     labels = [v.label for v in chosen]
-    chart = compare.loss_chart([r.history for r in results], labels, "seconds", (400, 200))
+    chart = loss_chart([r.history for r in results], labels, "seconds", (400, 200))
     assert chart.size == (400, 200)
     pixels = np.asarray(chart).reshape(-1, 3)
-    for colour in compare.CURVE_COLOURS[:3]:  # one curve (and its legend line) per run, in its colour
+    for colour in CURVE_COLOURS[:3]:  # one curve (and its legend line) per run, in its colour
         assert (np.abs(pixels.astype(int) - colour).sum(axis=1) < 30).sum() > 50, colour
-    sheet = compare.comparison_sheet(content_image, style_image, results, labels, tile=128)
+    sheet = comparison_sheet(content_image, style_image, results, labels, tile=128)
     assert sheet.width == 5 * (128 + 12) + 12 and sheet.height > 128 + 2 * 320
-    assert compare.sheet_text_px(sheet.width) >= sheet.width / 60  # readable on a projected slide (was 11 px)
-    data = compare.sheet_png(sheet, results, labels)
+    assert sheet_text_px(sheet.width) >= sheet.width / 60  # readable on a projected slide (was 11 px)
+    data = sheet_png(sheet, results, labels)
     recipes = json.loads(Image.open(io.BytesIO(data)).text[RECIPE_KEY])
     assert set(recipes) == set(labels) and recipes["Adam"]["optimizer"] == "adam"
 
@@ -116,11 +117,11 @@ def test_the_methods_side_by_side_with_time_to_picture_and_both_distances(conten
     for result in results:
         assert result.recipe["distance_content"] > 0 and result.recipe["distance_style"] > 0
     assert refined.recipe["distance_style"] < instant.recipe["distance_style"]
-    sheet = compare.comparison_sheet(content_image, style_image, results, [v.label for v in chosen], tile=128)
+    sheet = comparison_sheet(content_image, style_image, results, [v.label for v in chosen], tile=128)
     assert sheet.width == 5 * (128 + 12) + 12
-    credited = compare.comparison_sheet(content_image, style_image, results, [v.label for v in chosen], tile=128,
+    credited = comparison_sheet(content_image, style_image, results, [v.label for v in chosen], tile=128,
                                         credits=["a photo · CC BY-SA 3.0, someone"])  # fmt: skip
-    line = compare.sheet_text_px(sheet.width) + 6
+    line = sheet_text_px(sheet.width) + 6
     assert credited.height == sheet.height + line
     foot = np.asarray(credited.convert("L"))[sheet.height - 12 :, :200]
     assert (foot < 128).any() and not (np.asarray(sheet.convert("L"))[-12:, :200] < 128).any()  # written there
