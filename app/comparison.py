@@ -10,8 +10,8 @@ from PIL import Image
 
 from app.inputs import Styles, chosen_credits
 from app.jobs import about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
-from app.run import WHOLE_STEPS, checked_config, preload
-from app.runtime import Runtime
+from app.results import WHOLE_STEPS
+from app.runtime import Runtime, checked_config, preload
 from app.session import keep, kept
 from job_service.scheduler import JobStatus
 from job_service.work import Compared, ComparisonWork

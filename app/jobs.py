@@ -163,3 +163,14 @@ def say_failure(status: JobStatus, where: DeltaGenerator | None = None) -> bool:
         place.info(LEFT_THE_LINE)
         return True
     return status.result is None
+
+
+def fair_share_rule(runtime: Runtime, what: str = "a run ends after {share} s with its best picture so far") -> str:
+    """The rule, said before the button is pressed, with the line as it is now."""
+    share = f"{runtime.limits.fair_share_seconds:g}"
+    rule = f"Fair turns: while others wait, {what.format(share=share)}."
+    service = runtime.service
+    ahead = service.running + service.waiting
+    if ahead:
+        rule += f" Now: {ahead} ahead of you, {about(service.wait_if_submitted(FEW_SECONDS))} to wait."
+    return rule

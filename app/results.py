@@ -8,9 +8,30 @@ from typing import Any
 import streamlit as st
 
 from app.form import apply_recipe, method_of
-from app.run import loss_chart_spec
 from app.session import Entry
 from nst_core.labels import label_of, short
+
+WHOLE_STEPS = {"tickMinStep": 1, "format": "d"}  # a step axis has whole numbers only (it showed 1.2, 1.4)
+
+
+def loss_chart_spec(points: list[dict[str, float]]) -> dict[str, Any]:
+    """A Vega-Lite line chart of the three loss terms against the step (whole steps), log scale."""
+    rows = [
+        {"step": p["step"], "seconds": p["seconds"], "term": term, "loss": p[term]}
+        for p in points
+        for term in ("content", "style", "total")
+        if p[term] > 0  # a log scale cannot show 0 (the content loss of the first step)
+    ]
+    return {
+        "data": {"values": rows},
+        "mark": {"type": "line", "point": False},
+        "encoding": {
+            "x": {"field": "step", "type": "quantitative", "axis": WHOLE_STEPS},
+            "y": {"field": "loss", "type": "quantitative", "scale": {"type": "log"}},
+            "color": {"field": "term", "type": "nominal"},
+        },
+        "height": 220,
+    }
 
 
 def render_picture(entry: Entry) -> None:

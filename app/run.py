@@ -12,15 +12,14 @@ import streamlit as st
 from PIL import Image
 
 from app.inputs import Styles
-from app.jobs import FEW_SECONDS, about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
-from app.runtime import Runtime, get_log, load_model
+from app.jobs import about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
+from app.runtime import Runtime, checked_config, get_log, preload
 from app.session import Entry, keep, kept, next_number, remember
 from job_service.jobs import StopWhy, Work
 from job_service.scheduler import JobStatus
 from job_service.work import InstantWork, Painted, PictureWork
-from nst_core.backbone import FeatureExtractor
 from nst_core.config import TransferConfig
-from nst_core.errors import NSTError, WeightsError
+from nst_core.errors import NSTError
 from nst_core.reports import HistoryPoint
 from nst_core.reports import Progress as StepReport
 from nst_core.schedule import scale_sizes
@@ -28,8 +27,6 @@ from nst_core.schedule import scale_sizes
 KINDS = ("picture", "instant")  # the jobs of this page
 LABELS_KEY = "picture_labels"  # the names of the paintings of the job under way, for its live view
 CHART_EVERY = 5  # steps between loss-chart updates
-PREVIEW_EVERY = 5  # steps between previews
-WHOLE_STEPS = {"tickMinStep": 1, "format": "d"}  # a step axis has whole numbers only (it showed 1.2, 1.4)
 STOP_NOTES: dict[StopWhy, str] = {
     "cancelled": "stopped at step {step}",
     "replaced": "stopped at step {step} for your next painting",
@@ -53,56 +50,6 @@ def history_point(point: HistoryPoint) -> dict[str, float]:
     losses = point.losses
     return {"step": point.step, "seconds": point.elapsed, "content": losses.content, "style": losses.style,
             "total": losses.total}  # fmt: skip
-
-
-def loss_chart_spec(points: list[dict[str, float]]) -> dict[str, Any]:
-    """A Vega-Lite line chart of the three loss terms against the step (whole steps), log scale."""
-    rows = [
-        {"step": p["step"], "seconds": p["seconds"], "term": term, "loss": p[term]}
-        for p in points
-        for term in ("content", "style", "total")
-        if p[term] > 0  # a log scale cannot show 0 (the content loss of the first step)
-    ]
-    return {
-        "data": {"values": rows},
-        "mark": {"type": "line", "point": False},
-        "encoding": {
-            "x": {"field": "step", "type": "quantitative", "axis": WHOLE_STEPS},
-            "y": {"field": "loss", "type": "quantitative", "scale": {"type": "log"}},
-            "color": {"field": "term", "type": "nominal"},
-        },
-        "height": 220,
-    }
-
-
-def fair_share_rule(runtime: Runtime, what: str = "a run ends after {share} s with its best picture so far") -> str:
-    """The rule, said before the button is pressed, with the line as it is now."""
-    share = f"{runtime.limits.fair_share_seconds:g}"
-    rule = f"Fair turns: while others wait, {what.format(share=share)}."
-    service = runtime.service
-    ahead = service.running + service.waiting
-    if ahead:
-        rule += f" Now: {ahead} ahead of you, {about(service.wait_if_submitted(FEW_SECONDS))} to wait."
-    return rule
-
-
-def checked_config(runtime: Runtime, values: dict[str, Any]) -> TransferConfig:
-    """The form's values as a config within this deployment's limits; raises NSTError."""
-    device, precision = str(runtime.device), runtime.precision
-    config = TransferConfig(**values, preview_every=PREVIEW_EVERY, device=device, precision=precision)
-    config = runtime.limits.clamp(config)
-    runtime.limits.check(config)
-    return config
-
-
-def preload(config: TransferConfig, runtime: Runtime) -> FeatureExtractor | None:
-    """The model for a config, with the fix named if its weights cannot be had (None when a cluster paints)."""
-    if runtime.cluster:
-        return None
-    try:
-        return load_model(config.weights, config.backbone, str(runtime.device), runtime.precision)
-    except WeightsError as error:
-        raise WeightsError(f"{error} Choose 'Original VGG19' (and VGG19) under Advanced to continue.") from None
 
 
 class LiveView:

@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import os
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import streamlit as st
 import torch
@@ -24,7 +24,7 @@ from job_service.scheduler import Scheduler
 from nst_core.backbone import FeatureExtractor, get_extractor
 from nst_core.config import PRECISIONS, Precision, TransferConfig
 from nst_core.device import cap_memory, resolve_device, resolve_precision
-from nst_core.errors import ConfigError
+from nst_core.errors import ConfigError, WeightsError
 
 
 @dataclass(frozen=True)
@@ -138,3 +138,25 @@ def default_model(runtime: Runtime) -> FeatureExtractor | None:
         return None
     defaults = TransferConfig()
     return load_model(defaults.weights, defaults.backbone, str(runtime.device), runtime.precision)
+
+
+PREVIEW_EVERY = 5  # steps between a picture's previews on the page
+
+
+def checked_config(runtime: Runtime, values: dict[str, Any]) -> TransferConfig:
+    """The form's values as a config within this deployment's limits; raises NSTError."""
+    device, precision = str(runtime.device), runtime.precision
+    config = TransferConfig(**values, preview_every=PREVIEW_EVERY, device=device, precision=precision)
+    config = runtime.limits.clamp(config)
+    runtime.limits.check(config)
+    return config
+
+
+def preload(config: TransferConfig, runtime: Runtime) -> FeatureExtractor | None:
+    """The model for a config, with the fix named if its weights cannot be had (None when a cluster paints)."""
+    if runtime.cluster:
+        return None
+    try:
+        return load_model(config.weights, config.backbone, str(runtime.device), runtime.precision)
+    except WeightsError as error:
+        raise WeightsError(f"{error} Choose 'Original VGG19' (and VGG19) under Advanced to continue.") from None

@@ -735,7 +735,7 @@ def test_an_instant_painting_lists_only_what_made_it():
 
 def test_the_loss_charts_count_whole_steps():
     from app.comparison import comparison_chart_spec
-    from app.run import loss_chart_spec
+    from app.results import loss_chart_spec
 
     point = {"step": 1, "seconds": 0.5, "content": 1.0, "style": 1.0, "total": 2.0}
     assert loss_chart_spec([point])["encoding"]["x"]["axis"] == {"tickMinStep": 1, "format": "d"}

@@ -15,7 +15,7 @@ from app.comparison import (
 )
 from app.form import DEFAULT_METHOD, render_controls, render_method
 from app.inputs import render_inputs
-from app.run import fair_share_rule
+from app.jobs import fair_share_rule
 from app.runtime import get_runtime
 from app.session import kept
 

@@ -7,8 +7,9 @@ from streamlit.delta_generator import DeltaGenerator
 
 from app.form import render_controls, render_method
 from app.inputs import render_inputs
+from app.jobs import fair_share_rule
 from app.results import render_downloads, render_gallery, render_picture
-from app.run import fair_share_rule, keep_pictures, submit_picture, watch_picture
+from app.run import keep_pictures, submit_picture, watch_picture
 from app.runtime import Runtime, default_model, get_runtime
 from app.scroll import scroll_here
 from app.session import gallery, next_number

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.inputs import NO_PAINTING, render_style_picker
-from app.run import fair_share_rule
+from app.jobs import fair_share_rule
 from app.runtime import get_runtime
 from app.scroll import scroll_here
 from app.session import VIDEO_KEY, kept
