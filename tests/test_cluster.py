@@ -34,13 +34,16 @@ SERVE_CONFIG = ROOT / "deploy" / "serve.yaml"
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A head with 2 CPUs (this machine's 2 cores), this process connected to it."""
+    """A head with 2 CPUs (this machine's 2 cores), this process connected to it; at the end, every process the
+    head started is gone (a teardown error otherwise)."""
     with ray_head(2, tmp_path_factory.mktemp("ray") / "head.log") as head:
+        assert len(session_processes(head.session)) >= 2  # the head and its GCS at least
         ray.init(address=head.address, log_to_driver=False, logging_level=logging.WARNING)
         try:
             yield head.address
         finally:
             ray.shutdown()
+    assert session_processes(head.session) == []
 
 
 @pytest.fixture(scope="module")
@@ -184,12 +187,6 @@ def _names(application: serve.Application) -> set[str]:
     from ray.serve._private.build_app import build_app
 
     return {deployment.name for deployment in build_app(application, name=APP_NAME).deployments}
-
-
-def test_the_test_cluster_ends_every_process_it_started(tmp_path: Path) -> None:
-    with ray_head(1, tmp_path / "head.log") as head:
-        assert len(session_processes(head.session)) >= 2  # the head and the GCS at least
-    assert session_processes(head.session) == []
 
 
 @pytest.mark.slow
