@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         "where to write the PNG (recipe embedded)",
     )
     parser.add_argument("--timelapse", default=None, metavar="GIF", help="also write an animated GIF of the run")
+    parser.add_argument("--masks", nargs="+", default=None, metavar="MASK",
+                        help="paint by region: one mask per painting, in their order (white where that painting "
+                        "applies, grey for a soft edge; any size); the photo is kept where none applies")  # fmt: skip
     _add_run_options(parser)
     return parser
 
@@ -322,13 +325,18 @@ def _paint(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> li
     output = _checked_output(args.output)
     timelapse = _checked_output(args.timelapse) if args.timelapse else None
     content, styles, start = _inputs(args)
+    masks = None
+    if args.masks:
+        from .regions import load_masks
+
+        masks = load_masks([_input("mask", path) for path in args.masks], len(styles))
     if config.init == "fast" and config.steps == 0:
         from .instant import paint_instant
 
-        result = paint_instant(content, styles, config)
+        result = paint_instant(content, styles, config, masks=masks)
         frames.append(result.image)
     else:
-        result = _run(args, config, err, frames.append, content, styles, start, cancel)
+        result = _run(args, config, err, frames.append, content, styles, start, cancel, masks)
     _write(output, lambda path: save_png(result.image, path, result.recipe))
     written = [str(output)]
     if timelapse is not None:
@@ -478,6 +486,7 @@ def _run(
     styles: list[Image.Image],
     start: Image.Image | None,
     cancel: threading.Event,
+    masks: list[Image.Image] | None = None,
 ) -> TransferResult:
     from tqdm import tqdm
 
@@ -498,7 +507,7 @@ def _run(
         )
 
     try:
-        return stylize(content, styles, config, init_image=start, on_progress=report, cancel=cancel)
+        return stylize(content, styles, config, init_image=start, on_progress=report, cancel=cancel, masks=masks)
     finally:
         bar.close()
 

@@ -225,8 +225,10 @@ def paint_instant(
     config: TransferConfig | None = None,
     *,
     network: InstantNetwork | None = None,
+    masks: Sequence[ImageSource] | None = None,
 ) -> TransferResult:
-    """The instant painting alone (no optimisation), as a :class:`TransferResult` with no steps.
+    """The instant painting alone (no optimisation), as a :class:`TransferResult` with no steps; with ``masks``
+    (one per painting), each painting over its own region (:mod:`nst_core.regions`).
 
     Raises:
         ImageError: an input image cannot be used.
@@ -241,7 +243,13 @@ def paint_instant(
         raise ConfigError("At least one style image is needed.")
     paintings = [load_image(style) for style in style_list]
     network = network or get_network()
-    image = instant_picture(network, photo, paintings, config, fit_size(photo.size, config.size))
+    size = fit_size(photo.size, config.size)
+    if masks:
+        from .regions import instant_by_region, load_masks
+
+        image = instant_by_region(photo, paintings, config, size, load_masks(masks, len(paintings)), network.threads)
+    else:
+        image = instant_picture(network, photo, paintings, config, size)
     device = f"CPU, {network.threads} threads (onnxruntime)"
     recipe = {
         **config.to_dict(),
@@ -252,6 +260,7 @@ def paint_instant(
         "width": image.width,
         "height": image.height,
         "style_count": len(paintings),
+        "regions": len(masks) if masks else 0,
         "steps_run": 0,
     }
     return TransferResult(

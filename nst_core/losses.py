@@ -95,6 +95,26 @@ def style_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tenso
     return ((gram_matrix(features) - target_gram).pow(2).sum((-2, -1)) / energy).sum()
 
 
+def region_gram(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The Gram matrix of a region: ``(F m)(F m)^T / (C sum(m^2))`` for a soft mask ``m`` (1, 1, h, w) in [0, 1],
+    taken down to the features' size by area. On a region of ones it is the Gram of those positions alone, so a
+    style means the same in a small region as over the whole picture (Gatys et al. 2017, guided Gram matrices).
+    Always fp32 or better."""
+    _, c, h, w = features.shape
+    weights = torch.nn.functional.adaptive_avg_pool2d(mask, (h, w)).to(
+        torch.promote_types(features.dtype, torch.float32)
+    )
+    guided = (features.to(weights.dtype) * weights).reshape(features.shape[0], c, h * w)
+    area = weights.pow(2).sum().clamp_min(1e-6)
+    return torch.bmm(guided, guided.transpose(1, 2)) / (c * area)
+
+
+def region_style_loss(features: torch.Tensor, target_gram: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """:func:`style_loss` over a region only: its Gram (:func:`region_gram`) against the painting's."""
+    energy = torch.diagonal(target_gram, dim1=-2, dim2=-1).sum(-1).pow(2).clamp_min(1e-12)
+    return ((region_gram(features, mask) - target_gram).pow(2).sum((-2, -1)) / energy).sum()
+
+
 def total_variation(image: torch.Tensor) -> torch.Tensor:
     """Mean squared difference of neighbouring pixels, scaled to a 256 px image.
 
@@ -170,6 +190,26 @@ class StyleLoss(nn.Module):
         return style_loss(features, self.target)
 
 
+class RegionStyleLoss(nn.Module):
+    """One layer's style loss with a region per painting: each painting's Gram is matched over its own mask only
+    (where no mask applies, no style is asked for: the photo's content alone is kept there)."""
+
+    targets: torch.Tensor
+    masks: torch.Tensor
+
+    def __init__(self, target_grams: Sequence[torch.Tensor], masks: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("targets", torch.stack([gram.detach() for gram in target_grams]))
+        self.register_buffer("masks", masks.detach())  # (paintings, 1, H, W) at the picture's size
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return sum(
+            (region_style_loss(features, self.targets[index], self.masks[index : index + 1])
+             for index in range(self.targets.shape[0])),
+            torch.zeros((), device=features.device),
+        )  # fmt: skip
+
+
 class TemporalLoss(nn.Module):
     """Ruder et al. (2016): the picture held to a target (the previous painted frame, warped by the optical flow)
     on the pixels where that target is trustworthy; ``weight * sum(mask * (x - target)^2) / (3 H W)``."""
@@ -241,7 +281,7 @@ class GatysLoss(nn.Module):
         self,
         content: ContentLoss,
         content_layer: str,
-        styles: dict[str, StyleLoss],
+        styles: dict[str, StyleLoss] | dict[str, RegionStyleLoss],
         style_layer_weights: dict[str, float],
         content_weight: float,
         style_weight: float,
@@ -280,6 +320,7 @@ def build_gatys_loss(
     styles: Sequence[torch.Tensor],
     blend: Sequence[float],
     config: TransferConfig,
+    masks: torch.Tensor | None = None,
 ) -> GatysLoss:
     """The ready loss of one scale: its targets computed once, with gradients off.
 
@@ -289,6 +330,8 @@ def build_gatys_loss(
         styles: one (1, 3, h, w) painting per style, at the size its Gram should be taken at.
         blend: one weight per painting; the target Gram is their weighted mean.
         config: the layers and weights.
+        masks: (paintings, 1, H, W) in [0, 1] at the photo's size: each painting's region (its style is asked for
+            there only, at full strength); None: every painting everywhere, blended.
     """
     with torch.no_grad():
         content_features = extractor(content, [config.content_layer])[config.content_layer].float()
@@ -300,7 +343,11 @@ def build_gatys_loss(
     return GatysLoss(
         content=ContentLoss(content_features),
         content_layer=config.content_layer,
-        styles={name: StyleLoss.blended(grams[name], blend) for name in config.style_layers},
+        styles=(
+            {name: StyleLoss.blended(grams[name], blend) for name in config.style_layers}
+            if masks is None
+            else {name: RegionStyleLoss(grams[name], masks) for name in config.style_layers}
+        ),
         style_layer_weights=dict(zip(config.style_layers, config.style_layer_weights, strict=True)),
         content_weight=config.content_weight,
         style_weight=config.style_weight,

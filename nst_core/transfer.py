@@ -42,6 +42,7 @@ from .images import ImageSource, fit_size, load_image, resize, to_pil, to_tensor
 from .instant import get_network, instant_picture
 from .losses import CoarserView, GatysLoss, TemporalLoss, build_gatys_loss, range_penalty
 from .optimizers import build_optimizer
+from .regions import instant_by_region, load_masks, mask_tensor
 from .reports import HistoryPoint, Losses, Progress, ProgressCallback, StopReason, TransferResult
 from .schedule import converged, interrupted, plan_scales, planned_steps
 from .version import __version__
@@ -60,6 +61,7 @@ def stylize(
     cancel: threading.Event | None = None,
     extractor: FeatureExtractor | None = None,
     temporal: Temporal | None = None,
+    masks: Sequence[ImageSource] | None = None,
 ) -> TransferResult:
     """Paint ``content`` in the manner of ``styles``.
 
@@ -76,6 +78,9 @@ def stylize(
             for ``config.weights``, ``config.backbone`` and the device.
         temporal: for a video frame, the previous painted frame (warped onto
             this one) that the trustworthy pixels are held to.
+        masks: one per painting (white where it applies, grey for a soft edge;
+            any size): each painting is painted over its own region only, and
+            the photo is kept where none applies (:mod:`nst_core.regions`).
 
     Raises:
         ImageError: an input image cannot be used.
@@ -95,13 +100,18 @@ def stylize(
 
     content_image = load_image(content)
     style_images = [load_image(style) for style in style_list]
+    regions = load_masks(masks, len(style_images)) if masks else None
     start_image = load_image(init_image) if config.init == "image" and init_image is not None else None
     final_size = fit_size(content_image.size, config.size)
     first_picture: float | None = None  # s to the instant painting, when the run starts from one
     if config.init == "fast":
         # The instant painting first: the visitor sees it before the network for the optimisation is even loaded.
-        network = get_network(torch.get_num_threads())
-        start_image = instant_picture(network, content_image, style_images, config, final_size)
+        if regions is None:
+            network = get_network(torch.get_num_threads())
+            start_image = instant_picture(network, content_image, style_images, config, final_size)
+        else:
+            start_image = instant_by_region(content_image, style_images, config, final_size, regions,
+                                            torch.get_num_threads())  # fmt: skip
         first_picture = time.perf_counter() - started
         if on_progress is not None:
             on_progress(_first_picture(config, final_size, first_picture, start_image))
@@ -127,6 +137,7 @@ def stylize(
         cancel=cancel,
         started=started,
         temporal=temporal,
+        masks=regions,
     )
     output = run.picture(run.optimise(start_image, final_size))
     recipe = {
@@ -138,6 +149,7 @@ def stylize(
         "width": output.width,
         "height": output.height,
         "style_count": len(style_images),
+        "regions": len(regions) if regions else 0,
         "steps_run": run.steps_done,
         "scales_run": [scale.to_dict() for scale in run.scales_run],
     }
@@ -177,6 +189,7 @@ def stylize_with_retry(
     cancel: threading.Event | None = None,
     extractor: FeatureExtractor | None = None,
     temporal: Temporal | None = None,
+    masks: Sequence[ImageSource] | None = None,
 ) -> TransferResult:
     """:func:`stylize`, but on device out-of-memory free the cache and retry once, smaller.
 
@@ -189,7 +202,7 @@ def stylize_with_retry(
 
     def run(at: TransferConfig) -> TransferResult:
         return stylize(content, styles, at, init_image=init_image, on_progress=on_progress, cancel=cancel,
-                       extractor=extractor, temporal=temporal)  # fmt: skip
+                       extractor=extractor, temporal=temporal, masks=masks)  # fmt: skip
 
     try:
         return run(config)
@@ -277,6 +290,7 @@ class _Run:
     cancel: threading.Event | None
     started: float  # perf_counter() at the start of the run
     temporal: Temporal | None = None
+    masks: list[Image.Image] | None = None  # one region per painting
     steps_done: int = 0
     stopped: StopReason | None = None
     history: list[HistoryPoint] = field(default_factory=list)
@@ -340,7 +354,8 @@ class _Run:
             if self.config.color == "match":
                 style = match_color_statistics(style, photo)
             styles.append(to_tensor(style, self.device))
-        loss = build_gatys_loss(self.extractor, to_tensor(photo, self.device), styles, self.blend, self.config)
+        regions = None if self.masks is None else mask_tensor(self.masks, size, self.device)
+        loss = build_gatys_loss(self.extractor, to_tensor(photo, self.device), styles, self.blend, self.config, regions)
         self.losses[size] = loss
         return loss
 
