@@ -556,7 +556,10 @@ def test_two_visitors_behind_a_long_run_are_told_waits_that_hold(app_url):
 def test_a_visitor_behind_a_comparison_is_told_a_wait_that_holds(app_url):
     """The comparison yields after its turn (it used to hold the device for all its runs, unplanned)."""
     with chromium() as browser:
-        presenter = browser.new_context().new_page()
+        presenter, visitor = browser.new_context().new_page(), browser.new_context().new_page()
+        visitor.goto(app_url)  # drawn before the comparison starts, as behind_a_long_run does, for the same reason
+        visitor.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
+        wait_until_idle(visitor)
         presenter.goto(f"{app_url}/compare")
         presenter.get_by_text("3 · Everything else").wait_for(timeout=60_000)
         set_steps(presenter, 300)
@@ -564,10 +567,6 @@ def test_a_visitor_behind_a_comparison_is_told_a_wait_that_holds(app_url):
         presenter.get_by_text("Stop when converged").click()
         presenter.get_by_role("button", name="Compare").click()
         presenter.get_by_text("left for the comparison").first.wait_for(timeout=60_000)
-        visitor = browser.new_context().new_page()
-        visitor.goto(app_url)
-        visitor.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
-        wait_until_idle(visitor)
         visitor.get_by_role("button", name="Paint it").click()
         figures, started = follow_the_wait(visitor)
         assert_waits_held(figures, started)

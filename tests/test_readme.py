@@ -82,5 +82,6 @@ def test_the_package_installs_with_its_command(tmp_path):
     done = subprocess.run([str(target / "bin" / "nst"), "--version"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0 and done.stdout.startswith("nst_core "), done.stderr
-    assert (target / "nst_core" / "cli.py").is_file() and (target / "job_service" / "scheduler.py").is_file()
+    assert (target / "nst_core" / "cli" / "commands.py").is_file()
+    assert (target / "job_service" / "scheduler.py").is_file()
     assert not (target / "app").exists()  # the page runs from the repository; the package is the library
