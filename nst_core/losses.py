@@ -101,9 +101,9 @@ def region_gram(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     style means the same in a small region as over the whole picture (Gatys et al. 2017, guided Gram matrices).
     Always fp32 or better."""
     _, c, h, w = features.shape
-    weights = torch.nn.functional.adaptive_avg_pool2d(mask, (h, w)).to(
-        torch.promote_types(features.dtype, torch.float32)
-    )
+    if tuple(mask.shape[-2:]) != (h, w):
+        mask = torch.nn.functional.adaptive_avg_pool2d(mask, (h, w))
+    weights = mask.to(torch.promote_types(features.dtype, torch.float32))
     guided = (features.to(weights.dtype) * weights).reshape(features.shape[0], c, h * w)
     area = weights.pow(2).sum().clamp_min(1e-6)
     return torch.bmm(guided, guided.transpose(1, 2)) / (c * area)
@@ -201,10 +201,15 @@ class RegionStyleLoss(nn.Module):
         super().__init__()
         self.register_buffer("targets", torch.stack([gram.detach() for gram in target_grams]))
         self.register_buffer("masks", masks.detach())  # (paintings, 1, H, W) at the picture's size
+        self._at: dict[tuple[int, int], torch.Tensor] = {}  # the masks taken down to a layer's size, once
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        size = (features.shape[-2], features.shape[-1])
+        masks = self._at.get(size)
+        if masks is None:
+            masks = self._at[size] = torch.nn.functional.adaptive_avg_pool2d(self.masks, size)
         return sum(
-            (region_style_loss(features, self.targets[index], self.masks[index : index + 1])
+            (region_style_loss(features, self.targets[index], masks[index : index + 1])
              for index in range(self.targets.shape[0])),
             torch.zeros((), device=features.device),
         )  # fmt: skip
