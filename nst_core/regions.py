@@ -18,13 +18,18 @@ from .errors import ConfigError
 from .images import ImageSource, load_image, resize
 
 EMPTY = 1 / 255  # a mask whose brightest pixel is below this covers nothing
+SHAPE_TOLERANCE = 0.05  # a mask's width/height may differ this much (relatively) from the photo's and be resized
 
 
-def load_masks(masks: Sequence[ImageSource], paintings: int) -> list[Image.Image]:
-    """The masks as greyscale images, one per painting (any size: each is resized to the picture).
+def load_masks(
+    masks: Sequence[ImageSource], paintings: int, photo_size: tuple[int, int] | None = None, photo: str = "photo"
+) -> list[Image.Image]:
+    """The masks as greyscale images, one per painting (any size of the photo's shape: each is resized to the
+    picture).
 
     Raises:
-        ConfigError: not one mask per painting, or a mask that covers nothing.
+        ConfigError: not one mask per painting, a mask that covers nothing, or (given ``photo_size``) a mask of
+            another shape than the photo (``photo`` names it; stretched, its regions would not fall where they were drawn).
         ImageError: a mask cannot be read.
     """
     if len(masks) != paintings:
@@ -33,7 +38,16 @@ def load_masks(masks: Sequence[ImageSource], paintings: int) -> list[Image.Image
     for number, mask in enumerate(loaded, start=1):
         if np.asarray(mask).max() < EMPTY * 255:
             raise ConfigError(f"Mask {number} is black all over: it gives its painting no region to paint.")
+        if photo_size is not None and not same_shape(mask.size, photo_size):
+            raise ConfigError(f"Mask {number} is {mask.width}×{mask.height} px, another shape than the {photo} "
+                              f"({photo_size[0]}×{photo_size[1]} px): its regions would not fall where they were "
+                              f"drawn. Make it the {photo}'s shape (any size).")  # fmt: skip
     return loaded
+
+
+def same_shape(first: tuple[int, int], second: tuple[int, int]) -> bool:
+    """Whether two sizes have the same width/height ratio, within :data:`SHAPE_TOLERANCE`."""
+    return abs((first[0] / first[1]) / (second[0] / second[1]) - 1) <= SHAPE_TOLERANCE
 
 
 def mask_tensor(masks: Sequence[Image.Image], size: tuple[int, int], device: torch.device | str) -> torch.Tensor:

@@ -100,7 +100,7 @@ def stylize(
 
     content_image = load_image(content)
     style_images = [load_image(style) for style in style_list]
-    regions = load_masks(masks, len(style_images)) if masks else None
+    regions = load_masks(masks, len(style_images), content_image.size) if masks else None
     start_image = load_image(init_image) if config.init == "image" and init_image is not None else None
     final_size = fit_size(content_image.size, config.size)
     first_picture: float | None = None  # s to the instant painting, when the run starts from one

@@ -38,6 +38,7 @@ from .config import TransferConfig
 from .errors import ConfigError, VideoError
 from .images import ImageSource, fit_size, load_image
 from .instant import get_network, instant_picture
+from .regions import instant_by_region, load_masks
 from .media import (
     GIF_MAX_SECONDS,
     VideoLimits,
@@ -184,15 +185,24 @@ def warping_error(painted: Sequence[Image.Image], inputs: Sequence[Image.Image])
 class _Painter:
     """Paints one frame after another, each tied to the previous painted frame."""
 
-    def __init__(self, styles: list[Image.Image], config: TransferConfig, coherence: Coherence) -> None:
-        self.styles, self.config, self.coherence = styles, config, coherence
+    def __init__(
+        self,
+        styles: list[Image.Image],
+        config: TransferConfig,
+        coherence: Coherence,
+        masks: list[Image.Image] | None = None,
+    ) -> None:
+        self.styles, self.config, self.coherence, self.masks = styles, config, coherence, masks
         self.network = get_network()
         self.previous: tuple[Image.Image, np.ndarray] | None = None  # (input frame, painted frame as float array)
         self.level: float | None = None  # the style term of the frame that set the clip's look (refined clips)
         self.refined_on: str | None = None  # the device and precision the refining steps ran on
 
     def __call__(self, frame: Image.Image, cancel: threading.Event | None) -> Image.Image:
-        fresh = instant_picture(self.network, frame, self.styles, self.config, frame.size)
+        if self.masks is None:
+            fresh = instant_picture(self.network, frame, self.styles, self.config, frame.size)
+        else:  # the same regions on every frame
+            fresh = instant_by_region(frame, self.styles, self.config, frame.size, self.masks, self.network.threads)
         fresh_array = np.asarray(fresh, dtype=np.float32)
         if self.previous is None or self.coherence == "none":
             # A refined clip's look is set by its first frame, refined to the level later frames settle at: they
@@ -245,7 +255,7 @@ class _Painter:
                 enough.set()
 
         result = stylize(frame, self.styles, config, init_image=start, cancel=enough, temporal=held,
-                         on_progress=at_level)  # fmt: skip
+                         on_progress=at_level, masks=self.masks)  # fmt: skip
         if temporal is None:
             self.level = result.losses.style
         self.refined_on = f"{result.device}, {result.precision}"
@@ -274,6 +284,7 @@ def paint_video(
     limits: VideoLimits | None = None,
     on_progress: Callable[[FrameProgress], None] | None = None,
     cancel: threading.Event | None = None,
+    masks: Sequence[ImageSource] | None = None,
 ) -> VideoResult:
     """Paint a clip and write it as H.264 MP4 (and a GIF for clips up to 10 s); sound copied.
 
@@ -285,12 +296,13 @@ def paint_video(
     ``every``: paint the first frame and every ``every``-th after it, at the
     clip's rate divided by ``every`` (the sound whole); a clip with more frames
     than ``limits.max_frames`` is thinned at least so far.
+    ``masks``: one per painting, the same on every frame (:mod:`nst_core.regions`; the clip's shape).
 
     Raises:
         VideoError: the clip cannot be used (see :func:`probe`).
         ImageError: a painting cannot be used.
-        ConfigError: an unknown coherence method, ``every`` below 1 or leaving one frame, or parameters out
-            of bounds.
+        ConfigError: an unknown coherence method, ``every`` below 1 or leaving one frame, parameters out
+            of bounds, or masks that do not fit (:func:`~nst_core.regions.load_masks`).
         WeightsError: a network's files are missing.
     """
     config = config or TransferConfig(steps=0, init="fast")
@@ -311,7 +323,8 @@ def paint_video(
         raise ConfigError("At least one style image is needed.")
     paintings = [load_image(style) for style in style_list]
     size = even_size(*fit_size((info.width, info.height), config.size))
-    painter = _Painter(paintings, config, coherence)
+    regions = load_masks(masks, len(paintings), (info.width, info.height), "clip") if masks else None
+    painter = _Painter(paintings, config, coherence, regions)
     painted: list[Image.Image] = []
     stopped: StopReason | None = None
     for frame in read_frames(source, size, every):

@@ -3,11 +3,14 @@ small size; masks that cannot be used give sentences."""
 
 from __future__ import annotations
 
+import io
 import numpy as np
 import pytest
 from PIL import Image
 
+from bench.clips import pan_frames, write_clip
 from nst_core.cli import EXIT_ERROR, main
+from nst_core.media import read_frames
 from nst_core.compare import distances
 from nst_core.config import TransferConfig
 from nst_core.errors import ConfigError
@@ -77,6 +80,9 @@ def test_masks_that_cannot_be_used_give_sentences(tmp_path):
         load_masks([mask(photo.size, (0, 0, 10, 10))], 2)
     with pytest.raises(ConfigError, match="Mask 2 is black all over"):
         load_masks([mask(photo.size, (0, 0, 10, 10)), Image.new("L", (5, 5), 0)], 2)
+    with pytest.raises(ConfigError, match=r"Mask 1 is 64×64 px, another shape than the photo \(64×48 px\)"):
+        load_masks([mask((64, 64), (0, 0, 10, 10))], 1, photo.size)
+    assert load_masks([mask((128, 97), (0, 0, 10, 10))], 1, photo.size)  # the photo's shape, another size
     # A mask of another size is resized to the picture; overlapping masks share a pixel; no mask keeps the photo.
     halves = [mask((10, 10), (0, 0, 5, 10)), mask((10, 10), (0, 0, 10, 10))]
     red, blue = Image.new("RGB", photo.size, (255, 0, 0)), Image.new("RGB", photo.size, (0, 0, 255))
@@ -95,7 +101,7 @@ def test_masks_that_cannot_be_used_give_sentences(tmp_path):
 def test_the_command_line_paints_by_region_and_records_it(tmp_path):
     photo, starry, scream = small(CONTENT, 64), small(STYLE, 64), small(STYLE_2, 64)
     names = {"photo.png": photo, "a.png": starry, "b.png": scream,
-             "left.png": mask((8, 8), (0, 0, 4, 8)), "right.png": mask((8, 8), (4, 0, 8, 8))}  # fmt: skip
+             "left.png": mask((8, 6), (0, 0, 4, 6)), "right.png": mask((8, 6), (4, 0, 8, 6))}  # fmt: skip
     for name, picture in names.items():
         picture.save(tmp_path / name)
     out = tmp_path / "out.png"
@@ -104,3 +110,25 @@ def test_the_command_line_paints_by_region_and_records_it(tmp_path):
         "--steps", "2", "--quiet"]  # fmt: skip
     assert main(argv) == 0
     assert (read_recipe(out) or {}).get("regions") == 2
+
+
+def test_a_clip_is_painted_by_region_with_the_same_mask_on_every_frame(tmp_path):
+    """The left half painted on every frame (refined, each frame from the one before), the right half kept; a
+    mask of another shape than the clip is one sentence."""
+    clip = write_clip(tmp_path / "pan.mp4", pan_frames(frames=6))
+    left = mask((96, 64), (0, 0, 48, 64))
+    left.save(tmp_path / "left.png")
+    mask((64, 64), (0, 0, 32, 64)).save(tmp_path / "square.png")
+    output = tmp_path / "out.mp4"
+    argv = ["video", str(clip), str(STYLE), "-o", str(output), "--size", "96", "--steps", "3", "--no-gif", "--quiet"]
+    assert main([*argv, "--masks", str(tmp_path / "left.png")]) == 0
+    painted = [np.asarray(frame, float) for frame in read_frames(output, (96, 64))]
+    inputs = [np.asarray(frame, float) for frame in read_frames(clip, (96, 64))]
+    assert len(painted) == len(inputs) == 6
+    for frame, source in zip(painted, inputs, strict=True):
+        changed = np.abs(frame - source).mean(-1)
+        assert changed[6:-6, 6:40].mean() > 3 * changed[6:-6, 58:-6].mean(), "the left half painted, the right kept"
+        assert changed[6:-6, 58:-6].mean() < 8  # within a few levels (the encoder's loss included)
+    err = io.StringIO()
+    assert main([*argv, "--masks", str(tmp_path / "square.png")], stderr=err) == EXIT_ERROR
+    assert "Mask 1 is 64×64 px, another shape than the clip (96×64 px)" in err.getvalue()

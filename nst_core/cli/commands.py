@@ -81,7 +81,7 @@ def _paint(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> li
     if args.masks:
         from ..regions import load_masks
 
-        masks = load_masks([_input("mask", path) for path in args.masks], len(styles))
+        masks = load_masks([_input("mask", path) for path in args.masks], len(styles), content.size)
     if config.init == "fast" and config.steps == 0:
         from ..instant import paint_instant
 
@@ -142,6 +142,11 @@ def _video(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> li
     except VideoError as error:
         raise VideoError(f"The clip {source}: {error}") from None
     styles = [_input("style image", style) for style in args.styles]
+    masks = None
+    if args.masks:
+        from ..regions import load_masks
+
+        masks = load_masks([_input("mask", path) for path in args.masks], len(styles), (info.width, info.height), "clip")
     planned = painted_count(info.frames, least_every(info.frames, VideoLimits(), args.every))
     bar = tqdm(total=planned, file=err, disable=args.quiet, unit="frame", dynamic_ncols=True)
 
@@ -151,7 +156,7 @@ def _video(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> li
     # Ctrl-C ends the clip after the current frame; the frames so far are still written as a video.
     try:
         result = paint_video(source, styles, output, config, coherence=args.coherence, gif=args.gif,
-                             every=args.every, on_progress=report, cancel=cancel)  # fmt: skip
+                             every=args.every, on_progress=report, cancel=cancel, masks=masks)  # fmt: skip
     except OSError as error:  # the decoder read the clip already (probe): this is the MP4 or GIF being written
         raise NSTError(f"{output} could not be written ({(error.strerror or type(error).__name__).lower()}).") from None
     finally:

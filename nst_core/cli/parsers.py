@@ -33,11 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
         "where to write the PNG (recipe embedded)",
     )
     parser.add_argument("--timelapse", default=None, metavar="GIF", help="also write an animated GIF of the run")
-    parser.add_argument("--masks", nargs="+", default=None, metavar="MASK",
-                        help="paint by region: one mask per painting, in their order (white where that painting "
-                        "applies, grey for a soft edge; any size); the photo is kept where none applies")  # fmt: skip
+    _add_masks(parser, "photo")
     _add_run_options(parser)
     return parser
+
+
+def _add_masks(parser: argparse.ArgumentParser, kept: str) -> None:
+    parser.add_argument("--masks", nargs="+", default=None, metavar="MASK",
+                        help="paint by region: one mask per painting, in their order (white where that painting "
+                        f"applies, grey for a soft edge; any size, the {kept}'s shape); the {kept} is kept where "
+                        "none applies")  # fmt: skip
 
 
 def build_compare_parser() -> argparse.ArgumentParser:
@@ -74,6 +79,7 @@ def build_video_parser() -> argparse.ArgumentParser:
     _add_run_options(parser, VIDEO_OPTIONS, VIDEO_DEFAULTS, VIDEO_HELP)
     coherence = "flow: tie each frame to the previous by optical flow; none: each frame on its own; blend: an "
     coherence += "exponential blend of consecutive frames (the last two are baselines, for comparison)"
+    _add_masks(parser, "clip")
     parser.add_argument("--coherence", choices=COHERENCES, default="flow", help=coherence)
     parser.add_argument("--no-gif", dest="gif", action="store_false", help="do not write the GIF")
     parser.add_argument("--every", type=_every, default=1, metavar="N",
