@@ -247,8 +247,9 @@ def paint_instant(
     if masks:
         from .regions import instant_by_region, load_masks
 
-        image = instant_by_region(photo, paintings, config, size, load_masks(masks, len(paintings), photo.size),
-                                 network.threads)
+        image = instant_by_region(
+            photo, paintings, config, size, load_masks(masks, len(paintings), photo.size), network.threads
+        )
     else:
         image = instant_picture(network, photo, paintings, config, size)
     device = f"CPU, {network.threads} threads (onnxruntime)"

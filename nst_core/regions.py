@@ -29,7 +29,7 @@ def load_masks(
 
     Raises:
         ConfigError: not one mask per painting, a mask that covers nothing, or (given ``photo_size``) a mask of
-            another shape than the photo (``photo`` names it; stretched, its regions would not fall where they were drawn).
+            another shape than the photo (``photo`` names it): stretched, its regions would not fall where drawn.
         ImageError: a mask cannot be read.
     """
     if len(masks) != paintings:

@@ -38,7 +38,6 @@ from .config import TransferConfig
 from .errors import ConfigError, VideoError
 from .images import ImageSource, fit_size, load_image
 from .instant import get_network, instant_picture
-from .regions import instant_by_region, load_masks
 from .media import (
     GIF_MAX_SECONDS,
     VideoLimits,
@@ -50,6 +49,7 @@ from .media import (
     write_gif,
     write_mp4,
 )
+from .regions import instant_by_region, load_masks
 from .reports import Progress, StopReason
 from .schedule import interrupted
 

@@ -4,18 +4,19 @@ small size; masks that cannot be used give sentences."""
 from __future__ import annotations
 
 import io
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from bench.clips import pan_frames, write_clip
 from nst_core.cli import EXIT_ERROR, main
-from nst_core.media import read_frames
 from nst_core.compare import distances
 from nst_core.config import TransferConfig
 from nst_core.errors import ConfigError
 from nst_core.images import read_recipe
 from nst_core.instant import get_network
+from nst_core.media import read_frames
 from nst_core.regions import composite, load_masks
 from nst_core.transfer import stylize
 from tests.conftest import CONTENT, STYLE, STYLE_2, small

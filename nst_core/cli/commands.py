@@ -146,7 +146,8 @@ def _video(args: argparse.Namespace, err: TextIO, cancel: threading.Event) -> li
     if args.masks:
         from ..regions import load_masks
 
-        masks = load_masks([_input("mask", path) for path in args.masks], len(styles), (info.width, info.height), "clip")
+        paths = [_input("mask", path) for path in args.masks]
+        masks = load_masks(paths, len(styles), (info.width, info.height), "clip")
     planned = painted_count(info.frames, least_every(info.frames, VideoLimits(), args.every))
     bar = tqdm(total=planned, file=err, disable=args.quiet, unit="frame", dynamic_ncols=True)
 
