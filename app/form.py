@@ -114,6 +114,7 @@ def render_controls(
     button: Callable[[], bool],
     varied: str | None = None,
     method: Method = DEFAULT_METHOD,
+    blended: bool = True,
 ) -> tuple[dict[str, Any], bool]:
     """Every control, in a form the caller opened, with the caller's submit ``button`` first (on a phone the
     settings stack into a long column; the button must not sink below them).
@@ -121,6 +122,7 @@ def render_controls(
     ``method``: the way to paint (:func:`render_method`, above the form). ``varied``: the setting a comparison
     varies ("method" or a config field); it is named, not offered, here (a second control for it would be
     ignored), and its value is the default; methods are compared at the steps of a run from the photo.
+    ``blended``: whether several paintings are blended (not when each has its own region): their weights shown.
 
     Returns config field -> value, ready for ``TransferConfig``, and whether the button was pressed.
     """
@@ -135,7 +137,7 @@ def render_controls(
         if not control.where.startswith("advanced"):
             with places[control.where]:
                 values[name] = _widget(name, control, limits, varied, steps)
-    values["style_blend"] = _blend(style_labels)
+    values["style_blend"] = _blend(style_labels) if blended else ()
     with st.expander("Advanced"):
         places["advanced-left"], places["advanced-right"] = st.columns(2)
         for name, control in CONTROLS.items():

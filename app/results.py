@@ -8,7 +8,8 @@ from typing import Any
 import streamlit as st
 
 from app.form import apply_recipe, method_of
-from app.session import Entry
+from app.regions import restore
+from app.session import Entry, Toward
 from nst_core.labels import label_of, short
 
 WHOLE_STEPS = {"tickMinStep": 1, "format": "d"}  # a step axis has whole numbers only (it showed 1.2, 1.4)
@@ -34,6 +35,30 @@ def loss_chart_spec(points: list[dict[str, float]]) -> dict[str, Any]:
     }
 
 
+def strength_of(entry: Entry) -> tuple[float, Toward]:
+    """The strength a painting is shown at (its slider's value, 1 until moved) and what it is blended with."""
+    strength = st.session_state.get(f"strength_{entry.number}", 100) / 100
+    toward: Toward = "instant" if st.session_state.get(f"toward_{entry.number}") == TOWARD["instant"] else "photo"
+    return strength, toward
+
+
+TOWARD: dict[Toward, str] = {"photo": "the photo", "instant": "its instant picture"}
+
+
+def render_strength(entry: Entry) -> None:
+    """The strength of the painting, turned down after the fact (no new run): the picture above, its gallery
+    tile and its download follow at once."""
+    left, right = st.columns([3, 2])
+    left.slider("Strength of this painting", 0, 100, 100, 5, format="%d%%", key=f"strength_{entry.number}",
+                help="Blends the finished painting with the photo (or, for a refined painting, with the instant "
+                "picture it started from), without painting again. The download is the picture as shown; its "
+                "recipe says so.")  # fmt: skip
+    if entry.start is not None:
+        right.radio("Blended with", list(TOWARD.values()), key=f"toward_{entry.number}", horizontal=True,
+                    help="The instant picture keeps the painting's colours and strokes, only fewer of the "
+                    "refinement's; the photo brings back its own detail.")  # fmt: skip
+
+
 def render_picture(entry: Entry) -> None:
     """The painting beside its photo and painting; the page draws it right under its button, where the run was
     watched (it may sit in the form: images only)."""
@@ -41,7 +66,12 @@ def render_picture(entry: Entry) -> None:
     columns = st.columns([2, 1, 1])
     work = "one pass" if method_of(entry.recipe) == "instant" else f"{entry.steps} steps"
     caption = f"#{entry.number} · {work} · {entry.seconds:.1f} s" + (f" · {entry.note}" if entry.note else "")
-    columns[0].image(entry.image, caption=caption, width="content")  # its own size, never wider than its column
+    strength, toward = strength_of(entry)
+    if strength < 1:
+        caption += f" · strength {strength:.0%}" + (" (with its instant picture)" if toward == "instant" else "")
+    columns[0].image(
+        entry.shown(strength, toward), caption=caption, width="content"
+    )  # its own size, never wider than its column
     columns[1].image(entry.content, caption="Photo", width="stretch")
     columns[2].image(
         entry.styles[0],
@@ -53,9 +83,10 @@ def render_picture(entry: Entry) -> None:
 def render_downloads(entry: Entry) -> None:
     """The painting's downloads, "use these settings again" and its loss curves."""
     st.subheader(f"Painting #{entry.number}")
+    render_strength(entry)
     buttons = st.columns(4)
     downloads: list[tuple[str, str | bytes, str, str]] = [
-        ("Download PNG", entry.png, "png", "image/png"),
+        ("Download PNG", entry.png(*strength_of(entry)), "png", "image/png"),
         ("Download recipe (JSON)", json.dumps(entry.recipe, indent=2, sort_keys=True), "json", "application/json"),
     ]
     if entry.frames:
@@ -71,14 +102,20 @@ def render_downloads(entry: Entry) -> None:
         )
     buttons[3].button(
         "Use these settings again",
-        on_click=apply_recipe,
-        args=(entry.recipe,),
+        on_click=use_again,
+        args=(entry,),
         key=f"reuse_{entry.number}",
         width="stretch",
     )
     if entry.history:
         with st.expander("Loss curves"):
             st.vega_lite_chart(loss_chart_spec(entry.history), width="stretch")
+
+
+def use_again(entry: Entry) -> None:
+    """Put a painting's settings back into the form, and its regions back into the drawing."""
+    apply_recipe(entry.recipe)
+    restore(entry.number, entry.recipe, entry.drawing)
 
 
 def settings(recipe: dict[str, Any]) -> str:
@@ -99,4 +136,4 @@ def render_gallery(entries: list[Entry]) -> None:
     columns = st.columns(4)
     for index, entry in enumerate(entries):
         caption = f"#{entry.number} · {settings(entry.recipe)} · {entry.seconds:.0f} s"
-        columns[index % 4].image(entry.image, caption=caption, width="stretch")
+        columns[index % 4].image(entry.shown(*strength_of(entry)), caption=caption, width="stretch")

@@ -13,6 +13,7 @@ from PIL import Image
 
 from app.inputs import Styles
 from app.jobs import about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
+from app.regions import Regions
 from app.runtime import Runtime, checked_config, get_log, preload
 from app.session import Entry, keep, kept, next_number, remember
 from job_service.jobs import StopWhy, Work
@@ -26,6 +27,7 @@ from nst_core.schedule import scale_sizes
 
 KINDS = ("picture", "instant")  # the jobs of this page
 LABELS_KEY = "picture_labels"  # the names of the paintings of the job under way, for its live view
+DRAWING_KEY = "picture_drawing"  # the regions drawn for the job under way, kept with its painting
 CHART_EVERY = 5  # steps between loss-chart updates
 STOP_NOTES: dict[StopWhy, str] = {
     "cancelled": "stopped at step {step}",
@@ -96,22 +98,30 @@ class LiveView:
             self.live.image(report.preview, caption=caption, width="stretch")
 
 
-def submit_picture(runtime: Runtime, content: Image.Image, styles: Styles, values: dict[str, Any]) -> None:
-    """Validate and submit a picture job for this visitor; a refusal is one sentence."""
+def submit_picture(
+    runtime: Runtime, content: Image.Image, styles: Styles, values: dict[str, Any], regions: Regions | None = None
+) -> None:
+    """Validate and submit a picture job for this visitor (``regions``: painted by region); a refusal is one
+    sentence."""
+    if regions is not None and regions.problem is not None:
+        st.error(regions.problem)
+        return
+    masks = regions.masks if regions is not None else None
     try:
         config = checked_config(runtime, values)
         instant = config.init == "fast" and config.steps == 0
         work: Work
         paintings = [image for _, image in styles]
         if instant:
-            work = InstantWork(content, paintings, config)
+            work = InstantWork(content, paintings, config, masks)
         else:
-            work = PictureWork(content, paintings, config, preload(config, runtime))
+            work = PictureWork(content, paintings, config, preload(config, runtime), masks)
     except NSTError as error:
         st.error(str(error))
         return
     if submit(runtime, work, st.empty()) is not None:
         keep(LABELS_KEY, " + ".join(label for label, _ in styles))
+        keep(DRAWING_KEY, regions.drawing if regions is not None else None)
 
 
 def watch_picture(runtime: Runtime) -> bool:
@@ -145,5 +155,9 @@ def keep_pictures(runtime: Runtime) -> None:
             result.recipe.get("gpu_peak_mib", "-"),
         )  # fmt: skip
         points = [history_point(point) for point in result.history]
+        if result.recipe.get("regions"):
+            count = result.recipe["regions"]
+            notes.append(f"{count} region{'s' if count > 1 else ''}")
         remember(Entry(next_number(), result.image, painted.content, painted.styles, result.recipe, result.seconds,
-                       result.steps, " · ".join(notes), points, painted.previews))  # fmt: skip
+                       result.steps, " · ".join(notes), points, painted.previews, start=painted.start,
+                       drawing=kept(DRAWING_KEY)))  # fmt: skip

@@ -8,12 +8,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 from PIL import Image
 
-from nst_core.images import png_bytes, timelapse_gif
+from nst_core.images import png_bytes, resize, timelapse_gif, weaker
+
+Toward = Literal["photo", "instant"]  # what a painting is blended with when its strength is turned down
 
 GALLERY_SIZE = 12  # results kept per session
 KEPT_SIDE = 512  # px; the gallery keeps its inputs no larger than this
@@ -33,11 +35,27 @@ class Entry:
     note: str
     history: list[dict[str, float]] = field(default_factory=list)  # loss-chart points
     frames: list[Image.Image] = field(default_factory=list)  # previews, for the time-lapse
+    start: Image.Image | None = None  # the instant picture a refined painting started from
+    drawing: dict[str, Any] | None = None  # the regions as drawn on the page, for "use these settings again"
+    photo: Image.Image | None = None  # the photo at the painting's size (set by remember), for the strength
 
-    @cached_property
-    def png(self) -> bytes:
-        """The painting as PNG with its recipe, encoded once (the page reruns on every click)."""
-        return png_bytes(self.image, self.recipe)
+    def shown(self, strength: float, toward: Toward) -> Image.Image:
+        """The painting at ``strength`` (1: as painted, 0: what it is blended ``toward``), without painting
+        again."""
+        base = self.start if toward == "instant" and self.start is not None else self.photo
+        return self.image if strength >= 1 or base is None else weaker(self.image, base, strength)
+
+    def png(self, strength: float = 1.0, toward: Toward = "photo") -> bytes:
+        """The painting as shown, as PNG with its recipe (which says the strength it was blended to); encoded
+        once per strength (the page reruns on every click)."""
+        key = (round(strength, 3), toward if strength < 1 else "photo")
+        if key not in self._pngs:
+            recipe = self.recipe if strength >= 1 else {**self.recipe, "shown_strength": key[0], "blended_with": toward}
+            self._pngs.clear()  # one kept: the one shown
+            self._pngs[key] = png_bytes(self.shown(strength, toward), recipe)
+        return self._pngs[key]
+
+    _pngs: dict[tuple[float, str], bytes] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property
     def timelapse(self) -> bytes:
@@ -84,7 +102,9 @@ def next_number() -> int:
 
 
 def remember(entry: Entry) -> None:
-    """Keep a run in this session's gallery, with its inputs shrunk to what the page shows."""
+    """Keep a run in this session's gallery, with its inputs shrunk to what the page shows (and the photo at the
+    painting's size, for its strength)."""
+    entry.photo = resize(entry.content, entry.image.size)
     entry.content = shrunk(entry.content)
     entry.styles = [shrunk(style) for style in entry.styles]
     entries = gallery()

@@ -33,6 +33,9 @@ BROWSER_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Desktop chromium reads an emulated finger's sideways stroke as "swipe back", and went back a page at the
+    # next rerun (a phone's browser leaves that gesture to the screen's edge).
+    "--disable-features=OverscrollHistoryNavigation",
 ]
 KINDS = ("refined", "instant", "comparison", "clip")
 PAGES = {"refined": "", "instant": "", "comparison": "/compare", "clip": "/video"}

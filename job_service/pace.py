@@ -73,10 +73,11 @@ class Pace:
         network's own size is painted at that size and reduced, so it costs as much)."""
         return self.instant * instant_megapixels(size)
 
-    def picture_seconds(self, config: TransferConfig, content_size: tuple[int, int]) -> float:
-        """The planned seconds of one picture, from its admission to its result."""
+    def picture_seconds(self, config: TransferConfig, content_size: tuple[int, int], instants: int = 1) -> float:
+        """The planned seconds of one picture, from its admission to its result (``instants``: passes of the
+        instant network for its start, one per painting when painted by region)."""
         size = fit_size(content_size, config.size)
-        first = self.instant_seconds(size) if config.init == "fast" else 0.0
+        first = instants * self.instant_seconds(size) if config.init == "fast" else 0.0
         return self.setup + first + (self.steps_seconds(config, content_size) if config.steps else 0.0)
 
     def frame_seconds(self, config: TransferConfig, frame_size: tuple[int, int]) -> float:

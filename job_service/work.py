@@ -46,6 +46,7 @@ class Painted:
     stopped: StopWhy | None
     content: Image.Image
     styles: list[Image.Image]
+    start: Image.Image | None = None  # the instant picture a refined run started from
 
 
 @dataclass
@@ -133,6 +134,7 @@ class PictureWork:
     styles: list[Image.Image]
     config: TransferConfig
     extractor: FeatureExtractor | None = None
+    masks: list[Image.Image] | None = None  # one region per painting (nst_core.regions)
     kind: str = "picture"
     lane: Lane = "device"
     yields: bool = False
@@ -143,7 +145,8 @@ class PictureWork:
         self.clock = StepClock(self.config, self.content.size)
 
     def planned(self, pace: Pace) -> float:
-        return self._within_limit(pace.picture_seconds(self.config, self.content.size), 0.0, pace)
+        seconds = pace.picture_seconds(self.config, self.content.size, instants=_instants(self.masks))
+        return self._within_limit(seconds, 0.0, pace)
 
     def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
         return self._within_limit(run_left(pace, self.clock, self.latest, used), used, pace)
@@ -160,19 +163,22 @@ class PictureWork:
         from nst_core.transfer import stylize_with_retry
 
         previews: list[Image.Image] = []
+        starts: list[Image.Image] = []
 
         def on_progress(report: StepReport) -> None:
             self.clock.note(report, context.pace)
             self.latest = report
+            if report.step == 0 and report.preview is not None:
+                starts.append(report.preview)
             if report.preview is not None:
                 previews.append(report.preview)
                 del previews[:-MAX_PREVIEWS]
             context.report(Progress(report.fraction, report.step, report.total, report.elapsed, report.preview, report))
 
         result = stylize_with_retry(self.content, self.styles, self.config, on_progress=on_progress,
-                                    cancel=context.cancel, extractor=self.extractor)  # fmt: skip
+                                    cancel=context.cancel, extractor=self.extractor, masks=self.masks)  # fmt: skip
         stopped = context.stopped if result.stopped == "cancelled" else result.stopped
-        return Painted(result, previews, stopped, self.content, self.styles)
+        return Painted(result, previews, stopped, self.content, self.styles, starts[0] if starts else None)
 
     def learn(self, pace: Pace, result: Painted, used: float) -> None:
         learn_run(pace, self.config, self.content.size, result.result)
@@ -185,12 +191,14 @@ class InstantWork:
     content: Image.Image
     styles: list[Image.Image]
     config: TransferConfig
+    masks: list[Image.Image] | None = None  # one region per painting (nst_core.regions)
     kind: str = "instant"
     lane: Lane = "instant"
     yields: bool = False
 
     def planned(self, pace: Pace) -> float:
-        return pace.instant_seconds(fit_size(self.content.size, self.config.size)) + pace.setup
+        size = fit_size(self.content.size, self.config.size)
+        return _instants(self.masks) * pace.instant_seconds(size) + pace.setup
 
     def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
         return max(0.0, self.planned(pace) - used)
@@ -201,11 +209,16 @@ class InstantWork:
     def run(self, context: Context) -> Painted:
         from nst_core.instant import paint_instant
 
-        result = paint_instant(self.content, self.styles, self.config)
+        result = paint_instant(self.content, self.styles, self.config, masks=self.masks)
         return Painted(result, [], None, self.content, self.styles)
 
     def learn(self, pace: Pace, result: Painted, used: float) -> None:
-        pace.learn("instant", used / instant_megapixels(result.result.image.size))
+        pace.learn("instant", used / (_instants(self.masks) * instant_megapixels(result.result.image.size)))
+
+
+def _instants(masks: list[Image.Image] | None) -> int:
+    """Passes of the instant network a picture takes: one, or one per painting when painted by region."""
+    return len(masks) if masks else 1
 
 
 @dataclass

@@ -220,6 +220,13 @@ def resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS if shrinking else Image.Resampling.BICUBIC)
 
 
+def weaker(picture: Image.Image, base: Image.Image, strength: float) -> Image.Image:
+    """``picture`` at ``strength`` in [0, 1]: blended with ``base`` (the photo, say; resized to the picture), 1
+    the picture as it is, 0 the base."""
+    strength = min(1.0, max(0.0, strength))
+    return Image.blend(resize(base.convert("RGB"), picture.size), picture.convert("RGB"), strength)
+
+
 def to_tensor(image: Image.Image, device: torch.device | str = "cpu") -> torch.Tensor:
     """RGB PIL image to a (1, 3, H, W) float32 tensor, values in [0, 1]."""
     import torch  # here, not at the top: the instant path reads images without importing torch

@@ -244,12 +244,12 @@ def paint_instant(
     paintings = [load_image(style) for style in style_list]
     network = network or get_network()
     size = fit_size(photo.size, config.size)
+    regions = None
     if masks:
-        from .regions import instant_by_region, load_masks
+        from .regions import instant_by_region, load_masks, masks_to_recipe
 
-        image = instant_by_region(
-            photo, paintings, config, size, load_masks(masks, len(paintings), photo.size), network.threads
-        )
+        regions = load_masks(masks, len(paintings), photo.size)
+        image = instant_by_region(photo, paintings, config, size, regions, network.threads)
     else:
         image = instant_picture(network, photo, paintings, config, size)
     device = f"CPU, {network.threads} threads (onnxruntime)"
@@ -262,7 +262,8 @@ def paint_instant(
         "width": image.width,
         "height": image.height,
         "style_count": len(paintings),
-        "regions": len(masks) if masks else 0,
+        "regions": len(regions) if regions else 0,
+        **({"masks": masks_to_recipe(regions, image.size)} if regions else {}),
         "steps_run": 0,
     }
     return TransferResult(

@@ -7,11 +7,14 @@ pictures are laid over the photo through the same masks (:func:`composite`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from .config import TransferConfig
 from .errors import ConfigError
@@ -56,6 +59,20 @@ def mask_tensor(masks: Sequence[Image.Image], size: tuple[int, int], device: tor
     return torch.from_numpy(np.stack(arrays)[:, None]).to(device)
 
 
+def coverage(masks: Sequence[Image.Image], size: tuple[int, int], device: torch.device | str) -> torch.Tensor:
+    """(1, 1, H, W): how much of each pixel any painting applies to (the masks summed, at most 1). A run's
+    gradient is scaled by it, so where no mask applies the photo stays exactly as it is (the style of a region
+    would otherwise reach past its edge through the network's receptive fields: a sky beside a painted region
+    took on its strokes) and a soft edge changes in proportion."""
+    return mask_tensor(masks, size, device).sum(0, keepdim=True).clamp(max=1.0)
+
+
+def keep_photo(picture: torch.Tensor, photo: torch.Tensor, cover: torch.Tensor) -> torch.Tensor:
+    """The picture where the masks apply and the photo where they do not (the start of each scale: a noise start,
+    or a coarser scale's picture brought up to size, would otherwise stay in the uncovered pixels)."""
+    return cover * picture + (1.0 - cover) * photo
+
+
 def composite(photo: Image.Image, pictures: Sequence[Image.Image], masks: Sequence[Image.Image]) -> Image.Image:
     """Each painting's picture over the photo through its mask (where masks overlap, their pictures share the
     pixel in proportion; where none applies, the photo)."""
@@ -84,3 +101,59 @@ def instant_by_region(
     alone = config.replace(style_blend=())
     pictures = [instant_picture(network, photo, [painting], alone, size) for painting in paintings]
     return composite(resize(photo, size), pictures, masks)
+
+
+Colour = tuple[int, int, int]
+DRAWN = 32  # a drawing's pixel with less alpha than this (of 255) is not drawn on
+FEATHER = 1 / 100  # the soft edge a drawn region is given, as a share of the picture's longer side
+DATA_URI = "data:image/png;base64,"
+
+
+def masks_from_strokes(
+    strokes: np.ndarray, colours: Sequence[Colour], eraser: Colour, size: tuple[int, int], feather: float = FEATHER
+) -> list[Image.Image]:
+    """The masks a drawing makes: ``strokes`` (H, W, 4) RGBA, brush strokes of ``colours`` (one per painting,
+    the latest stroke on top) and of ``eraser`` (which takes a pixel from every painting). Each drawn pixel goes
+    to the colour nearest its own; each mask is resized to ``size`` (the photo's width, height) and given a soft
+    edge of ``feather`` x its longer side. A painting with no stroke gets a black mask (see :func:`load_masks`)."""
+    rgb, alpha = strokes[..., :3].astype(np.float32), strokes[..., 3]
+    palette = np.asarray([*colours, eraser], dtype=np.float32)  # (colours + 1, 3)
+    nearest = np.argmin(((rgb[:, :, None, :] - palette) ** 2).sum(-1), axis=-1)
+    nearest[alpha < DRAWN] = len(palette)  # not drawn on
+    radius = feather * max(size)
+    masks = []
+    for index in range(len(colours)):
+        mask = Image.fromarray(((nearest == index) * 255).astype(np.uint8)).resize(size, Image.Resampling.BILINEAR)
+        masks.append(mask.filter(ImageFilter.GaussianBlur(radius)) if radius >= 0.5 else mask)
+    return masks
+
+
+def preview(photo: Image.Image, masks: Sequence[Image.Image], colours: Sequence[Colour],
+            opacity: float = 0.6) -> Image.Image:  # fmt: skip
+    """The photo with each painting's region tinted in its colour (``colours``: one per mask, or more; where
+    regions overlap, their colours share the pixel), the photo as it is where none applies: what a run will paint where, before it runs."""
+    tints = [Image.new("RGB", photo.size, colour) for colour, _ in zip(colours, masks, strict=False)]
+    return composite(photo, tints, [mask.point(lambda level: round(level * opacity)) for mask in masks])
+
+
+def masks_to_recipe(masks: Sequence[Image.Image], size: tuple[int, int]) -> list[str]:
+    """The masks at the picture's ``size`` as PNG data URIs, for a recipe (a painting's regions travel with it)."""
+    uris = []
+    for mask in masks:
+        buffer = io.BytesIO()
+        mask.convert("L").resize(size, Image.Resampling.BILINEAR).save(buffer, format="PNG", optimize=True)
+        uris.append(DATA_URI + base64.b64encode(buffer.getvalue()).decode("ascii"))
+    return uris
+
+
+def masks_from_recipe(recipe: Mapping[str, Any]) -> list[Image.Image]:
+    """The masks a recipe carries (:func:`masks_to_recipe`); [] when it has none or they cannot be read."""
+    masks = []
+    for uri in recipe.get("masks") or []:
+        if not isinstance(uri, str) or not uri.startswith(DATA_URI):
+            return []
+        try:
+            masks.append(Image.open(io.BytesIO(base64.b64decode(uri[len(DATA_URI) :]))).convert("L"))
+        except (OSError, ValueError):
+            return []
+    return masks

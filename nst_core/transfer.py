@@ -42,7 +42,7 @@ from .images import ImageSource, fit_size, load_image, resize, to_pil, to_tensor
 from .instant import get_network, instant_picture
 from .losses import CoarserView, GatysLoss, TemporalLoss, build_gatys_loss, range_penalty
 from .optimizers import build_optimizer
-from .regions import instant_by_region, load_masks, mask_tensor
+from .regions import coverage, instant_by_region, keep_photo, load_masks, mask_tensor, masks_to_recipe
 from .reports import HistoryPoint, Losses, Progress, ProgressCallback, StopReason, TransferResult
 from .schedule import converged, interrupted, plan_scales, planned_steps
 from .version import __version__
@@ -150,6 +150,7 @@ def stylize(
         "height": output.height,
         "style_count": len(style_images),
         "regions": len(regions) if regions else 0,
+        **({"masks": masks_to_recipe(regions, output.size)} if regions else {}),
         "steps_run": run.steps_done,
         "scales_run": [scale.to_dict() for scale in run.scales_run],
     }
@@ -375,6 +376,9 @@ class _Run:
         held = self._temporal_for(size)
         seen = None if coarser is None else (CoarserView(size, coarser, self.device), self._loss_for(coarser))
         layers = loss_fn.layers
+        cover = None if self.masks is None else coverage(self.masks, size, self.device)
+        if cover is not None:
+            image = keep_photo(image, to_tensor(resize(self.content, size), self.device), cover)
         image = image.detach().clone().requires_grad_(True)
         optimizer = build_optimizer(self.config.optimizer, image, self.config.effective_learning_rate)
         best = _Best()
@@ -397,6 +401,8 @@ class _Run:
                 (content_small + style_small).backward()
                 content, style = content.detach() + content_small.detach(), style.detach() + style_small.detach()
                 total = total.detach() + content_small.detach() + style_small.detach()
+            if cover is not None and image.grad is not None:
+                image.grad.mul_(cover)  # painted by region: the photo is kept where no mask applies
             return torch.stack([content, style, tv, total]).detach()
 
         evaluation = GraphedEvaluation(evaluate, image, capture=self.use_graphs)

@@ -49,7 +49,7 @@ def assert_painted(at: AppTest) -> dict:
     assert {"Download PNG", "Download recipe (JSON)", "Download time-lapse (GIF)"} <= set(labels)
     entry = at.session_state["gallery"][0]
     assert entry.image.size == (64, 48) or max(entry.image.size) == 64
-    recipe = read_recipe(entry.png)
+    recipe = read_recipe(entry.png())
     assert recipe is not None and recipe["size"] == 64 and recipe["steps"] == 2
     json.loads(json.dumps(entry.recipe))
     return recipe
@@ -200,7 +200,7 @@ def assert_painted_instant(at: AppTest) -> dict:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     entry = at.session_state["gallery"][0]
-    recipe = read_recipe(entry.png)
+    recipe = read_recipe(entry.png())
     assert recipe is not None and max(entry.image.size) == 64 and entry.steps == 0
     return recipe
 
@@ -220,11 +220,11 @@ def test_use_these_settings_again_restores_the_form():
 def test_a_result_is_encoded_once_not_on_every_rerun():
     at = paint(new_app())
     entry = at.session_state["gallery"][0]
-    png, gif = entry.png, entry.timelapse
+    png, gif = entry.png(), entry.timelapse
     at.radio(key="content_source").set_value("Upload")  # any interaction reruns the page
     at.run()
     again = at.session_state["gallery"][0]
-    assert again.png is png and again.timelapse is gif
+    assert again.png() is png and again.timelapse is gif
 
 
 def test_gallery_keeps_this_sessions_runs_and_sessions_are_isolated(content_image):

@@ -57,7 +57,7 @@ def test_two_paintings_on_two_sides_each_side_nearer_its_own_and_the_middle_kept
     # The middle third, which no mask covers, keeps the photo away from its edges.
     middle = (third + 6, 6, width - third - 6, height - 6)
     drift = np.abs(np.asarray(picture.crop(middle), float) - np.asarray(photo.crop(middle), float)).mean()
-    assert drift < 8, drift
+    assert drift < 1, drift  # exactly the photo (the style reached past its region before: 5 levels)
 
 
 @pytest.mark.slow

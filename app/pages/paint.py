@@ -8,6 +8,7 @@ from streamlit.delta_generator import DeltaGenerator
 from app.form import render_controls, render_method
 from app.inputs import render_inputs
 from app.jobs import fair_share_rule
+from app.regions import render_regions
 from app.results import render_downloads, render_gallery, render_picture
 from app.run import keep_pictures, submit_picture, watch_picture
 from app.runtime import Runtime, default_model, get_runtime
@@ -49,6 +50,7 @@ def main() -> None:
     render_header(runtime)
     inputs = render_inputs(runtime.limits)
     styles = inputs.styles
+    regions = render_regions(inputs.content, styles, runtime.limits)
     entries = gallery()
     st.subheader("3 · How to paint it")
     method = render_method(runtime.limits)
@@ -62,12 +64,13 @@ def main() -> None:
             canvas.append(st.container())
             return pressed
 
-        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, method=method)
+        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, method=method,
+                                            blended=regions is None)  # fmt: skip
         with canvas[0]:
             photo = inputs.photo_to_paint(submitted)
             if photo is not None:
                 scroll_here(2 * next_number())  # the forming picture comes into view as the run starts...
-                submit_picture(runtime, photo, styles, values)
+                submit_picture(runtime, photo, styles, values, regions)
             if not watch_picture(runtime) and entries:  # this visitor's picture job, until it is done; else the last
                 scroll_here(2 * entries[0].number + 1)  # ...and the result when it ends (once: same number, same frame)
                 render_picture(entries[0])
