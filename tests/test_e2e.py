@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from bench.load import BROWSER_ARGS, CHROMIUM, RUNNING, free_port, start_server, told_wait
 from tests.conftest import ROOT, encode
@@ -595,3 +597,107 @@ def test_file_names_of_paintings_are_shown_as_text_never_as_links_or_html(app_ur
         assert page.locator("a[href*='prize'], a[href^='mailto'], a[href*='example']").count() == 0
         assert page.locator("img[src='x']").count() == 0 and not alerts
         assert page.locator("[data-testid='stException']").count() == 0
+
+
+def add_painting(page: Any, name: str) -> None:
+    """Add an example painting in the "Example paintings" box (its option list opens on a click)."""
+    wait_until_idle(page)
+    page.locator("[data-testid='stMultiSelect']").first.click()
+    page.get_by_role("option", name=name).click()
+    page.keyboard.press("Escape")
+    wait_until_idle(page)
+
+
+def regions_canvas(page: Any) -> Any:
+    """The drawing's top canvas (Fabric draws on two stacked canvases; strokes go to the upper one)."""
+    page.get_by_text("Paint by region").first.click()
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.wait_for(timeout=30_000)
+    wait_until_idle(page)
+    canvas.scroll_into_view_if_needed()
+    return canvas
+
+
+def choose_brush(page: Any, name: str) -> None:
+    """A brush from the "Brush" pills (not the painting's tag above, whose remove button has its name too)."""
+    page.locator("[data-testid='stButtonGroup']").filter(has_text="Eraser").get_by_text(name).click()
+    wait_until_idle(page)
+
+
+def paint_strokes(page: Any, canvas: Any, left: float, right: float, finger: bool = False) -> None:
+    """Fill the band from ``left`` to ``right`` (shares of the width) with sideways strokes, by mouse or by an
+    emulated finger (touch events through the browser's input pipeline, as a phone's screen sends them)."""
+    box = canvas.bounding_box()
+    assert box is not None
+    session = page.context.new_cdp_session(page) if finger else None
+    for y in range(8, int(box["height"]), 14):
+        points = [(box["x"] + box["width"] * share, box["y"] + y) for share in (left, (left + right) / 2, right)]
+        if session is not None:
+            for kind, (x, y_at) in zip(("touchStart", "touchMove", "touchMove"), points, strict=True):
+                session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y_at}]})
+            session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        else:
+            page.mouse.move(*points[0])
+            page.mouse.down()
+            for point in points[1:]:
+                page.mouse.move(*point, steps=4)
+            page.mouse.up()
+        wait_until_idle(page)
+
+
+def picture(page: Any, caption: str) -> Any:
+    """The pixels of the page's image whose caption starts with ``caption``, as served to the browser."""
+    import io
+
+    source = page.locator("[data-testid='stImage']").filter(has_text=caption).first.locator("img").get_attribute("src")
+    data = page.request.get(source if source.startswith("http") else page.url.rstrip("/") + source).body()
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=float)
+
+
+def test_two_regions_drawn_on_the_page_are_painted_and_the_strength_turns_down_without_a_run(app_url):
+    with open_page(app_url) as page:
+        page.get_by_text("Examples", exact=True).first.click()
+        add_painting(page, "The Scream")
+        canvas = regions_canvas(page)
+        paint_strokes(page, canvas, 0.02, 0.3)  # Starry Night, the first brush, on the left
+        choose_brush(page, "The Scream")
+        paint_strokes(page, canvas, 0.7, 0.98)
+        preview = page.locator("[data-testid='stImage']").filter(has_text="What will be painted where")
+        preview.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Paint it").click()
+        page.get_by_role("button", name="Download PNG").wait_for(timeout=120_000)
+        wait_until_settled(page)
+        assert page.get_by_text("2 regions").count() >= 1
+        painted, photo = picture(page, "#1 · "), picture(page, "Photo")
+        photo = np.asarray(Image.fromarray(photo.astype("uint8")).resize(painted.shape[1::-1]), dtype=float)
+        changed = np.abs(painted - photo).mean(-1)
+        third = painted.shape[1] // 3
+        sides, middle = changed[:, : third - 4].mean(), changed[:, third + 6 : 2 * third - 6].mean()
+        assert middle < sides / 3, (middle, sides)  # the undrawn middle kept, the sides painted
+        # The strength, after the fact: the picture changes at once, and no run starts.
+        before = page.locator("[data-testid='stImage']").filter(has_text="#1 · ").locator("img").get_attribute("src")
+        slider = slider_named(page, "Strength of this painting")
+        slider.focus()
+        for _ in range(10):
+            slider.press("ArrowLeft")
+        page.get_by_text("strength 50%").first.wait_for(timeout=30_000)
+        wait_until_idle(page)
+        after = page.locator("[data-testid='stImage']").filter(has_text="#1 · ").locator("img").get_attribute("src")
+        assert after != before
+        assert page.get_by_role("button", name="Stop and keep this").count() == 0  # nothing painted again
+        assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_on_a_phone_a_finger_draws_a_region(app_url):
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+        page = context.new_page()
+        page.goto(app_url)
+        page.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
+        canvas = regions_canvas(page)
+        box = canvas.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390  # the whole drawing in view
+        paint_strokes(page, canvas, 0.1, 0.5, finger=True)
+        page.locator("[data-testid='stImage']").filter(has_text="What will be painted where").wait_for(timeout=30_000)
+        assert page.get_by_text("Draw each painting's region").count() == 0
+        context.close()
