@@ -56,15 +56,21 @@ def canvas_size(photo: Image.Image) -> tuple[int, int]:
     return max(1, round(photo.width * scale)), max(1, round(photo.height * scale))
 
 
-def render_regions(photo: Image.Image | None, styles: Styles, limits: Limits) -> Regions | None:
-    """The "paint by region" switch and, when on, the drawing or the uploads and the preview; None when off."""
+def render_regions(
+    photo: Image.Image | None, styles: Styles, limits: Limits, drawn_on: str = "the photo"
+) -> Regions | None:
+    """The "paint by region" switch and, when on, the drawing on ``photo`` (a clip's first frame: ``drawn_on``
+    says which) or the uploads, and the preview; None when off."""
     if not st.toggle("Paint by region: choose where each painting goes", key="regions_on",
-                     help="Draw over the photo with a brush per painting; the photo stays as it is where "
+                     help=f"Draw over {drawn_on} with a brush per painting; the picture stays as it is where "
                      "you draw nothing. Or upload one mask per painting (white where it goes)."):  # fmt: skip
         return None
     if photo is None or not styles:
-        st.info("Choose a photo and a painting first; then draw where each painting goes.")
-        return Regions([], "Choose a photo and a painting first, then draw their regions.")
+        thing = drawn_on.removeprefix("the ")
+        st.info(f"Choose a {'clip' if 'frame' in thing else 'photo'} and a painting first; then draw where each "
+                "painting goes.")  # fmt: skip
+        return Regions([], f"Choose a {'clip' if 'frame' in thing else 'photo'} and a painting first, then draw "
+                       "their regions.")  # fmt: skip
     if len(styles) > MAX_REGIONS:
         problem = f"Paint by region takes at most {MAX_REGIONS} paintings; {len(styles)} are chosen."
         st.error(problem)
@@ -75,27 +81,28 @@ def render_regions(photo: Image.Image | None, styles: Styles, limits: Limits) ->
         st.session_state["regions_source"] = DRAW
     source = st.radio("Regions from", sources, horizontal=True, key="regions_source", label_visibility="collapsed")
     names = [name for name, _ in styles]
+    shape = "clip" if "frame" in drawn_on else "photo"  # whose shape the masks must have
     left, right = st.columns(2)  # on a phone: the drawing, then its preview under it
     with left:
         if source == DRAW:
-            regions = _drawn(photo, names)
+            regions = _drawn(photo, names, shape)
         elif source == UPLOAD:
-            regions = _uploaded(photo, names, limits)
+            regions = _uploaded(photo, names, limits, shape)
         else:
             assert kept is not None  # the choice is offered only then
-            regions = _checked(photo, names, kept[1])
+            regions = _checked(photo, names, kept[1], shape=shape)
     with right:
         if regions.masks and regions.problem is None:
             small = ImageOps.contain(photo, (CANVAS_WIDTH, CANVAS_HEIGHT))
             st.image(preview(small, regions.masks, [rgb(colour) for colour in COLOURS.values()]),
                      caption="What will be painted where", width="content")  # fmt: skip
-            st.markdown(legend(names) + " · the photo as it is where none is drawn")
+            st.markdown(legend(names) + f" · {drawn_on} as it is where none is drawn")
         elif regions.problem is not None:
             st.info(regions.problem)
     return regions
 
 
-def _drawn(photo: Image.Image, names: list[str]) -> Regions:
+def _drawn(photo: Image.Image, names: list[str], shape: str) -> Regions:
     from streamlit_drawable_canvas import st_canvas
 
     brushes = [*names, ERASER_LABEL]
@@ -127,13 +134,13 @@ def _drawn(photo: Image.Image, names: list[str]) -> Regions:
     if strokes is None or strokes.ndim != 3 or not (strokes[..., 3] > 0).any():
         return Regions([], "Draw each painting's region with its brush.", drawing)
     masks = masks_from_strokes(strokes, [rgb(colour_of[name]) for name in names], rgb(ERASER), photo.size)
-    return _checked(photo, names, masks, drawing)
+    return _checked(photo, names, masks, drawing, shape)
 
 
-def _uploaded(photo: Image.Image, names: list[str], limits: Limits) -> Regions:
+def _uploaded(photo: Image.Image, names: list[str], limits: Limits, shape: str) -> Regions:
     files = st.file_uploader(
         f"Masks: one per painting, in their order ({', '.join(names)}); white where it goes, grey for a soft "
-        "edge, the photo's shape",
+        f"edge, the {shape}'s shape",
         type=["png", "jpg", "jpeg", "webp", "bmp"],
         accept_multiple_files=True,
         key="regions_uploads",
@@ -144,14 +151,14 @@ def _uploaded(photo: Image.Image, names: list[str], limits: Limits) -> Regions:
         masks = [read_upload(file, limits).image for file in files]
     except ImageError as error:
         return Regions([], str(error))
-    return _checked(photo, names, masks)
+    return _checked(photo, names, masks, shape=shape)
 
 
 def _checked(photo: Image.Image, names: list[str], masks: list[Image.Image],
-             drawing: dict[str, Any] | None = None) -> Regions:  # fmt: skip
+             drawing: dict[str, Any] | None = None, shape: str = "photo") -> Regions:  # fmt: skip
     """The masks, or the sentence that names the painting without a region (or the core's sentence)."""
     try:
-        return Regions(load_masks(masks, len(names), photo.size), None, drawing)
+        return Regions(load_masks(masks, len(names), photo.size, shape), None, drawing)
     except ConfigError as error:
         message = str(error)
         for number, name in enumerate(names, start=1):  # the core numbers masks; the page names paintings

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import streamlit as st
+from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.inputs import ASSETS, Styles, credit
 from app.jobs import about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
+from app.regions import Regions
 from app.runtime import Runtime, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
 from job_service.capacity import SIZE_STEP
@@ -22,12 +24,22 @@ from job_service.work import Clip, ClipWork
 from nst_core.config import DEFAULT_SIZE, MIN_SIZE, TransferConfig
 from nst_core.errors import NSTError
 from nst_core.images import fit_size
-from nst_core.media import GIF_MAX_SECONDS, ClipInfo, VideoLimits, even_size, least_every, painted_count, probe
+from nst_core.media import (
+    GIF_MAX_SECONDS,
+    ClipInfo,
+    VideoLimits,
+    even_size,
+    least_every,
+    painted_count,
+    probe,
+    read_frames,
+)
 
 VIDEO_TYPES = ["mp4", "webm", "mov", "gif"]
 EXAMPLE_CLIP = ASSETS / "video" / "big_buck_bunny.mp4"
 MAX_REFINE_STEPS = 20  # per frame, on the page
 KINDS = ("clip",)  # the jobs of this page
+FRAME_SIDE = 512  # px, the first frame read for drawing its regions on (the masks are resized to the clip)
 
 
 def render_clip_picker(limits: VideoLimits, upload_mb: float) -> tuple[Path, ClipInfo] | None:
@@ -143,8 +155,20 @@ def render_frame_rate(info: ClipInfo | None, limits: VideoLimits) -> int:
     return every
 
 
-def submit_clip(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, controls: VideoControls) -> None:
+def first_frame(clip: tuple[Path, ClipInfo] | None) -> Image.Image | None:
+    """The clip's first frame, upright (the picture its regions are drawn on); None without a clip."""
+    if clip is None:
+        return None
+    path, info = clip
+    return next(read_frames(path, fit_size((info.width, info.height), FRAME_SIDE, check=False)), None)
+
+
+def submit_clip(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, controls: VideoControls,
+                regions: Regions | None = None) -> None:  # fmt: skip
     """Submit the clip as a job of known work (its frames at this device's pace); a refusal is one sentence."""
+    if regions is not None and regions.problem is not None:
+        st.error(regions.problem)
+        return
     path, info = clip
     planned = painted_count(info.frames, controls.every)
     try:
@@ -157,7 +181,7 @@ def submit_clip(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, c
         return
     size = even_size(*fit_size((info.width, info.height), config.size))
     work = ClipWork(path, [image for _, image in styles], path.with_name("painted.mp4"), config, size, planned,
-                    controls.every, controls.gif)  # fmt: skip
+                    controls.every, controls.gif, regions.masks if regions is not None else None)  # fmt: skip
     submit(runtime, work, st.empty())
 
 

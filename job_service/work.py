@@ -242,6 +242,7 @@ class ClipWork:
     frames: int  # planned
     every: int = 1
     gif: bool = True
+    masks: list[Image.Image] | None = None  # one region per painting, the same on every frame
     kind: str = "clip"
     lane: Lane = "device"
     yields: bool = True
@@ -285,7 +286,7 @@ class ClipWork:
         # count the seconds spent waiting for a turn.
         config = self.config.replace(max_seconds=None)
         video = paint_video(self.source, self.styles, self.output, config, gif=self.gif, every=self.every,
-                            on_progress=on_progress, cancel=context.cancel)  # fmt: skip
+                            on_progress=on_progress, cancel=context.cancel, masks=self.masks)  # fmt: skip
         return Clip(video, context.stopped if video.stopped else None)
 
     def learn(self, pace: Pace, result: Clip, used: float) -> None:

@@ -128,3 +128,34 @@ def test_the_strength_slider_blends_the_shown_picture_and_its_download_without_a
     towards_start = np.asarray(entry.shown(0.4, "instant"), float)
     assert np.abs(towards_start - (0.4 * full + 0.6 * instant)).max() <= 1.0
     assert "with its instant picture" in next(c for c in images(at) if c.startswith("#1 "))
+
+
+def test_the_video_page_paints_a_clip_by_region(tmp_path):
+    """A mask uploaded for the clip's first frame: the left half of every frame painted, the right half kept."""
+    from bench.clips import pan_frames, write_clip
+    from nst_core.media import read_frames
+    from tests.test_app import video_page
+
+    frames = pan_frames(frames=6)
+    clip = write_clip(tmp_path / "pan.mp4", frames)
+    at = video_page()
+    at.radio(key="video_source").set_value("Upload")
+    at.run()
+    at.file_uploader(key="video_upload").set_value(("pan.mp4", clip.read_bytes(), "video/mp4"))
+    at.toggle(key="regions_on").set_value(True)
+    at.run()
+    at.radio(key="regions_source").set_value("Upload masks")
+    at.run()
+    at.file_uploader(key="regions_uploads").set_value([("left.png", encode(halves(frames[0].size)[0]), "image/png")])
+    at.slider(key="video_size").set_value(96)
+    at.run()
+    assert "What will be painted where" in images(at)
+    at.button(key="FormSubmitter:video-Paint the clip").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    painted = tmp_path / "painted.mp4"
+    painted.write_bytes(at.session_state["video_result"].mp4)
+    size = frames[0].size
+    for frame, source in zip(read_frames(painted, size), read_frames(clip, size), strict=True):
+        changed = np.abs(np.asarray(frame, float) - np.asarray(source, float)).mean(-1)
+        assert changed[6:-6, 6:40].mean() > 3 * changed[6:-6, 58:-6].mean()

@@ -6,10 +6,19 @@ import streamlit as st
 
 from app.inputs import NO_PAINTING, render_style_picker
 from app.jobs import fair_share_rule
+from app.regions import render_regions
 from app.runtime import get_runtime
 from app.scroll import scroll_here
 from app.session import VIDEO_KEY, kept
-from app.video import keep_clip, render_clip_picker, render_video_controls, render_video_result, submit_clip, watch_clip
+from app.video import (
+    first_frame,
+    keep_clip,
+    render_clip_picker,
+    render_video_controls,
+    render_video_result,
+    submit_clip,
+    watch_clip,
+)
 from nst_core.errors import NSTError
 from nst_core.media import VideoLimits
 
@@ -38,6 +47,7 @@ def main() -> None:
         except NSTError as error:
             st.error(str(error))
             refused.add("styles")
+    regions = render_regions(first_frame(clip), styles, runtime.limits, "the first frame")
     with st.form("video"):
         st.subheader("3 · How to paint it")
         # The button first: on a phone the settings below stack into a long column.
@@ -56,7 +66,7 @@ def main() -> None:
     elif submitted and clip is not None:
         st.session_state["video_runs"] = runs = runs + 1
         scroll_here(2 * runs)  # the frames being painted come into view...
-        submit_clip(runtime, clip, styles, controls)
+        submit_clip(runtime, clip, styles, controls, regions)
     entry = kept(VIDEO_KEY)
     if not watch_clip(runtime) and entry is not None:
         scroll_here(2 * runs + 1)  # ...and the painted clip when it is done (once: the same number, the same frame)
