@@ -133,3 +133,30 @@ def test_a_clip_is_painted_by_region_with_the_same_mask_on_every_frame(tmp_path)
     err = io.StringIO()
     assert main([*argv, "--masks", str(tmp_path / "square.png")], stderr=err) == EXIT_ERROR
     assert "Mask 1 is 64×64 px, another shape than the clip (96×64 px)" in err.getvalue()
+
+
+def test_a_drawing_becomes_one_mask_per_brush_the_latest_stroke_on_top_and_the_eraser_clears():
+    """Half-transparent strokes as the page's canvas returns them (RGBA, straight alpha, composited in order)."""
+    from nst_core.regions import masks_from_strokes, preview
+
+    red, blue, white = (255, 75, 75), (28, 131, 225), (255, 255, 255)
+    drawing = np.zeros((30, 40, 4), np.float64)
+
+    def stroke(colour: tuple[int, int, int], columns: slice) -> None:  # "source over", alpha 0.5
+        under = drawing[:, columns]
+        alpha = 0.5 + under[..., 3:] * 0.5
+        under[..., :3] = (np.array(colour) * 0.5 + under[..., :3] * under[..., 3:] * 0.5) / alpha
+        under[..., 3:] = alpha
+
+    stroke(red, slice(0, 20))
+    stroke(blue, slice(15, 40))  # over the red's right edge: blue there
+    stroke(white, slice(35, 40))  # the eraser: nobody's
+    rgba = np.round(drawing * [1, 1, 1, 255]).astype(np.uint8)
+    first, second = (np.asarray(m, float) / 255 for m in masks_from_strokes(rgba, [red, blue], white, (80, 60), 0))
+    assert first[:, :28].min() > 0.99 and first[:, 32:].max() < 0.01  # red up to where blue was laid over it
+    assert second[:, 32:68].min() > 0.99 and second[:, :28].max() < 0.01 and second[:, 72:].max() < 0.01
+    assert masks_from_strokes(np.zeros((30, 40, 4), np.uint8), [red], white, (80, 60))[0].getextrema() == (0, 0)
+    tinted = np.asarray(
+        preview(Image.new("RGB", (80, 60), (0, 0, 0)), [Image.fromarray((first * 255).astype(np.uint8))], [red])
+    )
+    assert tuple(tinted[30, 5]) == (153, 45, 45) and tuple(tinted[30, 75]) == (0, 0, 0)  # 60% red; the photo
