@@ -105,6 +105,9 @@ class TransferConfig:
     seed: int = option(0, "seeds the noise initialisation (a per-run generator)")
     learning_rate: float | None = option(None, "step factor; None = the optimiser's default")
     multiscale: bool = option(True, f"paint coarse-to-fine above {MULTISCALE_ABOVE} px")
+    seen_smaller: bool = option(
+        True, "score each finer scale also seen at the coarser scale's size (it keeps what the smaller picture had)"
+    )
     early_stop: bool = option(True, "end a scale once the loss stops improving")
     backbone: Backbone = option("vgg19", "vgg19 or vgg16")
     weights: str = option("original", "original, torchvision, hub, or a .safetensors file")
@@ -143,6 +146,7 @@ class TransferConfig:
             if self.learning_rate <= 0:
                 raise ConfigError("learning_rate must be above 0.")
         _check_bool("multiscale", self.multiscale)
+        _check_bool("seen_smaller", self.seen_smaller)
         _check_bool("early_stop", self.early_stop)
         _check_choice("backbone", self.backbone, BACKBONES)
         if not isinstance(self.weights, str) or not self.weights.strip():

@@ -131,7 +131,8 @@ def masks_from_strokes(
 def preview(photo: Image.Image, masks: Sequence[Image.Image], colours: Sequence[Colour],
             opacity: float = 0.6) -> Image.Image:  # fmt: skip
     """The photo with each painting's region tinted in its colour (``colours``: one per mask, or more; where
-    regions overlap, their colours share the pixel), the photo as it is where none applies: what a run will paint where, before it runs."""
+    regions overlap, their colours share the pixel), the photo as it is where none applies: what a run will
+    paint where, before it runs."""
     tints = [Image.new("RGB", photo.size, colour) for colour, _ in zip(colours, masks, strict=False)]
     return composite(photo, tints, [mask.point(lambda level: round(level * opacity)) for mask in masks])
 

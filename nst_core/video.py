@@ -238,7 +238,8 @@ class _Painter:
         cancel: threading.Event | None,
         steps: int | None = None,
     ) -> np.ndarray:
-        from .transfer import Temporal, stylize
+        from .optimise import Temporal
+        from .transfer import stylize
 
         # max_seconds is the whole clip's budget, checked between frames (a frame is not cut short by it).
         config = self.config.replace(init="image", size=max(frame.size), preview_every=0, multiscale=False,

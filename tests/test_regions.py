@@ -160,3 +160,18 @@ def test_a_drawing_becomes_one_mask_per_brush_the_latest_stroke_on_top_and_the_e
         preview(Image.new("RGB", (80, 60), (0, 0, 0)), [Image.fromarray((first * 255).astype(np.uint8))], [red])
     )
     assert tuple(tinted[30, 5]) == (153, 45, 45) and tuple(tinted[30, 75]) == (0, 0, 0)  # 60% red; the photo
+
+
+def test_painted_coarse_to_fine_by_region_the_uncovered_photo_stays_sharp(monkeypatch):
+    """Each finer scale starts from the coarser picture brought up to size; where no mask applies it starts from
+    the photo at its own size instead (else the upsampled coarse photo stays blurred there)."""
+    from nst_core import schedule
+
+    monkeypatch.setattr(schedule, "COARSE_SIZE", 40)  # a 96 px run has two scales: 48 px, then 96 px
+    photo, starry = small(CONTENT, 96), small(STYLE, 128)
+    width, height = photo.size
+    result = stylize(photo, [starry], CONFIG.replace(steps=3), masks=[mask(photo.size, (0, 0, width // 3, height))])
+    assert [scale["size"][0] for scale in result.recipe["scales_run"]] == [48, 96]
+    kept = (slice(None), slice(width // 2, None))
+    change = np.abs(np.asarray(result.image, float)[kept] - np.asarray(photo, float)[kept]).mean()
+    assert change < 0.5, change
