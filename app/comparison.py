@@ -16,6 +16,7 @@ from app.session import keep, kept
 from job_service.scheduler import JobStatus
 from job_service.work import Compared, ComparisonWork
 from nst_core import compare
+from nst_core.config import TransferConfig
 from nst_core.errors import NSTError
 from nst_core.labels import label_of
 from nst_core.reports import TransferResult
@@ -67,11 +68,11 @@ def render_values(dimension: str) -> list[str]:
 
 
 def submit_comparison(
-    runtime: Runtime, content: Image.Image, styles: Styles, values: dict[str, Any], dimension: str, chosen: list[str]
+    runtime: Runtime, content: Image.Image, styles: Styles, config: TransferConfig, dimension: str, chosen: list[str]
 ) -> None:
     """Submit the same picture under several settings as one job; a refusal is one sentence."""
     try:
-        variants = compare.variants(dimension, chosen, checked_config(runtime, values))
+        variants = compare.variants(dimension, chosen, checked_config(runtime, config))
         for variant in variants:
             preload(variant.config, runtime)
     except NSTError as error:

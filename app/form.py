@@ -115,7 +115,7 @@ def render_controls(
     varied: str | None = None,
     method: Method = DEFAULT_METHOD,
     blended: bool = True,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[TransferConfig, bool]:
     """Every control, in a form the caller opened, with the caller's submit ``button`` first (on a phone the
     settings stack into a long column; the button must not sink below them).
 
@@ -124,7 +124,8 @@ def render_controls(
     ignored), and its value is the default; methods are compared at the steps of a run from the photo.
     ``blended``: whether several paintings are blended (not when each has its own region): their weights shown.
 
-    Returns config field -> value, ready for ``TransferConfig``, and whether the button was pressed.
+    Returns the config the controls describe (device and limits are the runtime's to set:
+    :func:`app.runtime.checked_config`), and whether the button was pressed.
     """
     pressed = button()
     if varied == "method":
@@ -144,14 +145,14 @@ def render_controls(
             if control.where.startswith("advanced"):
                 with places[control.where]:
                     values[name] = _widget(name, control, limits, varied, steps)
-    return with_method(values, method), pressed
+    return with_method(TransferConfig(**values), method), pressed
 
 
-def with_method(values: dict[str, Any], method: Method) -> dict[str, Any]:
-    """The form's values with the method turned into the config's start and steps."""
+def with_method(config: TransferConfig, method: Method) -> TransferConfig:
+    """The form's config with the method turned into its start and steps."""
     if method == "gatys":
-        return values
-    return {**values, "init": "fast", "steps": 0 if method == "instant" else values["steps"]}
+        return config
+    return config.replace(init="fast", steps=0 if method == "instant" else config.steps)
 
 
 def method_of(recipe: dict[str, Any]) -> Method:

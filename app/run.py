@@ -6,8 +6,6 @@ step with its best picture so far, which the gallery keeps like any other.
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 from PIL import Image
 
@@ -99,7 +97,7 @@ class LiveView:
 
 
 def submit_picture(
-    runtime: Runtime, content: Image.Image, styles: Styles, values: dict[str, Any], regions: Regions | None = None
+    runtime: Runtime, content: Image.Image, styles: Styles, chosen: TransferConfig, regions: Regions | None = None
 ) -> None:
     """Validate and submit a picture job for this visitor (``regions``: painted by region); a refusal is one
     sentence."""
@@ -108,7 +106,7 @@ def submit_picture(
         return
     masks = regions.masks if regions is not None else None
     try:
-        config = checked_config(runtime, values)
+        config = checked_config(runtime, chosen)
         instant = config.init == "fast" and config.steps == 0
         work: Work
         paintings = [image for _, image in styles]

@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import streamlit as st
 import torch
@@ -143,10 +143,9 @@ def default_model(runtime: Runtime) -> FeatureExtractor | None:
 PREVIEW_EVERY = 5  # steps between a picture's previews on the page
 
 
-def checked_config(runtime: Runtime, values: dict[str, Any]) -> TransferConfig:
-    """The form's values as a config within this deployment's limits; raises NSTError."""
-    device, precision = str(runtime.device), runtime.precision
-    config = TransferConfig(**values, preview_every=PREVIEW_EVERY, device=device, precision=precision)
+def checked_config(runtime: Runtime, chosen: TransferConfig) -> TransferConfig:
+    """The form's config on this server's device, within this deployment's limits; raises NSTError."""
+    config = chosen.replace(preview_every=PREVIEW_EVERY, device=str(runtime.device), precision=runtime.precision)
     config = runtime.limits.clamp(config)
     runtime.limits.check(config)
     return config

@@ -41,10 +41,10 @@ def main() -> None:
             st.subheader("3 · Everything else")
             return pressed
 
-        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, dimension, method)
+        config, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, dimension, method)
     photo = inputs.photo_to_paint(submitted)
     if photo is not None:
-        submit_comparison(runtime, photo, styles, values, dimension, chosen)
+        submit_comparison(runtime, photo, styles, config, dimension, chosen)
     view = kept(KEY)
     if not watch_comparison(runtime) and view is not None:
         render_comparison(view)

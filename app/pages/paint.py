@@ -64,13 +64,13 @@ def main() -> None:
             canvas.append(st.container())
             return pressed
 
-        values, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, method=method,
+        config, submitted = render_controls(runtime.limits, [label for label, _ in styles], button, method=method,
                                             blended=regions is None)  # fmt: skip
         with canvas[0]:
             photo = inputs.photo_to_paint(submitted)
             if photo is not None:
                 scroll_here(2 * next_number())  # the forming picture comes into view as the run starts...
-                submit_picture(runtime, photo, styles, values, regions)
+                submit_picture(runtime, photo, styles, config, regions)
             if not watch_picture(runtime) and entries:  # this visitor's picture job, until it is done; else the last
                 scroll_here(2 * entries[0].number + 1)  # ...and the result when it ends (once: same number, same frame)
                 render_picture(entries[0])
