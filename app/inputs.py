@@ -249,7 +249,7 @@ class Inputs:
 
 def render_inputs(limits: Limits) -> Inputs:
     """The photo beside the paintings; a file that cannot be used is said in a sentence where it was chosen."""
-    left, right = st.columns(2, gap="large")
+    left, right = st.columns(2, gap="medium")
     with left:
         content, content_refused = _said(lambda: render_content_picker(limits), None)
     with right:

@@ -61,9 +61,11 @@ def render_regions(
 ) -> Regions | None:
     """The "paint by region" switch and, when on, the drawing on ``photo`` (a clip's first frame: ``drawn_on``
     says which) or the uploads, and the preview; None when off."""
-    if not st.toggle("Paint by region: choose where each painting goes", key="regions_on",
-                     help=f"Draw over {drawn_on} with a brush per painting; the picture stays as it is where "
-                     "you draw nothing. Or upload one mask per painting (white where it goes)."):  # fmt: skip
+    # A short label: on a phone a second line would push the button below the first screen and a half.
+    if not st.toggle("Paint by region", key="regions_on",
+                     help=f"Choose where each painting goes: draw over {drawn_on} with a brush per painting; the "
+                     "picture stays as it is where you draw nothing. Or upload one mask per painting (white where "
+                     "it goes)."):  # fmt: skip
         return None
     if photo is None or not styles:
         thing = drawn_on.removeprefix("the ")

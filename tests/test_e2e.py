@@ -609,10 +609,13 @@ def add_painting(page: Any, name: str) -> None:
 
 
 def regions_canvas(page: Any) -> Any:
-    """The drawing's top canvas (Fabric draws on two stacked canvases; strokes go to the upper one)."""
+    """The drawing's top canvas (Fabric draws on two stacked canvases; strokes go to the upper one), with the
+    broad brush."""
     page.get_by_text("Paint by region").first.click()
     canvas = page.locator("canvas.upper-canvas")
     canvas.wait_for(timeout=30_000)
+    wait_until_idle(page)
+    page.locator("[data-testid='stButtonGroup']").filter(has_text="Broad").get_by_text("Broad").click()
     wait_until_idle(page)
     canvas.scroll_into_view_if_needed()
     return canvas
@@ -630,7 +633,7 @@ def paint_strokes(page: Any, canvas: Any, left: float, right: float, finger: boo
     box = canvas.bounding_box()
     assert box is not None
     session = page.context.new_cdp_session(page) if finger else None
-    for y in range(8, int(box["height"]), 14):
+    for y in range(12, int(box["height"]), 24):  # the broad brush: 48 px wide
         points = [(box["x"] + box["width"] * share, box["y"] + y) for share in (left, (left + right) / 2, right)]
         if session is not None:
             for kind, (x, y_at) in zip(("touchStart", "touchMove", "touchMove"), points, strict=True):
@@ -664,8 +667,10 @@ def test_two_regions_drawn_on_the_page_are_painted_and_the_strength_turns_down_w
         paint_strokes(page, canvas, 0.7, 0.98)
         preview = page.locator("[data-testid='stImage']").filter(has_text="What will be painted where")
         preview.wait_for(timeout=30_000)
+        set_steps(page, 5)
+        wait_until_idle(page)
         page.get_by_role("button", name="Paint it").click()
-        page.get_by_role("button", name="Download PNG").wait_for(timeout=120_000)
+        page.get_by_role("button", name="Download PNG").wait_for(timeout=180_000)
         wait_until_settled(page)
         assert page.get_by_text("2 regions").count() >= 1
         painted, photo = picture(page, "#1 · "), picture(page, "Photo")

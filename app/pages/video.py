@@ -47,7 +47,6 @@ def main() -> None:
         except NSTError as error:
             st.error(str(error))
             refused.add("styles")
-    regions = render_regions(first_frame(clip), styles, runtime.limits, "the first frame")
     with st.form("video"):
         st.subheader("3 · How to paint it")
         # The button first: on a phone the settings below stack into a long column.
@@ -55,6 +54,8 @@ def main() -> None:
         st.caption(f"A clip is painted for at most {runtime.limits.max_seconds:g} s; the frames painted by then "
                    "make the video. " + fair_share_rule(runtime, CLIP_RULE))  # fmt: skip
         controls = render_video_controls(runtime.limits.max_size, clip[1] if clip else None, limits)
+    # Under the settings: on a phone the button stays within the first screen and a half.
+    regions = render_regions(first_frame(clip), styles, runtime.limits, "the first frame")
     runs: int = st.session_state.get("video_runs", 0)
     if submitted and clip is None:
         if "clip" not in refused:  # a refusal already said why
