@@ -322,6 +322,7 @@ def test_a_file_name_is_shown_as_plain_text_never_as_markdown(content_image):
     assert not at.error and any(c.startswith("\\[a prize\\]") and "96×72 px" in c for c in captions)
 
 
+@pytest.mark.slow
 def test_odd_but_valid_files_are_painted_through_the_page(content_image):
     at = new_app()
     at.radio(key="content_source").set_value("Upload")
@@ -498,6 +499,7 @@ def test_compare_backbones_without_vgg16_weights_says_so_and_offers_vgg19():
     assert any("VGG19 only" in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_compare_backbones_with_reachable_vgg16_weights(tmp_path, monkeypatch):
     import torch
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from job_service.capacity import CPU_PACE_PER_CORE, SIZE_STEP, Capacity, largest_size, measure
@@ -60,6 +61,7 @@ def test_a_16_gib_gpu_in_fp32_is_offered_no_more_than_ran_there():
     assert offered(torch.bfloat16) > offered(torch.float32)
 
 
+@pytest.mark.slow
 def test_the_largest_size_does_not_depend_on_a_busy_neighbour_at_start_up(extractor):
     """Two starts, one beside a CPU-bound process: the same largest size (one start under load offered 160 px,
     another 288 px an hour later); and a 2-core CPU offers at least 256 px."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -89,6 +90,7 @@ def test_a_painting_without_a_region_or_masks_of_another_shape_are_sentences():
     assert any("another shape than the photo" in info.value for info in at.info)
 
 
+@pytest.mark.slow
 def test_use_these_settings_again_brings_the_regions_back():
     photo = load_image(CONTENT)
     at = paint(with_regions(halves(photo.size)))
@@ -130,6 +132,7 @@ def test_the_strength_slider_blends_the_shown_picture_and_its_download_without_a
     assert "with its instant picture" in next(c for c in images(at) if c.startswith("#1 "))
 
 
+@pytest.mark.slow
 def test_the_video_page_paints_a_clip_by_region(tmp_path):
     """A mask uploaded for the clip's first frame: the left half of every frame painted, the right half kept."""
     from bench.clips import pan_frames, write_clip
