@@ -36,10 +36,13 @@ def loss_chart_spec(points: list[dict[str, float]]) -> dict[str, Any]:
 
 
 def strength_of(entry: Entry) -> tuple[float, Toward]:
-    """The strength a painting is shown at (its slider's value, 1 until moved) and what it is blended with."""
-    strength = st.session_state.get(f"strength_{entry.number}", 100) / 100
-    toward: Toward = "instant" if st.session_state.get(f"toward_{entry.number}") == TOWARD["instant"] else "photo"
-    return strength, toward
+    """The strength a painting is shown at and what it is blended with: its slider's values while they are on
+    the page, then the last ones it had (kept with the painting, so its gallery tile keeps them)."""
+    if f"strength_{entry.number}" in st.session_state:
+        entry.strength = st.session_state[f"strength_{entry.number}"] / 100
+    if f"toward_{entry.number}" in st.session_state:
+        entry.toward = "instant" if st.session_state[f"toward_{entry.number}"] == TOWARD["instant"] else "photo"
+    return entry.strength, entry.toward
 
 
 TOWARD: dict[Toward, str] = {"photo": "the photo", "instant": "its instant picture"}
@@ -49,12 +52,14 @@ def render_strength(entry: Entry) -> None:
     """The strength of the painting, turned down after the fact (no new run): the picture above, its gallery
     tile and its download follow at once."""
     left, right = st.columns([3, 2])
-    left.slider("Strength of this painting", 0, 100, 100, 5, format="%d%%", key=f"strength_{entry.number}",
+    left.slider("Strength of this painting", 0, 100, round(entry.strength * 100), 5, format="%d%%",
+                key=f"strength_{entry.number}",
                 help="Blends the finished painting with the photo (or, for a refined painting, with the instant "
                 "picture it started from), without painting again. The download is the picture as shown; its "
                 "recipe says so.")  # fmt: skip
     if entry.start is not None:
-        right.radio("Blended with", list(TOWARD.values()), key=f"toward_{entry.number}", horizontal=True,
+        right.radio("Blended with", list(TOWARD.values()), index=list(TOWARD).index(entry.toward),
+                    key=f"toward_{entry.number}", horizontal=True,
                     help="The instant picture keeps the painting's colours and strokes, only fewer of the "
                     "refinement's; the photo brings back its own detail.")  # fmt: skip
 

@@ -38,6 +38,8 @@ class Entry:
     start: Image.Image | None = None  # the instant picture a refined painting started from
     drawing: dict[str, Any] | None = None  # the regions as drawn on the page, for "use these settings again"
     photo: Image.Image | None = None  # the photo at the painting's size (set by remember), for the strength
+    strength: float = 1.0  # as last shown (1: as painted)
+    toward: Toward = "photo"  # what a weaker painting is blended with
 
     def shown(self, strength: float, toward: Toward) -> Image.Image:
         """The painting at ``strength`` (1: as painted, 0: what it is blended ``toward``), without painting

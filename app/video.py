@@ -160,7 +160,13 @@ def first_frame(clip: tuple[Path, ClipInfo] | None) -> Image.Image | None:
     if clip is None:
         return None
     path, info = clip
-    return next(read_frames(path, fit_size((info.width, info.height), FRAME_SIDE, check=False)), None)
+    return _first_frame(str(path), fit_size((info.width, info.height), FRAME_SIDE, check=False))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _first_frame(path: str, size: tuple[int, int]) -> Image.Image | None:
+    """Decoded once per clip (the page reruns on every click)."""
+    return next(read_frames(Path(path), size), None)
 
 
 def submit_clip(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, controls: VideoControls,

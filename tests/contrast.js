@@ -17,7 +17,8 @@
     const el = node.parentElement; if (!el || seen.has(el)) continue; seen.add(el);
     const rect = el.getBoundingClientRect(); if (rect.width <= 1 || rect.height <= 1 || rect.bottom <= 0 || rect.right <= 0) continue;
     // What is drawn behind a text is read at its centre: one outside the window cannot be read there.
-    if (rect.top + rect.height / 2 >= innerHeight || rect.left + rect.width / 2 >= innerWidth) continue;
+    const cx = rect.left + rect.width / 2, cy = rect.top + rect.height / 2;
+    if (cy < 0 || cx < 0 || cy >= innerHeight || cx >= innerWidth) continue;
     // A text covered at its centre by another element (the page's sticky header) is not seen there.
     const top = document.elementFromPoint(rect.left + rect.width / 2, rect.top + rect.height / 2);
     if (top && !el.contains(top) && !top.contains(el)) continue;

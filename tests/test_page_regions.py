@@ -130,6 +130,10 @@ def test_the_strength_slider_blends_the_shown_picture_and_its_download_without_a
     towards_start = np.asarray(entry.shown(0.4, "instant"), float)
     assert np.abs(towards_start - (0.4 * full + 0.6 * instant)).max() <= 1.0
     assert "with its instant picture" in next(c for c in images(at) if c.startswith("#1 "))
+    # A second painting takes the slider; the first keeps the strength it was last shown at (its gallery tile).
+    paint(at)
+    assert not at.exception and at.slider(key="strength_2").value == 100
+    assert (entry.strength, entry.toward) == (0.4, "instant")
 
 
 @pytest.mark.slow
