@@ -6,7 +6,7 @@ colours before the run. The masks themselves are made by :mod:`nst_core.regions`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 from PIL import Image, ImageOps
@@ -29,6 +29,8 @@ BRUSHES = {"Fine": 10, "Medium": 24, "Broad": 48}  # stroke width, canvas px
 DRAW, UPLOAD = "Draw", "Upload masks"
 KEPT = "regions_kept"  # (painting number, masks) restored by "use these settings again"
 DRAWING = "regions_drawing"  # a drawing restored by "use these settings again"
+Shape = Literal["photo", "clip"]  # what is painted by region: its masks must have its shape
+DRAWN_ON: dict[Shape, str] = {"photo": "the photo", "clip": "the first frame"}
 CANVAS_KEY = "regions_canvas_number"  # a new number is a new canvas (a restored drawing is its initial one)
 
 
@@ -57,10 +59,11 @@ def canvas_size(photo: Image.Image) -> tuple[int, int]:
 
 
 def render_regions(
-    photo: Image.Image | None, styles: Styles, limits: Limits, drawn_on: str = "the photo"
+    photo: Image.Image | None, styles: Styles, limits: Limits, shape: Shape = "photo"
 ) -> Regions | None:
-    """The "paint by region" switch and, when on, the drawing on ``photo`` (a clip's first frame: ``drawn_on``
+    """The "paint by region" switch and, when on, the drawing on ``photo`` (for a clip, its first frame: ``shape``
     says which) or the uploads, and the preview; None when off."""
+    drawn_on = DRAWN_ON[shape]
     # A short label: on a phone a second line would push the button below the first screen and a half.
     if not st.toggle("Paint by region", key="regions_on",
                      help=f"Choose where each painting goes: draw over {drawn_on} with a brush per painting; the "
@@ -68,11 +71,8 @@ def render_regions(
                      "it goes)."):  # fmt: skip
         return None
     if photo is None or not styles:
-        thing = drawn_on.removeprefix("the ")
-        st.info(f"Choose a {'clip' if 'frame' in thing else 'photo'} and a painting first; then draw where each "
-                "painting goes.")  # fmt: skip
-        return Regions([], f"Choose a {'clip' if 'frame' in thing else 'photo'} and a painting first, then draw "
-                       "their regions.")  # fmt: skip
+        st.info(f"Choose a {shape} and a painting first; then draw where each painting goes.")
+        return Regions([], f"Choose a {shape} and a painting first, then draw their regions.")
     if len(styles) > MAX_REGIONS:
         problem = f"Paint by region takes at most {MAX_REGIONS} paintings; {len(styles)} are chosen."
         st.error(problem)
@@ -83,7 +83,6 @@ def render_regions(
         st.session_state["regions_source"] = DRAW
     source = st.radio("Regions from", sources, horizontal=True, key="regions_source", label_visibility="collapsed")
     names = [name for name, _ in styles]
-    shape = "clip" if "frame" in drawn_on else "photo"  # whose shape the masks must have
     left, right = st.columns(2)  # on a phone: the drawing, then its preview under it
     with left:
         if source == DRAW:
@@ -104,7 +103,7 @@ def render_regions(
     return regions
 
 
-def _drawn(photo: Image.Image, names: list[str], shape: str) -> Regions:
+def _drawn(photo: Image.Image, names: list[str], shape: Shape) -> Regions:
     from streamlit_drawable_canvas import st_canvas
 
     brushes = [*names, ERASER_LABEL]
@@ -139,7 +138,7 @@ def _drawn(photo: Image.Image, names: list[str], shape: str) -> Regions:
     return _checked(photo, names, masks, drawing, shape)
 
 
-def _uploaded(photo: Image.Image, names: list[str], limits: Limits, shape: str) -> Regions:
+def _uploaded(photo: Image.Image, names: list[str], limits: Limits, shape: Shape) -> Regions:
     files = st.file_uploader(
         f"Masks: one per painting, in their order ({', '.join(names)}); white where it goes, grey for a soft "
         f"edge, the {shape}'s shape",
@@ -157,7 +156,7 @@ def _uploaded(photo: Image.Image, names: list[str], limits: Limits, shape: str) 
 
 
 def _checked(photo: Image.Image, names: list[str], masks: list[Image.Image],
-             drawing: dict[str, Any] | None = None, shape: str = "photo") -> Regions:  # fmt: skip
+             drawing: dict[str, Any] | None = None, shape: Shape = "photo") -> Regions:  # fmt: skip
     """The masks, or the sentence that names the painting without a region (or the core's sentence)."""
     try:
         return Regions(load_masks(masks, len(names), photo.size, shape), None, drawing)

@@ -55,7 +55,7 @@ def main() -> None:
                    "make the video. " + fair_share_rule(runtime, CLIP_RULE))  # fmt: skip
         controls = render_video_controls(runtime.limits.max_size, clip[1] if clip else None, limits)
     # Under the settings: on a phone the button stays within the first screen and a half.
-    regions = render_regions(first_frame(clip), styles, runtime.limits, "the first frame")
+    regions = render_regions(first_frame(clip), styles, runtime.limits, "clip")
     runs: int = st.session_state.get("video_runs", 0)
     if submitted and clip is None:
         if "clip" not in refused:  # a refusal already said why
