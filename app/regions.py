@@ -58,9 +58,7 @@ def canvas_size(photo: Image.Image) -> tuple[int, int]:
     return max(1, round(photo.width * scale)), max(1, round(photo.height * scale))
 
 
-def render_regions(
-    photo: Image.Image | None, styles: Styles, limits: Limits, shape: Shape = "photo"
-) -> Regions | None:
+def render_regions(photo: Image.Image | None, styles: Styles, limits: Limits, shape: Shape = "photo") -> Regions | None:
     """The "paint by region" switch and, when on, the drawing on ``photo`` (for a clip, its first frame: ``shape``
     says which) or the uploads, and the preview; None when off."""
     drawn_on = DRAWN_ON[shape]
