@@ -74,9 +74,8 @@ def render_picture(entry: Entry) -> None:
     strength, toward = strength_of(entry)
     if strength < 1:
         caption += f" · strength {strength:.0%}" + (" (with its instant picture)" if toward == "instant" else "")
-    columns[0].image(
-        entry.shown(strength, toward), caption=caption, width="content"
-    )  # its own size, never wider than its column
+    # At its own size, never wider than its column.
+    columns[0].image(entry.shown(strength, toward), caption=caption, width="content")
     columns[1].image(entry.content, caption="Photo", width="stretch")
     columns[2].image(
         entry.styles[0],
