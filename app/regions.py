@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import streamlit as st
-from PIL import Image, ImageOps
+from PIL import Image, ImageColor, ImageOps
 
 from app.inputs import Styles, read_upload
 from job_service.limits import Limits
 from nst_core.errors import ConfigError, ImageError
+from nst_core.images import fit_size
 from nst_core.regions import Colour, load_masks, masks_from_recipe, masks_from_strokes, preview
 
 # Streamlit's named colours, so the legend's text (":red[■]") shows the brush's own colour.
@@ -44,7 +45,8 @@ class Regions:
 
 
 def rgb(hex_colour: str) -> Colour:
-    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
+    red, green, blue = ImageColor.getrgb(hex_colour)[:3]
+    return red, green, blue
 
 
 def legend(names: list[str]) -> str:
@@ -84,7 +86,7 @@ def render_regions(photo: Image.Image | None, styles: Styles, limits: Limits, sh
     left, right = st.columns(2)  # on a phone: the drawing, then its preview under it
     with left:
         if source == DRAW:
-            regions = _drawn(photo, names, shape)
+            regions = _drawn(photo, names, shape, limits)
         elif source == UPLOAD:
             regions = _uploaded(photo, names, limits, shape)
         else:
@@ -101,7 +103,7 @@ def render_regions(photo: Image.Image | None, styles: Styles, limits: Limits, sh
     return regions
 
 
-def _drawn(photo: Image.Image, names: list[str], shape: Shape) -> Regions:
+def _drawn(photo: Image.Image, names: list[str], shape: Shape, limits: Limits) -> Regions:
     from streamlit_drawable_canvas import st_canvas
 
     brushes = [*names, ERASER_LABEL]
@@ -132,7 +134,9 @@ def _drawn(photo: Image.Image, names: list[str], shape: Shape) -> Regions:
     drawing = result.json_data if result is not None else None
     if strokes is None or strokes.ndim != 3 or not (strokes[..., 3] > 0).any():
         return Regions([], "Draw each painting's region with its brush.", drawing)
-    masks = masks_from_strokes(strokes, [rgb(colour_of[name]) for name in names], rgb(ERASER), photo.size)
+    # At the largest size this server paints, not the upload's own (a drawing is made on every stroke's rerun).
+    at = fit_size(photo.size, limits.max_size, check=False)
+    masks = masks_from_strokes(strokes, [rgb(colour_of[name]) for name in names], rgb(ERASER), at)
     return _checked(photo, names, masks, drawing, shape)
 
 
