@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,12 @@ def encode(image: Image.Image, fmt: str = "PNG", **params: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **params)
     return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    """A test server of the browser tests (small pictures, a short fair turn), one per test module."""
+    from tests.browser import TEST_SERVER, served
+
+    with served(TEST_SERVER, "--server.maxUploadSize", "1") as url:
+        yield url
