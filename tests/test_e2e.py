@@ -197,10 +197,11 @@ def test_the_instant_painting_shows_before_the_first_optimisation_step(app_url):
         page.evaluate(SEEN_JS)
         page.get_by_role("button", name="Paint it").click()
         page.wait_for_function("window.nstSeen.includes('Step')", timeout=60_000)
-        # The progress line and the live picture's caption (drawn together), then the optimisation paints over it.
+        # The live picture's caption (with the progress line that says so, unless the first step's report came
+        # before the page looked: CI, 2026-11-30), then the optimisation paints over it.
         seen = page.evaluate("window.nstSeen")
-        assert len(seen) == 3 and set(seen[:2]) == {"Instant painting ready", "Instant painting"}
-        assert seen[2] == "Step"
+        assert seen[-1] == "Step" and "Instant painting" in seen[:-1], seen
+        assert set(seen[:-1]) <= {"Instant painting ready", "Instant painting"}, seen
         page.get_by_role("button", name="Stop and keep this").click()
         page.get_by_text("stopped at step").first.wait_for(timeout=30_000)
         assert page.locator("[data-testid='stException']").count() == 0
