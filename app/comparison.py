@@ -9,7 +9,7 @@ import streamlit as st
 from PIL import Image
 
 from app.inputs import Styles, chosen_credits
-from app.jobs import about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
+from app.jobs import StatusView, about, active_work, finished, stop, submit, watch_to_the_end
 from app.results import WHOLE_STEPS
 from app.runtime import Runtime, checked_config, preload
 from app.session import keep, kept
@@ -88,26 +88,21 @@ def watch_comparison(runtime: Runtime) -> bool:
     if under_way is None:
         return False
     job, work = under_way
-    status_line = st.empty()
-    bar = st.progress(0.0, text="Waiting for the device…")
+    view = StatusView()
     if st.button("Stop and keep the runs so far", key="stop_comparison"):
         stop(runtime, job)
     live = [column.empty() for column in st.columns(len(work.variants))]
     shown = [0]
 
     def draw(status: JobStatus) -> None:
-        if status.state == "waiting":
-            status_line.info(waiting_line(status))
-        else:
-            cut = cut_line(status, "the run under way's best picture, and carries on after the others' turn")
-            status_line.warning(cut) if cut else status_line.empty()
+        view.status(status, "the run under way's best picture, and carries on after the others' turn")
         progress = status.progress
         if progress is None or not isinstance(progress.detail, tuple):
             return
         index, report = progress.detail
         label = work.variants[index].label
-        bar.progress(min(1.0, progress.fraction), text=f"{label}: step {report.step}/{report.total} · "
-                     f"{about(status.left)} left for the comparison")  # fmt: skip
+        view.progress(min(1.0, progress.fraction), f"{label}: step {report.step}/{report.total} · "
+                      f"{about(status.left)} left for the comparison")  # fmt: skip
         if report.preview is not None and status.preview_number != shown[0]:
             shown[0] = status.preview_number
             live[index].image(report.preview, caption=label, width="stretch")

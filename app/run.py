@@ -10,7 +10,7 @@ import streamlit as st
 from PIL import Image
 
 from app.inputs import Styles
-from app.jobs import about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
+from app.jobs import StatusView, about, active_work, finished, stop, submit, watch_to_the_end
 from app.regions import Regions
 from app.runtime import Runtime, checked_config, get_log, preload
 from app.session import Entry, keep, kept, next_number, remember
@@ -61,8 +61,7 @@ class LiveView:
 
     def __init__(self, content: Image.Image, styles: list[Image.Image], labels: str, config: TransferConfig) -> None:
         self.config, self.content_size = config, content.size
-        self.status = st.empty()
-        self.bar = st.progress(0.0, text="Waiting for the device…")
+        self.view = StatusView()
         self.stop_pressed = st.form_submit_button(
             "Stop and keep this", key="stop_run", help="Ends the run after the current step and keeps its best image."
         )
@@ -75,21 +74,16 @@ class LiveView:
         self.chart_step = 0
 
     def draw(self, status: JobStatus) -> None:
+        self.view.status(status, "its best picture so far")
         if status.state == "waiting":
-            self.status.info(waiting_line(status))
-            self.bar.progress(0.0, text="Waiting for the device…")
+            self.view.progress(0.0, "Waiting for the device…")
             return
-        cut = cut_line(status, "its best picture so far")
-        if cut:
-            self.status.warning(cut)
-        else:
-            self.status.empty()
         progress = status.progress
         report = progress.detail if progress is not None else None
         if not isinstance(report, StepReport):
-            self.bar.progress(0.0, text=f"Starting · {about(status.left)} left")
+            self.view.progress(0.0, f"Starting · {about(status.left)} left")
             return
-        self.bar.progress(report.fraction, text=progress_line(report, self.config, self.content_size, status.left))
+        self.view.progress(report.fraction, progress_line(report, self.config, self.content_size, status.left))
         if report.preview is not None and status.preview_number != self.preview_number:
             self.preview_number = status.preview_number
             caption = f"Step {report.step}" if report.step else "Instant painting"

@@ -13,7 +13,7 @@ from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.inputs import ASSETS, Styles, credit
-from app.jobs import about, active_work, cut_line, finished, stop, submit, waiting_line, watch_to_the_end
+from app.jobs import StatusView, about, active_work, finished, stop, submit, watch_to_the_end
 from app.regions import Regions
 from app.runtime import Runtime, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
@@ -200,8 +200,7 @@ def watch_clip(runtime: Runtime) -> bool:
     notice = budget_notice(work.planned(runtime.pace), work.config.max_seconds, work.frames)
     if notice:
         st.info(notice)  # shown while it paints
-    status_line = st.empty()
-    bar = st.progress(0.0, text="Waiting for the device…")
+    view = StatusView()
     if st.button("Stop and keep the frames so far", key="stop_video"):
         stop(runtime, job)
     live = st.empty()
@@ -209,15 +208,11 @@ def watch_clip(runtime: Runtime) -> bool:
 
     def draw(status: JobStatus) -> None:
         progress = status.progress
-        if status.state == "waiting":
-            status_line.info(waiting_line(status))
-        else:
-            cut = cut_line(status, "the frames painted so far, and carries on after the others' turn")
-            status_line.warning(cut) if cut else status_line.empty()
+        view.status(status, "the frames painted so far, and carries on after the others' turn")
         if progress is None:
-            bar.progress(0.0, text="Waiting for the device…" if status.state == "waiting" else "Starting…")
+            view.progress(0.0, "Waiting for the device…" if status.state == "waiting" else "Starting…")
             return
-        bar.progress(min(1.0, progress.fraction), text=frame_line(status, progress))
+        view.progress(min(1.0, progress.fraction), frame_line(status, progress))
         if progress.preview is not None and status.preview_number != shown[0]:
             shown[0] = status.preview_number
             live.image(progress.preview, caption=f"Frame {progress.step}", width="content")

@@ -772,3 +772,23 @@ def test_a_clip_whose_frames_are_painted_says_its_video_is_being_written():
     assert frame_line(running, Progress(1.0, 48, 48, 6.0)) == "Frame 48/48 · writing the video…"  # not "0 s left"
     stopped = dataclasses.replace(running, stopped="cancelled")
     assert frame_line(stopped, Progress(0.25, 12, 48, 2.0)) == "Frame 12/48 · writing the video…"
+
+
+def test_a_watched_jobs_line_and_bar_are_drawn_again_only_when_they_change_or_the_heartbeat_is_due(monkeypatch):
+    """Ten looks a second at a job, each drawn, made the page's picture 19% slower (app.jobs.Redrawn says how);
+    a draw is also where Streamlit ends a stopped script, so the bar is drawn at least every HEARTBEAT s."""
+    from app import jobs
+
+    now = [100.0]
+    monkeypatch.setattr(jobs.time, "monotonic", lambda: now[0])
+    drawn: list[str] = []
+    bar, line = jobs.Redrawn(jobs.HEARTBEAT), jobs.Redrawn()
+    for what in ("Step 1", "Step 1", "Step 2", "Step 2"):
+        bar.draw(what, lambda what=what: drawn.append(what))
+    assert drawn == ["Step 1", "Step 2"]
+    now[0] += jobs.HEARTBEAT
+    bar.draw("Step 2", lambda: drawn.append("again"))
+    line.draw(None, lambda: drawn.append("line"))  # nothing shown yet: nothing to clear
+    now[0] += 10 * jobs.HEARTBEAT
+    line.draw(None, lambda: drawn.append("line"))  # no heartbeat
+    assert drawn == ["Step 1", "Step 2", "again"]
