@@ -106,14 +106,14 @@ class Redrawn:
     drawn at least that often.
     """
 
-    def __init__(self, heartbeat: float | None = None) -> None:
-        self.heartbeat = heartbeat
+    def __init__(self, heartbeat: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.heartbeat, self.clock = heartbeat, clock
         self.shown: object = None
         self.at = 0.0
 
     def draw(self, what: object, how: Callable[[], object]) -> None:
         """Call ``how`` (which draws ``what``) unless ``what`` is on the page already and the heartbeat is not due."""
-        now = time.monotonic()
+        now = self.clock()
         if what != self.shown or (self.heartbeat is not None and now - self.at >= self.heartbeat):
             how()
             self.shown, self.at = what, now

@@ -774,15 +774,14 @@ def test_a_clip_whose_frames_are_painted_says_its_video_is_being_written():
     assert frame_line(stopped, Progress(0.25, 12, 48, 2.0)) == "Frame 12/48 · writing the video…"
 
 
-def test_a_watched_jobs_line_and_bar_are_drawn_again_only_when_they_change_or_the_heartbeat_is_due(monkeypatch):
+def test_a_watched_jobs_line_and_bar_are_drawn_again_only_when_they_change_or_the_heartbeat_is_due():
     """Ten looks a second at a job, each drawn, made the page's picture 19% slower (app.jobs.Redrawn says how);
     a draw is also where Streamlit ends a stopped script, so the bar is drawn at least every HEARTBEAT s."""
     from app import jobs
 
     now = [100.0]
-    monkeypatch.setattr(jobs.time, "monotonic", lambda: now[0])
     drawn: list[str] = []
-    bar, line = jobs.Redrawn(jobs.HEARTBEAT), jobs.Redrawn()
+    bar, line = jobs.Redrawn(jobs.HEARTBEAT, clock=lambda: now[0]), jobs.Redrawn(clock=lambda: now[0])
     for what in ("Step 1", "Step 1", "Step 2", "Step 2"):
         bar.draw(what, lambda what=what: drawn.append(what))
     assert drawn == ["Step 1", "Step 2"]
