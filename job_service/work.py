@@ -248,18 +248,28 @@ class ClipWork:
     yields: bool = True
     done: int = field(default=0, init=False)
     used_before: float = field(default=0.0, init=False)  # slot seconds at the last frame
+    used_first: float | None = field(default=None, init=False)  # slot seconds at the first frame
 
     def planned(self, pace: Pace) -> float:
         return self.left(pace, None, 0.0)
 
     def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
-        per_frame = used / self.done if self.done else pace.frame_seconds(self.config, self.frame_size)
-        seconds = per_frame * (self.frames - self.done) + self._encode(pace)
+        seconds = self._per_frame(pace) * (self.frames - self.done) + self._encode(pace)
+        if self.done:
+            seconds = max(0.0, seconds - (used - self.used_before))  # the frame under way has begun
         limit = self.config.max_seconds
         return seconds if limit is None else min(seconds, max(0.0, limit - used) + self.finish(pace))
 
     def finish(self, pace: Pace) -> float:
         return pace.frame_seconds(self.config, self.frame_size) + self._encode(pace)
+
+    def _per_frame(self, pace: Pace) -> float:
+        """The seconds of a frame: measured on this clip's frames after its first, which also opens the clip and
+        (refined) sets its look; the pace's until two are painted. Counted from the first frame on, a clip cut
+        at its turn after a few frames told everyone behind it waits several seconds too long."""
+        if self.done >= 2 and self.used_first is not None:
+            return (self.used_before - self.used_first) / (self.done - 1)
+        return pace.frame_seconds(self.config, self.frame_size)
 
     def _encode(self, pace: Pace) -> float:
         return 0.02 * self.frames * self.frame_size[0] * self.frame_size[1] / 65536  # about 20 ms a 256 px frame
@@ -270,7 +280,9 @@ class ClipWork:
         limit = self.config.max_seconds
 
         def on_progress(report: FrameProgress) -> None:
-            if self.config.steps == 0 and report.frame > self.done:  # an instant clip's frames teach the frame pace
+            if self.used_first is None and report.frame:
+                self.used_first = context.used()
+            elif self.config.steps == 0 and report.frame > self.done:  # an instant clip's frames teach the pace
                 frame_time = (context.used() - self.used_before) / (report.frame - self.done)
                 context.pace.learn("frame", frame_time / instant_megapixels(self.frame_size), LIVE_RATE)
             self.used_before = context.used()

@@ -108,8 +108,10 @@ def test_a_clips_time_left_is_its_frames_at_its_own_pace_within_its_time_limit(t
     clip = ClipWork(tmp_path / "in.mp4", [style_image], tmp_path / "out.mp4", config, (256, 144), frames=45)
     # A frame smaller than the instant network's own size costs as much as one of that size (384x216 here).
     assert clip.left(pace, None, 0.0) == pytest.approx(45 * 2.0 * 384 * 216 / 1e6 + clip._encode(pace))
-    clip.done = 5
-    assert clip.left(pace, None, 10.0) == pytest.approx(40 * 2.0 + clip._encode(pace))  # 2 s a frame so far
-    clip.done = 1
-    # 13 s for its first frame: 572 s of frames, but the clip ends at its limit with what it painted.
-    assert clip.left(pace, None, 13.0) == pytest.approx(167.0 + clip.finish(pace))
+    # 4 s for the first frame (it also opens the clip), then 2 s a frame: the 40 frames left at 2 s each (counted
+    # from the first frame on, 2.4 s each), less the second already spent on the sixth.
+    clip.done, clip.used_first, clip.used_before = 5, 4.0, 12.0
+    assert clip.left(pace, None, 13.0) == pytest.approx(40 * 2.0 - 1.0 + clip._encode(pace))
+    # 10 s a frame after the first: 400 s of frames, but the clip ends at its limit with what it painted.
+    clip.used_before = 44.0
+    assert clip.left(pace, None, 44.0) == pytest.approx(180.0 - 44.0 + clip.finish(pace))
