@@ -1,9 +1,9 @@
 """``python -m bench.warm_curve``: how far a refinement from the instant painting gets, by steps and content
 weight, against the default run from the photo, on the same pictures by both judges.
 
-Each run is in process (the networks loaded once, as on the page), fp32, 256 px, coarse to fine. Run it under
-``ONEDNN_MAX_CPU_ISA=AVX2`` to stand in for a CPU with AVX2 only (the hosted free tier's AMD EPYC): oneDNN's
-convolutions then use 256-bit vectors, as there. Writes ``bench/results/warm-curve.{json,md}``.
+Each run is in process (the networks loaded once, as on the page), fp32, 256 px (one scale, as by default at that
+size). Run it under ``ONEDNN_MAX_CPU_ISA=AVX2`` to stand in for a CPU with AVX2 only (the hosted free tier's AMD
+EPYC): oneDNN's convolutions then use 256-bit vectors, as there. Writes ``bench/results/warm-curve.{json,md}``.
 """
 
 from __future__ import annotations
