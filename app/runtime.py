@@ -15,7 +15,7 @@ from typing import cast
 import streamlit as st
 import torch
 
-from job_service.capacity import largest_size, measure
+from job_service.capacity import largest_size, measure, measure_instant
 from job_service.client import ClusterError, ClusterService
 from job_service.jobs import Service
 from job_service.limits import Limits
@@ -102,6 +102,7 @@ def embedded_runtime() -> Runtime:
     model = load_model(defaults.weights, defaults.backbone, str(device), precision)
     capacity = measure(model, device, limits.gpu_memory_gib)
     pace.step = capacity.seconds_per_megapixel_step
+    pace.take_instant(measure_instant())
     if not os.environ.get("NST_MAX_SIZE", "").strip():
         # The largest picture offered comes from this device's own speed (not the load of the moment) and memory.
         limits = limits.with_max_size(*largest_size(capacity, limits.max_seconds, limits.default_steps))

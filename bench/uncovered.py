@@ -70,7 +70,7 @@ def ratios(clip: list[Image.Image], alone: list[Image.Image], photos: list[Image
 @contextmanager
 def uncovered_left_instant() -> Iterator[None]:
     """Paint as before, then put the instant picture back wherever the flow is not trusted (the regression)."""
-    original = video._Painter.__call__
+    original = video.FramePainter.__call__
 
     def pasted(self: Any, frame: Image.Image, cancel: Any) -> Image.Image:
         before = self.previous
@@ -85,11 +85,11 @@ def uncovered_left_instant() -> Iterator[None]:
         self.previous = (frame, kept)
         return video._image(kept)
 
-    video._Painter.__call__ = pasted  # type: ignore[method-assign]
+    video.FramePainter.__call__ = pasted  # type: ignore[method-assign]
     try:
         yield
     finally:
-        video._Painter.__call__ = original  # type: ignore[method-assign]
+        video.FramePainter.__call__ = original  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+from PIL import Image
 
 from nst_core.backbone import FeatureExtractor
 from nst_core.config import CONTENT_LAYER, HARD_MAX_SIZE, MIN_SIZE, STYLE_LAYERS, TransferConfig
 from nst_core.schedule import megapixel_steps
+
+from .pace import instant_megapixels
 
 SIZE_STEP = 32  # px; the size slider's step
 PHOTO_SHAPE = (4, 3)  # the aspect a limit is planned for (most photos)
@@ -38,6 +43,14 @@ PROBES = 3  # timed probes, the best one kept
 # AMD EPYC (fp32, AVX2) and Intel Xeon with AMX (bf16): the largest size a CPU offers is planned at these.
 CPU_PACE_PER_CORE = {torch.float32: 28.0, torch.bfloat16: 10.0}
 PROBE_TO_STEP = 1.1  # a real step's cost over the probe's (an optimiser step also scores and keeps the best picture)
+
+
+@dataclass(frozen=True)
+class InstantCapacity:
+    """What the instant network measured: s per megapixel it paints, alone and as an instant clip's frame."""
+
+    seconds_per_megapixel: float  # the instant picture (the style vectors, the painting at its working size)
+    frame_seconds_per_megapixel: float  # a clip's frame: its instant picture, the optical flow both ways, the warp
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,50 @@ def measure(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 
         device_words="this server's GPU" if device.type == "cuda" else f"this server's {describe(device)}",
         planning_pace=CPU_PACE_PER_CORE[extractor.dtype] / torch.get_num_threads() if on_cpu else None,
     )
+
+
+def measure_instant(threads: int | None = None) -> InstantCapacity:
+    """The instant network's pace now, alone and as an instant clip's frame, the best of :data:`PROBES` after one
+    warm-up each, at :data:`PROBE_SIZE` on made-up pictures (the pace barely depends on what is painted).
+
+    Until the first real job, the waits are planned from these: a clip planned at a guess three times too slow
+    told everyone behind it waits 40% too long (``python -m bench.load``).
+
+    Raises:
+        WeightsError: the network's files are missing or altered.
+    """
+    from nst_core.instant import get_network, instant_picture
+    from nst_core.video import FramePainter
+
+    network = get_network(threads)
+    frames = [_probe_picture(shift) for shift in range(PROBES + 2)]
+    style = _probe_picture(0).transpose(Image.Transpose.ROTATE_180)
+    config = TransferConfig(init="fast", steps=0)
+    megapixels = instant_megapixels(PROBE_SIZE)
+
+    def best(paint: Callable[[Image.Image], object]) -> float:
+        timings = []
+        for frame in frames[: PROBES + 1]:
+            started = time.perf_counter()
+            paint(frame)
+            timings.append(time.perf_counter() - started)
+        return min(timings[1:]) / megapixels
+
+    instant = best(lambda frame: instant_picture(network, frame, [style], config, PROBE_SIZE))
+    painter = FramePainter([style], config, "flow")
+    painter(frames[-1], None)  # a clip's first frame has no flow: the probe times the frames after it
+    frame = best(lambda image: painter(image, None))
+    return InstantCapacity(seconds_per_megapixel=instant, frame_seconds_per_megapixel=frame)
+
+
+def _probe_picture(shift: int) -> Image.Image:
+    """A smooth made-up scene of :data:`PROBE_SIZE`, moved ``shift`` px sideways (the flow has something to find)."""
+    width, height = PROBE_SIZE
+    x = np.arange(width, dtype=np.float32)[None, :] + 2 * shift
+    y = np.arange(height, dtype=np.float32)[:, None]
+    channels = [np.sin(x / 9) * np.cos(y / 13), np.sin((x + y) / 17), np.cos(x / 23 - y / 7)]
+    array = np.stack([np.broadcast_to(channel, (height, width)) for channel in channels], axis=-1)
+    return Image.fromarray(np.round(127.5 + 127.5 * array).astype(np.uint8))
 
 
 def free_mib(device: torch.device, cap_gib: float = 0.0) -> float | None:

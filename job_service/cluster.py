@@ -25,7 +25,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
 from ray import serve
@@ -37,6 +37,9 @@ from nst_core.errors import NSTError
 from .jobs import Lane, Progress, StopWhy, Work
 from .pace import LEARNING_RATE, Pace
 from .scheduler import Context, JobStatus, Scheduler
+
+if TYPE_CHECKING:
+    from .capacity import InstantCapacity
 
 APP_NAME = "nst"  # the Serve application's name in deploy/serve.yaml, which page servers look for
 KEEP_PAINTED_BY = 1000  # jobs whose replica the line remembers
@@ -205,11 +208,14 @@ class Line:
     def learn_converge(self, share: float) -> None:
         self.scheduler.pace.learn_converge(share)
 
-    def painter_ready(self, seconds_per_megapixel_step: float) -> None:
-        """A painter started and probed its device: the first one's pace replaces the line's guess, later ones
-        are averaged in."""
+    def painter_ready(self, seconds_per_megapixel_step: float, instant: InstantCapacity) -> None:
+        """A painter started and probed its device and instant network: the first one's paces replace the line's
+        guesses, later ones are averaged in."""
         self.painters += 1
-        self.scheduler.pace.learn("step", seconds_per_megapixel_step, 1 / self.painters)
+        pace, rate = self.scheduler.pace, 1 / self.painters
+        pace.learn("step", seconds_per_megapixel_step, rate)
+        pace.learn("instant", instant.seconds_per_megapixel, rate)
+        pace.learn("frame", instant.frame_seconds_per_megapixel, rate)
 
     # --- what painters call, for the job they paint ------------------------------------------------------------
 
@@ -343,7 +349,7 @@ class Painter:
             assigned = ray.get_runtime_context().get_assigned_resources()  # type: ignore[no-untyped-call]
             threads = int(assigned.get("CPU", 0)) or os.cpu_count() or 1
             torch.set_num_threads(max(1, threads))
-        from .capacity import measure
+        from .capacity import measure, measure_instant
 
         defaults = TransferConfig()
         precision = os.environ.get("NST_PRECISION", "auto")
@@ -352,7 +358,8 @@ class Painter:
         self.app_name = app_name
         self._line: DeploymentHandle[Any] | None = None
         # This device's pace, probed as a server probes its own, plans the line's first waits.
-        self.line().painter_ready.remote(measure(model, self.device).seconds_per_megapixel_step)
+        step = measure(model, self.device).seconds_per_megapixel_step
+        self.line().painter_ready.remote(step, measure_instant())
 
     def line(self) -> DeploymentHandle[Any]:
         if self._line is None:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from nst_core.config import TransferConfig
 from nst_core.images import fit_size
 from nst_core.instant import NATIVE_SIZE
 from nst_core.schedule import megapixel_steps, planned_steps
+
+if TYPE_CHECKING:
+    from .capacity import InstantCapacity
 
 LEARNING_RATE = 1 / 3  # share of the way a finished job's measurement moves a figure
 LIVE_RATE = 0.1  # the same for each step or frame of a job under way: the waits follow the device's load at once
@@ -61,6 +65,12 @@ class Pace:
         if device_type in ("cuda", "mps"):
             return cls(step=0.1, instant=1.5, setup=0.3, frame=3.0, overhead=0.003)
         return cls(step=15.0, instant=1.5, setup=0.5, frame=3.0, overhead=0.04)
+
+    def take_instant(self, measured: InstantCapacity) -> None:
+        """The instant network's paces as measured on this device (at start-up), in place of the guesses."""
+        with self._lock:
+            self.instant = measured.seconds_per_megapixel
+            self.frame = measured.frame_seconds_per_megapixel
 
     def steps_seconds(self, config: TransferConfig, content_size: tuple[int, int], done: int = 0) -> float:
         """The optimisation's seconds after ``done`` steps, early stops expected at the learned rate."""

@@ -182,7 +182,7 @@ def warping_error(painted: Sequence[Image.Image], inputs: Sequence[Image.Image])
     return float(np.mean(errors)) if errors else 0.0
 
 
-class _Painter:
+class FramePainter:
     """Paints one frame after another, each tied to the previous painted frame."""
 
     def __init__(
@@ -325,7 +325,7 @@ def paint_video(
     paintings = [load_image(style) for style in style_list]
     size = even_size(*fit_size((info.width, info.height), config.size))
     regions = load_masks(masks, len(paintings), (info.width, info.height), "clip") if masks else None
-    painter = _Painter(paintings, config, coherence, regions)
+    painter = FramePainter(paintings, config, coherence, regions)
     painted: list[Image.Image] = []
     stopped: StopReason | None = None
     for frame in read_frames(source, size, every):

@@ -10,6 +10,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from job_service.pace import Pace
 from nst_core.images import read_recipe
 from tests.conftest import ROOT, encode
 
@@ -379,13 +380,17 @@ def test_the_operator_picks_the_precision_and_a_bad_value_is_a_start_up_message(
     assert any("cannot start" in e.value and "NST_PRECISION" in e.value for e in at.error)
 
 
-def test_without_an_operators_size_the_largest_picture_comes_from_this_devices_pace(monkeypatch):
+def test_the_largest_picture_and_the_first_waits_come_from_this_devices_measured_paces(monkeypatch):
     from app.runtime import get_runtime
 
     monkeypatch.delenv("NST_MAX_SIZE")
     st.cache_resource.clear()
     at = new_app()
-    limits = get_runtime().limits
+    runtime = get_runtime()
+    limits = runtime.limits
+    # The first waits are planned from this device's measured paces, not the starting guesses.
+    guess = Pace.for_device("cpu")
+    assert runtime.pace.instant != guess.instant and runtime.pace.frame != guess.frame
     assert "its limit per run" in limits.size_reason or "memory" in limits.size_reason
     assert at.slider(key="size").max == limits.max_size and limits.max_size % 32 == 0
     assert f"Up to {limits.max_size} px ({limits.size_reason})" in at.caption[0].value

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
-from job_service.capacity import CPU_PACE_PER_CORE, SIZE_STEP, Capacity, largest_size, measure
+from job_service.capacity import CPU_PACE_PER_CORE, SIZE_STEP, Capacity, largest_size, measure, measure_instant
+from job_service.pace import Pace
 from nst_core.config import MIN_SIZE, TransferConfig
 from nst_core.schedule import megapixel_steps
 
@@ -44,6 +47,34 @@ def test_measuring_this_cpu(extractor):
     assert 0 < measured.seconds_per_megapixel_step < 1000
     assert measured.free_mib is not None and measured.free_mib > 100  # Linux says (/proc/meminfo)
     assert measured.device_words.startswith("this server's CPU")
+
+
+def test_the_instant_networks_measured_pace_plans_a_clips_frames_as_they_take():
+    """The first waits are planned before any job taught the service: an instant clip planned at the starting
+    guess (3 s per megapixel a frame) told those behind it 40% too long on a 2-core host (bench.load)."""
+    import time
+
+    from nst_core.video import FramePainter
+
+    measured = measure_instant()
+    pace = Pace.for_device("cpu")
+    guessed = pace.frame
+    pace.take_instant(measured)
+    assert pace.instant == measured.seconds_per_megapixel > 0
+    assert pace.frame == measured.frame_seconds_per_megapixel > 0
+    # Frames of another size than the probe's (a phone clip, upright), painted as a clip paints them.
+    config, size = TransferConfig(init="fast", steps=0), (288, 512)
+    gradient = np.linspace(0, 255, size[0] * size[1] * 3).reshape(size[1], size[0], 3).astype(np.uint8)
+    frames = [Image.fromarray(np.roll(gradient, 3 * shift, axis=1)) for shift in range(5)]
+    painter = FramePainter([frames[0].rotate(90)], config, "flow")
+    painter(frames[0], None)
+    started = time.perf_counter()
+    for frame in frames[1:]:
+        painter(frame, None)
+    real = (time.perf_counter() - started) / (len(frames) - 1)
+    planned = pace.frame_seconds(config, size)
+    assert real / 2.5 < planned < 1.5 * real  # measured: 0.14-0.16 s planned, 0.18 s real
+    assert guessed / measured.frame_seconds_per_megapixel > 1.5  # the guess would have planned it too slow
 
 
 def test_a_16_gib_gpu_in_fp32_is_offered_no_more_than_ran_there():
