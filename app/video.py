@@ -186,8 +186,9 @@ def submit_clip(runtime: Runtime, clip: tuple[Path, ClipInfo], styles: Styles, c
         st.error(str(error))
         return
     size = even_size(*fit_size((info.width, info.height), config.size))
+    gif = controls.gif and info.seconds <= GIF_MAX_SECONDS  # a longer clip gets none (its plan has none)
     work = ClipWork(path, [image for _, image in styles], path.with_name("painted.mp4"), config, size, planned,
-                    controls.every, controls.gif, regions.masks if regions is not None else None)  # fmt: skip
+                    controls.every, gif, regions.masks if regions is not None else None)  # fmt: skip
     submit(runtime, work, st.empty())
 
 

@@ -59,7 +59,7 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def start_server(port: int, env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
+def start_server(port: int, env: dict[str, str], *extra: str, log: Path | None = None) -> subprocess.Popen[bytes]:
     """``streamlit run`` the app on a loopback port; returns once /_stcore/health answers ok.
 
     Raises:
@@ -68,7 +68,8 @@ def start_server(port: int, env: dict[str, str], *extra: str) -> subprocess.Pope
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", *extra],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if log is None else log.open("wb"),
     )  # fmt: skip
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and server.poll() is None:
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--share", type=float, default=10.0, help="the server's fair turn, s")
     parser.add_argument("--timeout", type=float, default=900, help="seconds the whole round may take")
     parser.add_argument("--name", default="load", help="results stem in bench/results")
+    parser.add_argument("--server-log", type=Path, help="write the server's log here (every job's plan and turns)")
     args = parser.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     env = {"NST_MAX_SIZE": str(args.size), "NST_MAX_WAITING": str(args.visitors + 2),
            "NST_FAIR_SHARE_SECONDS": str(args.share)}  # fmt: skip
-    server = start_server(port, env)
+    server = start_server(port, env, log=args.server_log)
     url = f"http://127.0.0.1:{port}"
     kinds = [args.kinds[index % len(args.kinds)] for index in range(args.visitors)]
     try:

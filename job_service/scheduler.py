@@ -133,6 +133,9 @@ class Scheduler:
             self._jobs[job.id] = job
             self._waiting[lane].append(job)
             self._admit(lane)
+            timing = self._timings(lane).get(job.id, Timing(0.0, 0.0))
+            log.info("%s (%s) submitted: planned to start in %.1f s and end in %.1f s", job.id, work.kind,
+                     timing.start, timing.end)  # fmt: skip
             self._condition.notify_all()
         threading.Thread(target=self._main, args=(job,), name=f"nst-{job.id}", daemon=True).start()
         return job.id
@@ -237,6 +240,7 @@ class Scheduler:
                 return True
             self._release(job)
             job.paused = True
+            log.info("%s (%s) waits again after %.1f s held", job.id, job.work.kind, job.used)
             self._waiting[job.work.lane].append(job)
             self._admit(job.work.lane)
             self._condition.notify_all()
@@ -264,6 +268,8 @@ class Scheduler:
                 used = self._used(job)
                 self._release(job)
                 job.state, job.finished_at = "done", self.clock()
+                log.info("%s (%s) done after %.1f s held%s", job.id, job.work.kind, used,
+                         f", stopped: {job.stopped}" if job.stopped else "")  # fmt: skip
                 self._condition.notify_all()
         if admitted and job.error is None:
             job.work.learn(self.pace, job.result, used)
@@ -289,6 +295,9 @@ class Scheduler:
             self._waiting[lane].remove(job)
             self._running[lane].append(job)
             job.state, job.turn_started = "running", self.clock()
+            left = job.work.left(self.pace, job.progress, job.used)
+            log.info("%s (%s) admitted after %.1f s held: planned %.1f s of work left", job.id, job.work.kind,
+                     job.used, left)  # fmt: skip
             self._condition.notify_all()
 
     def _release(self, job: Job) -> None:

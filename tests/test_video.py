@@ -56,6 +56,29 @@ def test_a_clip_is_painted_with_its_frame_count_rate_and_sound(tmp_path, pan, pa
     assert result.gif is not None and Image.open(result.gif).n_frames == 12
 
 
+def test_a_gif_shows_every_frame_in_one_palette_close_to_the_painted_frames(tmp_path, monkeypatch):
+    from PIL import GifImagePlugin
+
+    from nst_core.media import write_gif
+
+    # Frames whose colours drift: red early, blue late (a palette from the first frame alone would lose blue).
+    ramp = np.linspace(0, 1, 64 * 48).reshape(48, 64, 1)
+    frames = [Image.fromarray(np.uint8(255 * np.concatenate([ramp * (1 - t), ramp * 0.5, ramp * t], axis=-1)))
+              for t in np.linspace(0, 1, 10)]  # fmt: skip
+    write_gif(frames, Fraction(10), tmp_path / "clip.gif")
+    # Read as it is stored: a frame stays indexed only while its palette is the first frame's.
+    monkeypatch.setattr(
+        GifImagePlugin, "LOADING_STRATEGY", GifImagePlugin.LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY
+    )
+    gif = Image.open(tmp_path / "clip.gif")
+    assert gif.info["duration"] == 100 and gif.info["loop"] == 0
+    for index, frame in enumerate(frames):
+        gif.seek(index)
+        assert gif.mode == "P", index
+        shown = np.asarray(gif.convert("RGB"), dtype=np.float32)
+        assert np.abs(shown - np.asarray(frame, dtype=np.float32)).mean() < 4  # levels of 255
+
+
 @pytest.mark.parametrize("container", ["webm", "mov", "gif"])
 def test_webm_mov_and_animated_gif_are_read(tmp_path, painting, container):
     images = pan_frames(frames=6)
