@@ -52,6 +52,7 @@ def get_runtime() -> Runtime:
         ConfigError: an environment variable is out of bounds, or asks for a precision the device lacks.
         ClusterError: ``NST_RAY_ADDRESS`` names a cluster that cannot be reached (and no fallback is set).
     """
+    get_log()  # the job service logs each job's plan and turns from the first job on
     address = os.environ.get("NST_RAY_ADDRESS", "").strip()
     if not address:
         return embedded_runtime()
