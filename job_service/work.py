@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from .scheduler import Context
 
 MAX_PREVIEWS = 60  # kept per picture, for its time-lapse
+RECENT_FRAMES = 8  # a clip's latest frames its time left is planned from
 # A clip's seconds after its last frame, measured on 2 cores (the 45-frame example clip at 96 and 256 px): about
 # 0.35 s whatever its size without a GIF, and the GIF about 0.5 s per megapixel of its frames.
 CLOSE_SECONDS = 0.35
@@ -252,7 +254,8 @@ class ClipWork:
     yields: bool = True
     done: int = field(default=0, init=False)
     used_before: float = field(default=0.0, init=False)  # slot seconds at the last frame
-    used_first: float | None = field(default=None, init=False)  # slot seconds at the first frame
+    # (frame, slot seconds) at the end of each of the latest frames, from the first on: the clip's own pace
+    marks: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=RECENT_FRAMES + 1), init=False)
 
     def planned(self, pace: Pace) -> float:
         return self.left(pace, None, 0.0)
@@ -268,11 +271,15 @@ class ClipWork:
         return pace.frame_seconds(self.config, self.frame_size) + self._encode(pace)
 
     def _per_frame(self, pace: Pace) -> float:
-        """The seconds of a frame: measured on this clip's frames after its first, which also opens the clip and
-        (refined) sets its look; the pace's until two are painted. Counted from the first frame on, a clip cut
-        at its turn after a few frames told everyone behind it waits several seconds too long."""
-        if self.done >= 2 and self.used_first is not None:
-            return (self.used_before - self.used_first) / (self.done - 1)
+        """The seconds of a frame: measured on this clip's latest :data:`RECENT_FRAMES` frames after its first
+        (which also opens the clip and, refined, sets its look); the pace's until two are painted.
+
+        Counted from the first frame on, a clip cut at its turn after a few frames told everyone behind it waits
+        several seconds too long; counted over all its frames, a clip whose first frames were slow (nine other
+        visitors' pages starting at once, ``python -m bench.load``) went on planning at that pace long after."""
+        if len(self.marks) >= 2:
+            (first, begun), (last, ended) = self.marks[0], self.marks[-1]
+            return (ended - begun) / (last - first)
         return pace.frame_seconds(self.config, self.frame_size)
 
     def _encode(self, pace: Pace) -> float:
@@ -286,9 +293,9 @@ class ClipWork:
         limit = self.config.max_seconds
 
         def on_progress(report: FrameProgress) -> None:
-            if self.used_first is None and report.frame:
-                self.used_first = context.used()
-            elif self.config.steps == 0 and report.frame > self.done:  # an instant clip's frames teach the pace
+            if report.frame and (not self.marks or report.frame > self.marks[-1][0]):
+                self.marks.append((report.frame, context.used()))
+            if self.config.steps == 0 and self.done and report.frame > self.done:  # an instant clip's frames teach
                 frame_time = (context.used() - self.used_before) / (report.frame - self.done)
                 context.pace.learn("frame", frame_time / instant_megapixels(self.frame_size), LIVE_RATE)
             self.used_before = context.used()

@@ -110,8 +110,19 @@ def test_a_clips_time_left_is_its_frames_at_its_own_pace_within_its_time_limit(t
     assert clip.left(pace, None, 0.0) == pytest.approx(45 * 2.0 * 384 * 216 / 1e6 + clip._encode(pace))
     # 4 s for the first frame (it also opens the clip), then 2 s a frame: the 40 frames left at 2 s each (counted
     # from the first frame on, 2.4 s each), less the second already spent on the sixth.
-    clip.done, clip.used_first, clip.used_before = 5, 4.0, 12.0
+    clip.done, clip.used_before = 5, 12.0
+    clip.marks.extend([(1, 4.0), (2, 6.0), (3, 8.0), (4, 10.0), (5, 12.0)])
     assert clip.left(pace, None, 13.0) == pytest.approx(40 * 2.0 - 1.0 + clip._encode(pace))
-    # 10 s a frame after the first: 400 s of frames, but the clip ends at its limit with what it painted.
-    clip.used_before = 44.0
-    assert clip.left(pace, None, 44.0) == pytest.approx(180.0 - 44.0 + clip.finish(pace))
+    # Slow frames early (others' pages starting: 5 s each), then 1 s a frame for the latest 8: the 25 frames left
+    # are planned at 1 s each (over all frames after the first, 2.2 s each), less the half second spent on the 21st.
+    clip.marks.clear()
+    clip.marks.extend([(1, 4.0), *((frame, 4.0 + 5.0 * (frame - 1)) for frame in range(2, 13))])
+    clip.marks.extend((frame, 59.0 + frame - 12) for frame in range(13, 21))
+    clip.done, clip.used_before = 20, 67.0
+    assert clip.left(pace, None, 67.5) == pytest.approx(25 * 1.0 - 0.5 + clip._encode(pace))
+    # 10 s a frame: 250 s of frames, but the clip ends at its limit with what it painted.
+    clip.marks.append((21, 77.0))
+    clip.done, clip.used_before = 21, 77.0
+    clip.marks.extend([(22, 87.0), (23, 97.0), (24, 107.0), (25, 117.0), (26, 127.0), (27, 137.0), (28, 147.0)])
+    clip.done, clip.used_before = 28, 147.0
+    assert clip.left(pace, None, 147.0) == pytest.approx(180.0 - 147.0 + clip.finish(pace))
