@@ -40,8 +40,8 @@ VIDEO_TYPES = ["mp4", "webm", "mov", "gif"]
 EXAMPLE_CLIP = ASSETS / "video" / "big_buck_bunny.mp4"
 MAX_REFINE_STEPS = 20  # per frame, on the page
 KINDS = ("clip",)  # the jobs of this page
-# s at least between two frames shown while a clip paints: drawn at every frame (ten a second on a small clip),
-# the page's own drawing slowed the clip it showed (45 frames at 96 px: 7.2 s on the page, 5.3 s in process).
+# s at least between two frames shown while a clip paints: at every frame, a small clip sent ten pictures a second
+# to the browser, more than anyone follows, from the server that paints it.
 PREVIEW_SECONDS = 0.5
 FRAME_SIDE = 512  # px, the first frame read for drawing its regions on (the masks are resized to the clip)
 
