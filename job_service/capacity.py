@@ -12,6 +12,7 @@ The page says which bound set the limit, in a sentence.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -121,9 +122,11 @@ def measure(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 
     )
 
 
+@functools.cache
 def measure_instant(threads: int | None = None) -> InstantCapacity:
-    """The instant network's pace now, alone and as an instant clip's frame, the best of :data:`PROBES` after one
-    warm-up each, at :data:`PROBE_SIZE` on made-up pictures (the pace barely depends on what is painted).
+    """The instant network's pace, alone and as an instant clip's frame, the best of :data:`PROBES` after one
+    warm-up each, at :data:`PROBE_SIZE` on made-up pictures (the pace barely depends on what is painted);
+    measured once per process and thread count (about a second; real jobs then teach the pace of the moment).
 
     Until the first real job, the waits are planned from these: a clip planned at a guess three times too slow
     told everyone behind it waits 40% too long (``python -m bench.load``).
