@@ -18,8 +18,11 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +107,24 @@ def lower_browsers(level: int) -> int:
         except (OSError, ValueError):  # the thread ended meanwhile
             continue
     return moved
+
+
+@contextmanager
+def browsers_kept_low(level: int) -> Iterator[None]:
+    """While inside, :func:`lower_browsers` every half second on a thread of its own (0: nothing)."""
+    done = threading.Event()
+
+    def keep() -> None:
+        while not done.wait(0.5):
+            lower_browsers(level)
+
+    thread = threading.Thread(target=keep, daemon=True)
+    if level:
+        thread.start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def told_wait(text: str) -> float | None:

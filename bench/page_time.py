@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from bench.common import RESULTS, save
-from bench.load import BROWSER_ARGS, CHROMIUM, free_port, start_server
+from bench.load import BROWSER_ARGS, CHROMIUM, browsers_kept_low, free_port, start_server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs after the warm-up")
     parser.add_argument("--isa", default="AVX2", help="ONEDNN_MAX_CPU_ISA of the server (empty: the CPU's own)")
     parser.add_argument("--precision", default="fp32", help="NST_PRECISION of the server")
+    parser.add_argument(
+        "--browser-nice",
+        type=int,
+        default=0,
+        choices=range(20),
+        metavar="0-19",
+        help="run the browser at this lower priority, as if it were the visitor's own machine",
+    )
     parser.add_argument("--name", default="page-time", help="results stem")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -32,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     server = start_server(port, env)
     runs: list[dict[str, Any]] = []
     try:
-        with sync_playwright() as playwright:
+        with sync_playwright() as playwright, browsers_kept_low(args.browser_nice):
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             for index in range(args.runs + 1):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -56,17 +64,23 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.terminate()
         server.wait(timeout=20)
-    print(save({"isa": args.isa or "the CPU's own", "precision": args.precision, "runs": runs}, args.name, summary))
+    report = {"isa": args.isa or "the CPU's own", "precision": args.precision, "browser_nice": args.browser_nice,
+              "name": args.name,
+              "runs": runs}  # fmt: skip
+    print(save(report, args.name, summary))
     return 0
 
 
 def summary(report: dict[str, Any]) -> str:
     timed = [run for run in report["runs"] if not run["warm_up"]]
     median = statistics.median(run["seconds"] for run in timed)
+    nice = report.get("browser_nice", 0)
+    command = f" --browser-nice {nice} --name {report.get('name', 'page-time')}" if nice else ""
+    where = f", the browser at nice {nice}, as if it were the visitor's own machine" if nice else ""
     lines = [f"# Click to finished picture on the page, its defaults ({report['precision']}, oneDNN ISA: "
              f"{report['isa']})", "",
-             "Command: `python -m bench.page_time` on 2 cores (the server and the browser on the same cores). "
-             f"Median of {len(timed)} runs after a warm-up: **{median:.1f} s**.",
+             f"Command: `python -m bench.page_time{command}` on 2 cores (the server and the browser on the same "
+             f"cores{where}). Median of {len(timed)} runs after a warm-up: **{median:.1f} s**.",
              "", "| run | size | seconds | the result's caption |", "| --- | --- | --- | --- |"]  # fmt: skip
     for index, run in enumerate(report["runs"]):
         label = "warm-up" if run["warm_up"] else str(index)
