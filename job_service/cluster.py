@@ -25,7 +25,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ray
 from ray import serve
@@ -37,9 +37,6 @@ from nst_core.errors import NSTError
 from .jobs import Lane, Progress, StopWhy, Work
 from .pace import LEARNING_RATE, Pace
 from .scheduler import Context, JobStatus, Scheduler
-
-if TYPE_CHECKING:
-    from .capacity import InstantCapacity
 
 APP_NAME = "nst"  # the Serve application's name in deploy/serve.yaml, which page servers look for
 KEEP_PAINTED_BY = 1000  # jobs whose replica the line remembers
@@ -208,14 +205,15 @@ class Line:
     def learn_converge(self, share: float) -> None:
         self.scheduler.pace.learn_converge(share)
 
-    def painter_ready(self, seconds_per_megapixel_step: float, instant: InstantCapacity) -> None:
-        """A painter started and probed its device and instant network: the first one's paces replace the line's
-        guesses, later ones are averaged in."""
+    def painter_ready(self, step: float, instant: float, frame: float) -> None:
+        """A painter started and probed its device and instant network (s per megapixel-step, per megapixel of
+        the instant picture and of a clip's frame): the first one's paces replace the line's guesses, later ones
+        are averaged in. Plain numbers: the line's process does not import torch."""
         self.painters += 1
         pace, rate = self.scheduler.pace, 1 / self.painters
-        pace.learn("step", seconds_per_megapixel_step, rate)
-        pace.learn("instant", instant.seconds_per_megapixel, rate)
-        pace.learn("frame", instant.frame_seconds_per_megapixel, rate)
+        pace.learn("step", step, rate)
+        pace.learn("instant", instant, rate)
+        pace.learn("frame", frame, rate)
 
     # --- what painters call, for the job they paint ------------------------------------------------------------
 
@@ -358,8 +356,8 @@ class Painter:
         self.app_name = app_name
         self._line: DeploymentHandle[Any] | None = None
         # This device's pace, probed as a server probes its own, plans the line's first waits.
-        step = measure(model, self.device).seconds_per_megapixel_step
-        self.line().painter_ready.remote(step, measure_instant())
+        step, instant = measure(model, self.device).seconds_per_megapixel_step, measure_instant()
+        self.line().painter_ready.remote(step, instant.seconds_per_megapixel, instant.frame_seconds_per_megapixel)
 
     def line(self) -> DeploymentHandle[Any]:
         if self._line is None:

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from job_service.client import ClusterError, ClusterService
 from job_service.cluster import APP_NAME, app
 from job_service.local_cluster import ray_head, session_processes
+from job_service.pace import Pace
 from job_service.scheduler import JobStatus
 from job_service.work import Painted, PictureWork
 from nst_core.config import TransferConfig
@@ -137,6 +138,8 @@ def test_four_jobs_at_once_use_both_replicas_with_plans_and_previews(served: str
     with pytest.raises(KeyError):
         service.status(first)
     assert service.pace.setup != 0.5  # the line learned from the jobs its painters finished
+    # No clip ran: the line's frame pace is its painters' probe of the instant network, not the starting guess.
+    assert service.pace.frame != Pace.for_device("cpu").frame and service.pace.frame > 0
 
 
 @pytest.mark.slow
