@@ -109,6 +109,12 @@ def lower_browsers(level: int) -> int:
     return moved
 
 
+def add_browser_nice(parser: argparse.ArgumentParser) -> None:
+    """The ``--browser-nice`` option of the benches that drive the page in chromium."""
+    parser.add_argument("--browser-nice", type=int, default=0, choices=range(20), metavar="0-19",
+                        help="run the browsers at this lower priority, as if on visitors' own machines")  # fmt: skip
+
+
 @contextmanager
 def browsers_kept_low(level: int) -> Iterator[None]:
     """While inside, :func:`lower_browsers` every half second on a thread of its own (0: nothing)."""
@@ -163,14 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--share", type=float, default=10.0, help="the server's fair turn, s")
     parser.add_argument("--timeout", type=float, default=900, help="seconds the whole round may take")
     parser.add_argument("--name", default="load", help="results stem in bench/results")
-    parser.add_argument(
-        "--browser-nice",
-        type=int,
-        default=0,
-        choices=range(20),
-        metavar="0-19",
-        help="run the browsers at this lower priority, as if they were the visitors' own machines",
-    )
+    add_browser_nice(parser)
     parser.add_argument("--server-log", type=Path, help="write the server's log here (every job's plan and turns)")
     args = parser.parse_args(argv)
 

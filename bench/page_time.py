@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from bench.common import RESULTS, save
-from bench.load import BROWSER_ARGS, CHROMIUM, browsers_kept_low, free_port, start_server
+from bench.load import BROWSER_ARGS, CHROMIUM, add_browser_nice, browsers_kept_low, free_port, start_server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,14 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs after the warm-up")
     parser.add_argument("--isa", default="AVX2", help="ONEDNN_MAX_CPU_ISA of the server (empty: the CPU's own)")
     parser.add_argument("--precision", default="fp32", help="NST_PRECISION of the server")
-    parser.add_argument(
-        "--browser-nice",
-        type=int,
-        default=0,
-        choices=range(20),
-        metavar="0-19",
-        help="run the browser at this lower priority, as if it were the visitor's own machine",
-    )
+    add_browser_nice(parser)
     parser.add_argument("--name", default="page-time", help="results stem")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
