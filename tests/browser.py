@@ -195,9 +195,19 @@ def start_a_long_example_run(page: Any) -> None:
 
 
 def no_early_stop(page: Any) -> None:
-    """Untick "Stop when converged" under Advanced, so that a run really runs its steps."""
+    """Untick "Stop when converged" under Advanced, so that a run really runs its steps (checked until it is
+    unticked: a click made while the section was still opening was lost once, and the run stopped early, CI
+    2026-11-30)."""
     page.get_by_text("Advanced").first.click()
-    page.get_by_text("Stop when converged").click()
+    box = page.get_by_role("checkbox", name="Stop when converged")
+    for _ in range(3):
+        if not box.is_checked():
+            return
+        page.get_by_text("Stop when converged").click()
+        deadline = time.monotonic() + 3
+        while box.is_checked() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert not box.is_checked()
 
 
 def long_run(page: Any) -> None:
