@@ -195,22 +195,39 @@ def blended_vector(
     return (own + strength * (paintings - own)).astype(np.float32)
 
 
+def vector_depends_on_photo(config: TransferConfig) -> bool:
+    """Whether the style vector painted with changes with the photo: the photo's own vector is mixed in
+    (``strength`` below 1), or the paintings are recoloured to it (``color="match"``)."""
+    return config.strength < 1.0 or config.color == "match"
+
+
+def painting_vector(
+    network: InstantNetwork, photo: Image.Image, styles: Sequence[Image.Image], config: TransferConfig
+) -> np.ndarray:
+    """The style vector ``config`` paints ``photo`` with (blend, strength and ``match`` colours applied)."""
+    blend = config.style_blend or tuple(1.0 for _ in styles)
+    if config.color == "match":
+        styles = [match_color_statistics(style, photo) for style in styles]
+    return blended_vector(network, photo, styles, blend, config.strength)
+
+
 def instant_picture(
     network: InstantNetwork,
     photo: Image.Image,
     styles: Sequence[Image.Image],
     config: TransferConfig,
     size: tuple[int, int],
+    vector: np.ndarray | None = None,
 ) -> Image.Image:
     """``photo`` painted in one pass at ``size`` (width, height), colours handled as ``config.color`` says.
 
     ``match`` recolours the paintings to the photo before their vectors are
-    predicted; ``luminance`` keeps the photo's chroma in the result.
+    predicted; ``luminance`` keeps the photo's chroma in the result. ``vector``,
+    when given, is :func:`painting_vector`'s for this photo (a clip whose frames
+    share one vector computes it once).
     """
-    blend = config.style_blend or tuple(1.0 for _ in styles)
-    if config.color == "match":
-        styles = [match_color_statistics(style, photo) for style in styles]
-    vector = blended_vector(network, photo, styles, blend, config.strength)
+    if vector is None:
+        vector = painting_vector(network, photo, styles, config)
     # The network's strokes have a size of their own: below about 384 px they swamp the picture. Measured on
     # three example pairs at 256 px (bench/results/instant.md): painted at 384 and reduced, the picture is
     # closer to the painting by the second judge and to the photo's content by the first.

@@ -93,14 +93,30 @@ def instant_by_region(
     size: tuple[int, int],
     masks: Sequence[Image.Image],
     threads: int | None = None,
+    vectors: Sequence[np.ndarray] | None = None,
 ) -> Image.Image:
-    """The instant picture of each painting, laid over the photo through the masks (:func:`composite`)."""
+    """The instant picture of each painting, laid over the photo through the masks (:func:`composite`);
+    ``vectors``, when given, are :func:`region_vectors`' for this photo."""
     from .instant import get_network, instant_picture
 
     network = get_network(threads)
     alone = config.replace(style_blend=())
-    pictures = [instant_picture(network, photo, [painting], alone, size) for painting in paintings]
+    chosen: list[np.ndarray | None] = list(vectors) if vectors else [None] * len(paintings)
+    pictures = [
+        instant_picture(network, photo, [painting], alone, size, vector)
+        for painting, vector in zip(paintings, chosen, strict=True)
+    ]
     return composite(resize(photo, size), pictures, masks)
+
+
+def region_vectors(
+    photo: Image.Image, paintings: Sequence[Image.Image], config: TransferConfig, threads: int | None = None
+) -> list[np.ndarray]:
+    """Each painting's style vector as :func:`instant_by_region` paints ``photo`` with it."""
+    from .instant import get_network, painting_vector
+
+    alone = config.replace(style_blend=())
+    return [painting_vector(get_network(threads), photo, [painting], alone) for painting in paintings]
 
 
 Colour = tuple[int, int, int]

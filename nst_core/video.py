@@ -37,7 +37,7 @@ from PIL import Image
 from .config import TransferConfig
 from .errors import ConfigError, VideoError
 from .images import ImageSource, fit_size, load_image
-from .instant import get_network, instant_picture
+from .instant import get_network, instant_picture, painting_vector, vector_depends_on_photo
 from .media import (
     GIF_MAX_SECONDS,
     VideoLimits,
@@ -49,7 +49,7 @@ from .media import (
     write_gif,
     write_mp4,
 )
-from .regions import instant_by_region, load_masks
+from .regions import instant_by_region, load_masks, region_vectors
 from .reports import Progress, StopReason
 from .schedule import interrupted
 
@@ -197,12 +197,17 @@ class FramePainter:
         self.previous: tuple[Image.Image, np.ndarray] | None = None  # (input frame, painted frame as float array)
         self.level: float | None = None  # the style term of the frame that set the clip's look (refined clips)
         self.refined_on: str | None = None  # the device and precision the refining steps ran on
+        # The paintings' style vectors (one blended, or one per region), kept when every frame has the same.
+        self.vectors: list[np.ndarray] | None = None
 
     def __call__(self, frame: Image.Image, cancel: threading.Event | None) -> Image.Image:
+        vectors = self.vectors or self._vectors(frame)
         if self.masks is None:
-            fresh = instant_picture(self.network, frame, self.styles, self.config, frame.size)
+            fresh = instant_picture(self.network, frame, self.styles, self.config, frame.size, vectors[0])
         else:  # the same regions on every frame
-            fresh = instant_by_region(frame, self.styles, self.config, frame.size, self.masks, self.network.threads)
+            fresh = instant_by_region(
+                frame, self.styles, self.config, frame.size, self.masks, self.network.threads, vectors
+            )
         fresh_array = np.asarray(fresh, dtype=np.float32)
         if self.previous is None or self.coherence == "none":
             # A refined clip's look is set by its first frame, refined to the level later frames settle at: they
@@ -229,6 +234,17 @@ class FramePainter:
                 painted = np.where(mask, FLOW_BLEND * moved + (1 - FLOW_BLEND) * fresh_array, fresh_array)
         self.previous = (frame, painted)
         return _image(painted)
+
+    def _vectors(self, frame: Image.Image) -> list[np.ndarray]:
+        """The style vectors ``frame`` is painted with; kept for the clip when they do not depend on the frame
+        (they take a fifth of an instant frame: the paintings cropped, resized and predicted again)."""
+        if self.masks is None:
+            vectors = [painting_vector(self.network, frame, self.styles, self.config)]
+        else:
+            vectors = region_vectors(frame, self.styles, self.config, self.network.threads)
+        if not vector_depends_on_photo(self.config):
+            self.vectors = vectors
+        return vectors
 
     def _refine(
         self,

@@ -17,8 +17,17 @@ from bench.clips import pan_frames, sprite_at, write_clip, write_gif
 from nst_core import TransferConfig
 from nst_core.cli import EXIT_ERROR, EXIT_OK, main
 from nst_core.errors import ConfigError, VideoError
+from nst_core.instant import get_network, instant_picture
 from nst_core.media import VideoLimits, frame_limit, probe, read_frames
-from nst_core.video import FrameProgress, flow_between, grey, paint_video, trustworthy, warping_error
+from nst_core.video import (
+    FramePainter,
+    FrameProgress,
+    flow_between,
+    grey,
+    paint_video,
+    trustworthy,
+    warping_error,
+)
 from tests.conftest import STYLE, encode, small
 
 INSTANT = TransferConfig(size=96, steps=0, init="fast")
@@ -54,6 +63,30 @@ def test_a_clip_is_painted_with_its_frame_count_rate_and_sound(tmp_path, pan, pa
     assert seconds == pytest.approx(1.0, abs=0.1)
     assert (result.width, result.height) == (96, 64) and not result.stopped
     assert result.gif is not None and Image.open(result.gif).n_frames == 12
+
+
+@pytest.mark.parametrize(("change", "predictions"), [({}, 1), ({"strength": 0.5}, 6), ({"color": "match"}, 3)])
+def test_a_clips_style_vector_is_predicted_once_when_no_frame_changes_it(
+    pan, painting, monkeypatch, change, predictions
+):
+    """The paintings' vector is the same for every frame unless the frame's own is mixed in or the paintings
+    are recoloured to it; the frames are those each painted alone."""
+    network = get_network()
+    predicted = []
+
+    def counted(image: Image.Image) -> np.ndarray:
+        predicted.append(image.size)
+        return type(network).style_vector(network, image)
+
+    monkeypatch.setattr(network, "style_vector", counted)
+    config = INSTANT.replace(**change)
+    frames = list(read_frames(pan, (96, 64)))[:3]
+    painter = FramePainter([painting], config, "none")
+    painted = [painter(frame, None) for frame in frames]
+    assert len(predicted) == predictions
+    for frame, picture in zip(frames, painted, strict=True):
+        alone = instant_picture(network, frame, [painting], config, frame.size)
+        assert np.array_equal(np.asarray(picture), np.asarray(alone))
 
 
 def test_a_gif_shows_every_frame_in_one_palette_close_to_the_painted_frames(tmp_path, monkeypatch):
