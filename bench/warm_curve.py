@@ -26,6 +26,8 @@ from nst_core.transfer import stylize
 PLANS = [
     ("photo", PHOTO_START_STEPS, 1.0, True),
     ("instant", WARM_START_STEPS, 1.0, True),
+    ("instant", WARM_START_STEPS, 1.5, True),
+    ("instant", WARM_START_STEPS, 2.0, True),
     ("instant", WARM_START_STEPS, 3.0, True),
     ("instant", 2 * WARM_START_STEPS, 1.0, False),
     ("instant", 2 * WARM_START_STEPS, 1.5, False),
@@ -34,7 +36,7 @@ PLANS = [
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.warm_curve", description=__doc__)
-    parser.add_argument("--pairs", type=int, default=2, help="how many example pairs")
+    parser.add_argument("--pairs", type=int, default=4, help="how many example pairs")
     parser.add_argument("--size", type=int, default=256, help="longest side, px")
     parser.add_argument("--name", default="warm-curve", help="results stem")
     args = parser.parse_args(argv)
