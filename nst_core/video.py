@@ -237,7 +237,7 @@ class FramePainter:
 
     def _vectors(self, frame: Image.Image) -> list[np.ndarray]:
         """The style vectors ``frame`` is painted with; kept for the clip when they do not depend on the frame
-        (they take a fifth of an instant frame: the paintings cropped, resized and predicted again)."""
+        (otherwise every frame crops, resizes and predicts the paintings again)."""
         if self.masks is None:
             vectors = [painting_vector(self.network, frame, self.styles, self.config)]
         else:

@@ -175,6 +175,11 @@ def test_on_a_desktop_the_forming_picture_and_the_result_come_into_view(app_url)
         page.wait_for_timeout(1500)  # the smooth scroll
         stop = page.get_by_role("button", name="Stop and keep this")
         forming = page.locator("[data-testid='stImage']").filter(has_text=re.compile(r"^(Instant painting|Step \d+)$"))
+        if not forming.count():  # once in a full run (2026-11-30) the forming picture was gone 1.5 s after it came
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "e2e-forming-gone.png"), full_page=True)
+            captions = [image.inner_text() for image in page.locator("[data-testid='stImage']").all()]
+            pytest.fail(f"no forming picture; captions {captions}; the page says: {page.inner_text('body')[:1500]}")
         assert in_view(forming, 900) and in_view(stop, 900)
         assert in_view(button, 900)  # the button stays in view above it
         stop.click()
