@@ -103,9 +103,11 @@ def watch_comparison(runtime: Runtime) -> bool:
         label = work.variants[index].label
         view.progress(min(1.0, progress.fraction), f"{label}: step {report.step}/{report.total} · "
                       f"{about(status.left)} left for the comparison")  # fmt: skip
-        if report.preview is not None and status.preview_number != shown[0]:
+        latest = status.preview
+        if latest is not None and latest.preview is not None and status.preview_number != shown[0]:
             shown[0] = status.preview_number
-            live[index].image(report.preview, caption=label, width="stretch")
+            run = latest.detail[0] if isinstance(latest.detail, tuple) else index
+            live[run].image(latest.preview, caption=work.variants[run].label, width="stretch")
 
     watch_to_the_end(runtime, job, draw)
     return True

@@ -164,13 +164,15 @@ def watch(runtime: Runtime, job_id: str, draw: Callable[[JobStatus], None]) -> J
     """
     owner = session_id()
     run = _runs.get(owner) or _new_run(owner)
+    seen = -1  # the preview ``draw`` has been given (it is not sent again)
     try:
         while True:
             try:
-                status = runtime.service.status(job_id)
+                status = runtime.service.status(job_id, seen)
             except KeyError:  # collected by a newer run of this page meanwhile: that run shows it
                 return None
             draw(status)
+            seen = status.preview_number
             if status.state == "done":
                 return status
             time.sleep(POLL)

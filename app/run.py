@@ -84,10 +84,11 @@ class LiveView:
             self.view.progress(0.0, f"Starting · {about(status.left)} left")
             return
         self.view.progress(report.fraction, progress_line(report, self.config, self.content_size, status.left))
-        if report.preview is not None and status.preview_number != self.preview_number:
+        shown = status.preview
+        if shown is not None and shown.preview is not None and status.preview_number != self.preview_number:
             self.preview_number = status.preview_number
-            caption = f"Step {report.step}" if report.step else "Instant painting"
-            self.live.image(report.preview, caption=caption, width="stretch")
+            caption = f"Step {shown.step}" if shown.step else "Instant painting"
+            self.live.image(shown.preview, caption=caption, width="stretch")
 
 
 def submit_picture(

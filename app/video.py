@@ -219,9 +219,11 @@ def watch_clip(runtime: Runtime) -> bool:
             return
         view.progress(min(1.0, progress.fraction), frame_line(status, progress))
         now = time.monotonic()
-        if progress.preview is not None and status.preview_number != shown[0] and now - shown[1] >= PREVIEW_SECONDS:
+        latest = status.preview  # every frame has one; the page shows one at most every PREVIEW_SECONDS
+        due = status.preview_number != shown[0] and now - shown[1] >= PREVIEW_SECONDS
+        if due and latest is not None and latest.preview is not None:
             shown[0], shown[1] = status.preview_number, now
-            live.image(progress.preview, caption=f"Frame {progress.step}", width="content")
+            live.image(latest.preview, caption=f"Frame {latest.step}", width="content")
 
     watch_to_the_end(runtime, job, draw)
     return True

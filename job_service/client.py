@@ -78,8 +78,8 @@ class ClusterService:
         job: str = self._call("submit", owner, work)
         return job
 
-    def status(self, job_id: str) -> JobStatus:
-        status: JobStatus = self._call("status", job_id)
+    def status(self, job_id: str, seen_preview: int = -1) -> JobStatus:
+        status: JobStatus = self._call("status", job_id, seen_preview)
         return status
 
     def cancel(self, job_id: str) -> None:

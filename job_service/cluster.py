@@ -165,8 +165,8 @@ class Line:
     def submit(self, owner: str, work: Work) -> str:
         return self.scheduler.submit(owner, OnPainter(work, self))
 
-    def status(self, job_id: str) -> JobStatus:
-        return self.scheduler.status(job_id)
+    def status(self, job_id: str, seen_preview: int = -1) -> JobStatus:
+        return self.scheduler.status(job_id, seen_preview)
 
     def cancel(self, job_id: str) -> None:
         self.scheduler.cancel(job_id)

@@ -54,6 +54,7 @@ class JobStatus:
     paused: bool  # waiting again after a turn, with its work so far kept (a clip or a comparison)
     used: float  # s it has held a slot so far
     progress: Progress | None  # the latest report of the work
+    preview: Progress | None  # the latest report with a preview (reports can come faster than a page looks)
     preview_number: int  # counts previews, so a page redraws only a new one
     result: Any  # the work's result once done (None if it failed or left the line before starting)
     error: str | None  # one sentence, when it failed
@@ -74,6 +75,7 @@ class Job:
     used: float = 0.0  # s of finished turns
     paused: bool = False
     progress: Progress | None = None
+    preview: Progress | None = None
     preview_number: int = 0
     result: Any = None
     error: str | None = None
@@ -140,8 +142,9 @@ class Scheduler:
         threading.Thread(target=self._main, args=(job,), name=f"nst-{job.id}", daemon=True).start()
         return job.id
 
-    def status(self, job_id: str) -> JobStatus:
-        """Where a job is, with its planned wait and time left.
+    def status(self, job_id: str, seen_preview: int = -1) -> JobStatus:
+        """Where a job is, with its planned wait and time left; its latest preview unless the caller has seen it
+        (``seen_preview`` is that preview's number: a page on a cluster then does not fetch it ten times a second).
 
         Raises:
             KeyError: no such job (never submitted, or collected).
@@ -156,6 +159,7 @@ class Scheduler:
                 wait=timing.start if job.state == "waiting" else 0.0,
                 left=timing.end if job.state != "done" else 0.0,
                 cut_in=self._cut_in(job), paused=job.paused, used=self._used(job), progress=job.progress,
+                preview=job.preview if job.preview_number != seen_preview else None,
                 preview_number=job.preview_number, result=job.result, error=job.error, stopped=job.stopped,
             )  # fmt: skip
 
@@ -226,7 +230,7 @@ class Scheduler:
         with self._condition:
             job.progress = progress
             if progress.preview is not None:
-                job.preview_number += 1
+                job.preview, job.preview_number = progress, job.preview_number + 1
             if not job.work.yields and self._turn_over(job):
                 job.stop("turn")  # a picture's turn ends with its best picture so far
 

@@ -771,7 +771,7 @@ def test_a_clip_whose_frames_are_painted_says_its_video_is_being_written():
     from job_service.scheduler import JobStatus
 
     running = JobStatus(id="job-1", kind="clip", state="running", position=0, wait=0.0, left=12.0, cut_in=None,
-                        paused=False, used=3.0, progress=None, preview_number=0, result=None, error=None,
+                        paused=False, used=3.0, progress=None, preview=None, preview_number=0, result=None, error=None,
                         stopped=None)  # fmt: skip
     assert frame_line(running, Progress(0.5, 24, 48, 3.0)) == "Frame 24/48 · about 12 s left"
     assert frame_line(running, Progress(1.0, 48, 48, 6.0)) == "Frame 48/48 · writing the video…"  # not "0 s left"

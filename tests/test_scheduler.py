@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from job_service.forecast import Planned, forecast
 from job_service.jobs import Progress
@@ -21,6 +22,7 @@ from job_service.scheduler import Scheduler
 from nst_core.errors import BusyError, NSTError
 
 STEP = 0.05  # s a scripted step takes
+PREVIEW = Image.new("RGB", (4, 4))
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Scripted:
     kind: str = "picture"
     lane: str = "device"
     fail_at: int | None = None
+    preview_every: int = 0  # steps between two reports with a preview (0: none)
     done: int = field(default=0, init=False)
     admitted: list[float] = field(default_factory=list, init=False)
 
@@ -55,7 +58,8 @@ class Scripted:
                 raise (NSTError("This picture cannot be painted.") if step else RuntimeError("bug"))
             time.sleep(STEP)
             self.done = step + 1
-            context.report(Progress(self.done / self.steps, self.done, self.steps, context.used()))
+            preview = PREVIEW if self.preview_every and self.done % self.preview_every == 0 else None
+            context.report(Progress(self.done / self.steps, self.done, self.steps, context.used(), preview))
         return self.done
 
     def learn(self, pace: Pace, result: Any, used: float) -> None:
@@ -239,6 +243,19 @@ def test_a_run_is_told_at_once_that_someone_waits_and_when_it_will_end():
     assert cut is not None and 4.0 < cut <= 5.0
     assert service.status(long).left == pytest.approx(cut + STEP / 2, abs=0.2)
     service.cancel(long)
+
+
+def test_the_latest_preview_is_kept_for_the_page_when_later_steps_have_none():
+    """A page looks ten times a second; on a GPU a step takes milliseconds, so the report it sees has almost never
+    a preview: the forming picture stood still at the instant picture (only the latest report was kept)."""
+    service = scheduler()
+    job = service.submit("a", Scripted(steps=12, preview_every=5))
+    done = service.wait(job, timeout=10.0)
+    assert done.state == "done" and done.progress is not None and done.progress.step == 12
+    assert done.preview is not None and done.preview.step == 10 and done.preview.preview is PREVIEW
+    assert done.preview_number == 2
+    assert service.status(job, seen_preview=2).preview is None  # a page that has it is not sent it again
+    assert service.status(job, seen_preview=1).preview is done.preview
 
 
 def test_results_are_collected_once():
