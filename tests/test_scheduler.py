@@ -246,8 +246,8 @@ def test_a_run_is_told_at_once_that_someone_waits_and_when_it_will_end():
 
 
 def test_the_latest_preview_is_kept_for_the_page_when_later_steps_have_none():
-    """A page looks ten times a second; on a GPU a step takes milliseconds, so the report it sees has almost never
-    a preview: the forming picture stood still at the instant picture (only the latest report was kept)."""
+    """A page looks ten times a second; where steps are faster than that (small pictures, a GPU), the latest report
+    carried a preview about one look in five (only the latest report was kept): previews came late or not at all."""
     service = scheduler()
     job = service.submit("a", Scripted(steps=12, preview_every=5))
     done = service.wait(job, timeout=10.0)
