@@ -9,7 +9,7 @@ import streamlit as st
 from PIL import Image
 
 from app.inputs import Styles, chosen_credits
-from app.jobs import StatusView, about, active_work, finished, stop, submit, watch_to_the_end
+from app.jobs import StatusView, about, active_work, finished, new_preview, stop, submit, watch_to_the_end
 from app.results import WHOLE_STEPS
 from app.runtime import Runtime, checked_config, preload
 from app.session import keep, kept
@@ -103,11 +103,11 @@ def watch_comparison(runtime: Runtime) -> bool:
         label = work.variants[index].label
         view.progress(min(1.0, progress.fraction), f"{label}: step {report.step}/{report.total} · "
                       f"{about(status.left)} left for the comparison")  # fmt: skip
-        latest = status.preview
-        if latest is not None and latest.preview is not None and status.preview_number != shown[0]:
-            shown[0] = status.preview_number
+        fresh = new_preview(status, shown[0])
+        if fresh is not None:
+            (latest, image), shown[0] = fresh, status.preview_number
             run = latest.detail[0] if isinstance(latest.detail, tuple) else index
-            live[run].image(latest.preview, caption=work.variants[run].label, width="stretch")
+            live[run].image(image, caption=work.variants[run].label, width="stretch")
 
     watch_to_the_end(runtime, job, draw)
     return True

@@ -19,12 +19,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import streamlit as st
+from PIL import Image
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from app.runtime import Runtime
 from app.session import session_id
-from job_service.jobs import Work
+from job_service.jobs import Progress, Work
 from job_service.scheduler import JobStatus
 from nst_core.errors import BusyError
 
@@ -155,6 +156,15 @@ def cut_line(status: JobStatus, what: str) -> str | None:
     if status.cut_in is None or status.cut_in >= status.left:
         return None
     return f"Others are waiting: this run ends in {about(status.cut_in)} with {what}."
+
+
+def new_preview(status: JobStatus, shown: int) -> tuple[Progress, Image.Image] | None:
+    """The job's latest report with a preview, and the preview, when it is not the one on the page (``shown``: the
+    number of that one); None otherwise. The latest report itself rarely has one where steps are fast."""
+    latest = status.preview
+    if latest is None or latest.preview is None or status.preview_number == shown:
+        return None
+    return latest, latest.preview
 
 
 def watch(runtime: Runtime, job_id: str, draw: Callable[[JobStatus], None]) -> JobStatus | None:

@@ -10,7 +10,7 @@ import streamlit as st
 from PIL import Image
 
 from app.inputs import Styles
-from app.jobs import StatusView, about, active_work, finished, stop, submit, watch_to_the_end
+from app.jobs import StatusView, about, active_work, finished, new_preview, stop, submit, watch_to_the_end
 from app.regions import Regions
 from app.runtime import Runtime, checked_config, get_log, preload
 from app.session import Entry, keep, kept, next_number, remember
@@ -84,11 +84,11 @@ class LiveView:
             self.view.progress(0.0, f"Starting · {about(status.left)} left")
             return
         self.view.progress(report.fraction, progress_line(report, self.config, self.content_size, status.left))
-        shown = status.preview
-        if shown is not None and shown.preview is not None and status.preview_number != self.preview_number:
-            self.preview_number = status.preview_number
+        fresh = new_preview(status, self.preview_number)
+        if fresh is not None:
+            (shown, image), self.preview_number = fresh, status.preview_number
             caption = f"Step {shown.step}" if shown.step else "Instant painting"
-            self.live.image(shown.preview, caption=caption, width="stretch")
+            self.live.image(image, caption=caption, width="stretch")
 
 
 def submit_picture(

@@ -14,7 +14,7 @@ from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.inputs import ASSETS, Styles, credit
-from app.jobs import StatusView, about, active_work, finished, stop, submit, watch_to_the_end
+from app.jobs import StatusView, about, active_work, finished, new_preview, stop, submit, watch_to_the_end
 from app.regions import Regions
 from app.runtime import Runtime, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
@@ -209,7 +209,7 @@ def watch_clip(runtime: Runtime) -> bool:
     if st.button("Stop and keep the frames so far", key="stop_video"):
         stop(runtime, job)
     live = st.empty()
-    shown = [0, 0.0]  # the preview on the page, and when it was drawn
+    number, drawn = [0], [0.0]  # the preview on the page, and when it was drawn
 
     def draw(status: JobStatus) -> None:
         progress = status.progress
@@ -219,11 +219,10 @@ def watch_clip(runtime: Runtime) -> bool:
             return
         view.progress(min(1.0, progress.fraction), frame_line(status, progress))
         now = time.monotonic()
-        latest = status.preview  # every frame has one; the page shows one at most every PREVIEW_SECONDS
-        due = status.preview_number != shown[0] and now - shown[1] >= PREVIEW_SECONDS
-        if due and latest is not None and latest.preview is not None:
-            shown[0], shown[1] = status.preview_number, now
-            live.image(latest.preview, caption=f"Frame {latest.step}", width="content")
+        fresh = new_preview(status, number[0]) if now - drawn[0] >= PREVIEW_SECONDS else None
+        if fresh is not None:
+            (latest, image), number[0], drawn[0] = fresh, status.preview_number, now
+            live.image(image, caption=f"Frame {latest.step}", width="content")
 
     watch_to_the_end(runtime, job, draw)
     return True

@@ -779,6 +779,25 @@ def test_a_clip_whose_frames_are_painted_says_its_video_is_being_written():
     assert frame_line(stopped, Progress(0.25, 12, 48, 2.0)) == "Frame 12/48 · writing the video…"
 
 
+def test_a_page_is_given_the_latest_preview_once_though_the_latest_report_has_none():
+    import dataclasses
+
+    from PIL import Image
+
+    from app.jobs import new_preview
+    from job_service.jobs import Progress
+    from job_service.scheduler import JobStatus
+
+    image = Image.new("RGB", (4, 4))
+    with_preview, after = Progress(10 / 12, 10, 12, 1.0, image), Progress(11 / 12, 11, 12, 1.1)
+    status = JobStatus(id="job-1", kind="picture", state="running", position=0, wait=0.0, left=1.0, cut_in=None,
+                       paused=False, used=1.1, progress=after, preview=with_preview, preview_number=2, result=None,
+                       error=None, stopped=None)  # fmt: skip
+    assert new_preview(status, shown=1) == (with_preview, image)
+    assert new_preview(status, shown=2) is None  # the one on the page already
+    assert new_preview(dataclasses.replace(status, preview=None), shown=1) is None  # not sent: the page has it
+
+
 def test_a_watched_jobs_line_and_bar_are_drawn_again_only_when_they_change_or_the_heartbeat_is_due():
     """Ten looks a second at a job, each drawn, made the page's picture 19% slower (app.jobs.Redrawn says how);
     a draw is also where Streamlit ends a stopped script, so the bar is drawn at least every HEARTBEAT s."""
