@@ -6,7 +6,7 @@ tests give the scheduler scripted ones. Plain typing only: importing this module
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from PIL import Image
@@ -35,6 +35,20 @@ class Progress:
     elapsed: float  # s of work since it was admitted (turns of others not counted)
     preview: Image.Image | None = None
     detail: Any = None
+
+    def without_pictures(self) -> Progress:
+        """This report without its pictures (its preview, and its detail's): what a page is sent on every look,
+        the picture being sent once, as the job's latest preview."""
+        return replace(self, preview=None, detail=_without_picture(self.detail))
+
+
+def _without_picture(detail: Any) -> Any:
+    """``detail`` with its ``preview`` field emptied (also inside a tuple, a comparison's ``(run, report)``)."""
+    if isinstance(detail, tuple):
+        return tuple(_without_picture(part) for part in detail)
+    if is_dataclass(detail) and not isinstance(detail, type) and "preview" in {f.name for f in fields(detail)}:
+        return replace(detail, preview=None)
+    return detail
 
 
 class Work(Protocol):

@@ -53,7 +53,7 @@ class JobStatus:
     cut_in: float | None  # s until its turn ends because others wait (None: nobody waits, or it ends first)
     paused: bool  # waiting again after a turn, with its work so far kept (a clip or a comparison)
     used: float  # s it has held a slot so far
-    progress: Progress | None  # the latest report of the work
+    progress: Progress | None  # the latest report of the work, without its pictures
     preview: Progress | None  # the latest report with a preview (reports can come faster than a page looks)
     preview_number: int  # counts previews, so a page redraws only a new one
     result: Any  # the work's result once done (None if it failed or left the line before starting)
@@ -228,7 +228,7 @@ class Scheduler:
 
     def _report(self, job: Job, progress: Progress) -> None:
         with self._condition:
-            job.progress = progress
+            job.progress = progress.without_pictures()  # a page is sent the picture once, as the preview below
             if progress.preview is not None:
                 job.preview, job.preview_number = progress, job.preview_number + 1
             if not job.work.yields and self._turn_over(job):

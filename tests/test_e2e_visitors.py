@@ -110,7 +110,12 @@ def test_a_visitor_behind_a_comparison_is_told_a_wait_that_holds(app_url):
         figures, started = follow_the_wait(visitor)
         assert_waits_held(figures, started)
         visitor.get_by_text("#1 · ").first.wait_for(timeout=60_000)
-        presenter.get_by_role("button", name="Stop and keep the runs so far").click()
-        presenter.get_by_text("Comparison", exact=True).wait_for(timeout=60_000)
+        # The comparison carries on after the visitor's picture: stopped here, or done meanwhile on a fast host.
+        stop = presenter.get_by_role("button", name="Stop and keep the runs so far")
+        sheet = presenter.get_by_text("Comparison", exact=True)
+        stop.or_(sheet).first.wait_for(timeout=60_000)
+        if stop.count():
+            stop.click()
+        sheet.wait_for(timeout=60_000)
         for page in (presenter, visitor):
             assert page.locator("[data-testid='stException']").count() == 0

@@ -258,6 +258,32 @@ def test_the_latest_preview_is_kept_for_the_page_when_later_steps_have_none():
     assert service.status(job, seen_preview=1).preview is done.preview
 
 
+def test_a_picture_is_sent_to_a_page_once_not_with_every_look_at_the_report_that_carried_it():
+    """The latest report kept its picture, so a page that had the preview was sent it again with every look until
+    the next report (on a cluster, a status crosses processes for each look, ten a second; a clip's every report
+    carries a frame)."""
+    service = scheduler()
+    job = service.submit("a", Scripted(steps=10, preview_every=5))  # its last report carries a picture
+    done = service.wait(job, timeout=10.0)
+    assert done.preview is not None and done.preview.preview is PREVIEW and done.preview.step == 10
+    assert done.progress is not None and done.progress.step == 10 and done.progress.preview is None
+    seen = service.status(job, seen_preview=done.preview_number)
+    assert seen.preview is None and seen.progress is not None and seen.progress.preview is None
+    # The work's own record loses its picture too (a comparison's (run, report), a clip's frame report).
+    frame = Frame(3, PREVIEW)
+    report = Progress(0.5, 3, 9, 1.0, PREVIEW, (1, frame)).without_pictures()
+    assert report.preview is None and report.detail == (1, Frame(3, None))
+    assert frame.preview is PREVIEW  # the report the work made is left as it was
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A work's own record of a step, with its picture (as nst_core's reports have)."""
+
+    number: int
+    preview: Image.Image | None
+
+
 def test_results_are_collected_once():
     service = scheduler(slots=1, max_waiting=4, share_seconds=60)
     job = service.submit("a", Scripted(1))
