@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,18 @@ ASSETS = ROOT / "assets"
 CONTENT = ASSETS / "content" / "tubingen.jpg"
 STYLE = ASSETS / "style" / "starry_night.jpg"
 STYLE_2 = ASSETS / "style" / "the_scream.jpg"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def components_scanned_once() -> Iterator[None]:
+    """Streamlit's ``AppTest`` looks through every installed package for page components on each new app (about
+    0.3 s; the suite makes some fifty apps): the packages do not change during the suite, so it looks once."""
+    from streamlit.components.v2 import manifest_scanner
+
+    scan = manifest_scanner.scan_component_manifests
+    manifest_scanner.scan_component_manifests = functools.cache(scan)
+    yield
+    manifest_scanner.scan_component_manifests = scan
 
 
 @pytest.fixture(scope="session")
