@@ -71,3 +71,10 @@ def app_url() -> Iterator[str]:
 
     with served(TEST_SERVER, "--server.maxUploadSize", "1") as url:
         yield url
+
+
+def pytest_sessionfinish() -> None:
+    """The browser tests' one chromium ends with the suite."""
+    from tests.browser import close_chromium
+
+    close_chromium()
