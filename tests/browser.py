@@ -58,8 +58,8 @@ _shared: dict[str, Any] = {}  # the suite's one Playwright and chromium, started
 
 @contextmanager
 def chromium() -> Iterator[Any]:
-    """Debian's chromium through Playwright, one browser for the whole suite (a launch takes about a second); the
-    windows a test opened (its browser contexts, each a visitor of its own) are closed at its end."""
+    """Debian's chromium through Playwright, one browser for the whole suite (launched by the first browser test);
+    the windows a test opened (its browser contexts, each a visitor of its own) are closed at its end."""
     browser = _shared.get("browser")
     if browser is None or not browser.is_connected():
         if "playwright" not in _shared:

@@ -21,8 +21,8 @@ STYLE_2 = ASSETS / "style" / "the_scream.jpg"
 
 @pytest.fixture(scope="session", autouse=True)
 def components_scanned_once() -> Iterator[None]:
-    """Streamlit's ``AppTest`` looks through every installed package for page components on each new app (about
-    0.3 s; the suite makes some fifty apps): the packages do not change during the suite, so it looks once."""
+    """Streamlit's ``AppTest`` looks through every installed package for page components on each new app; the
+    packages do not change during the suite, so it looks once."""
     from streamlit.components.v2 import manifest_scanner
 
     scan = manifest_scanner.scan_component_manifests
