@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def app_url() -> Iterator[str]:
 
 
 def pytest_sessionfinish() -> None:
-    """The browser tests' one chromium ends with the suite."""
-    from tests.browser import close_chromium
-
-    close_chromium()
+    """The browser tests' one chromium ends with the suite (where a browser test ran)."""
+    browser = sys.modules.get("tests.browser")
+    if browser is not None:
+        browser.close_chromium()
