@@ -53,38 +53,17 @@ def served(env: dict[str, str], *options: str) -> Iterator[str]:
         server.wait(timeout=20)
 
 
-_shared: dict[str, Any] = {}  # the suite's one Playwright and chromium, started by the first browser test
-
-
 @contextmanager
 def chromium() -> Iterator[Any]:
-    """Debian's chromium through Playwright, one browser for the whole suite (launched by the first browser test);
-    the windows a test opened (its browser contexts, each a visitor of its own) are closed at its end."""
-    browser = _shared.get("browser")
-    if browser is None or not browser.is_connected():
-        if "playwright" not in _shared:
-            from playwright.sync_api import sync_playwright
+    """Debian's chromium through Playwright; closed at the end."""
+    from playwright.sync_api import sync_playwright
 
-            _shared["playwright"] = sync_playwright().start()
-        browser = _shared["browser"] = _shared["playwright"].chromium.launch(
-            executable_path=CHROMIUM, args=BROWSER_ARGS
-        )
-    before = set(browser.contexts)
-    try:
-        yield browser
-    finally:
-        for context in browser.contexts:
-            if context not in before:
-                context.close()
-
-
-def close_chromium() -> None:
-    """End the suite's browser and Playwright (at the end of the session)."""
-    browser, playwright = _shared.pop("browser", None), _shared.pop("playwright", None)
-    if browser is not None and browser.is_connected():
-        browser.close()
-    if playwright is not None:
-        playwright.stop()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @contextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import io
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,10 +71,3 @@ def app_url() -> Iterator[str]:
 
     with served(TEST_SERVER, "--server.maxUploadSize", "1") as url:
         yield url
-
-
-def pytest_sessionfinish() -> None:
-    """The browser tests' one chromium ends with the suite (where a browser test ran)."""
-    browser = sys.modules.get("tests.browser")
-    if browser is not None:
-        browser.close_chromium()

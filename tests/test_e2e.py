@@ -291,7 +291,12 @@ def test_two_regions_drawn_on_the_page_are_painted_and_the_strength_turns_down_w
         set_steps(page, 5)
         wait_until_idle(page)
         page.get_by_role("button", name="Paint it").click()
-        page.get_by_role("button", name="Download PNG").wait_for(timeout=180_000)
+        try:
+            page.get_by_role("button", name="Download PNG").wait_for(timeout=180_000)
+        except Exception:  # no result (once in CI, 2026-12-01): what the page showed instead
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "e2e-regions-no-result.png"), full_page=True)
+            pytest.fail(f"no result after 180 s; the page says: {page.inner_text('body')[:2000]}")
         wait_until_settled(page)
         assert page.get_by_text("2 regions").count() >= 1
         painted, photo = picture(page, "#1 · "), picture(page, "Photo")
