@@ -173,8 +173,11 @@ def _widget(name: str, control: Control, limits: Limits, varied: str | None = No
     if name == "size":
         return int(st.slider(label, MIN_SIZE, limits.max_size, limits.default_size, step=SIZE_STEP, **common))
     if name == "steps":
+        # The method's choice sets the steps (``_steps_for_method``), so the state holds the value: a default
+        # given beside it is ignored, and Streamlit warns of the two in the server's log.
         most = min(limits.max_steps, HARD_MAX_STEPS)
-        return int(st.slider(label, 1, most, steps, **common))
+        st.session_state.setdefault(name, steps)
+        return int(st.slider(label, 1, most, **common))
     if control.presets:
         return float(st.select_slider(label, options=list(control.presets), value=default, **common))
     choices = _choices(name, control)

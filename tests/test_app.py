@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import Iterator
@@ -170,6 +171,29 @@ def test_unreachable_weights_say_so_and_offer_the_original(monkeypatch, tmp_path
     assert any("Original VGG19" in e.value for e in at.error)
     at.selectbox(key="weights").set_value("original")
     assert_painted(paint(at))
+
+
+def test_choosing_a_method_sets_its_steps_and_streamlit_warns_of_nothing(monkeypatch):
+    from streamlit.elements.lib import policies
+
+    from app.form import method_steps
+
+    warned: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = warned.append  # type: ignore[method-assign]
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)  # said once per process
+    logger = logging.getLogger(policies.__name__)
+    logger.addHandler(handler)
+    try:
+        at = new_app()
+        for method in ("gatys", "refined"):
+            at.radio(key="method").set_value(method).run()
+            steps = at.slider(key="steps")
+            assert steps.value == method_steps(method, int(steps.max))
+    finally:
+        logger.removeHandler(handler)
+    assert not at.exception
+    assert not [record.getMessage() for record in warned], "a widget's value set twice"
 
 
 def test_the_three_methods_paint_and_come_back_with_their_settings():
@@ -395,6 +419,19 @@ def test_the_largest_picture_and_the_first_waits_come_from_this_devices_measured
     assert at.slider(key="size").max == limits.max_size and limits.max_size % 32 == 0
     assert f"Up to {limits.max_size} px ({limits.size_reason})" in at.caption[0].value
     st.cache_resource.clear()
+
+
+def test_what_the_server_keeps_for_its_life_is_out_of_the_collectors_view():
+    """Streamlit collects every generation after each script run with the GIL held; with torch and the networks
+    in its view that took 0.2 s per click and visitor, and the painting threads waited for it."""
+    from app.runtime import default_model, get_runtime
+
+    new_app()  # the runtime is built on a session's first run (if no test here built it before)
+    model = default_model(get_runtime())
+    assert model is not None
+    tracked = gc.get_objects()
+    assert not any(item is model for item in tracked)
+    assert gc.get_freeze_count() > len(tracked)
 
 
 def test_no_visitor_text_can_become_html():
