@@ -22,6 +22,7 @@ from nst_core.media import VideoLimits, frame_limit, probe, read_frames
 from nst_core.video import (
     FramePainter,
     FrameProgress,
+    VideoResult,
     flow_between,
     grey,
     paint_video,
@@ -41,6 +42,17 @@ def pan(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def painting() -> Image.Image:
     return small(STYLE, 256)
+
+
+@pytest.fixture(scope="module")
+def refined_pan(tmp_path_factory, pan, painting) -> tuple[VideoResult, VideoResult]:
+    """The pan painted refined (3 steps a frame, 96 px), with the flow and each frame on its own: two tests
+    read the same two clips."""
+    folder = tmp_path_factory.mktemp("refined")
+    config = TransferConfig(size=96, steps=3, init="fast", early_stop=False)
+    held = paint_video(pan, painting, folder / "out.mp4", config, gif=False)
+    alone = paint_video(pan, painting, folder / "alone.mp4", config, coherence="none", gif=False)
+    return held, alone
 
 
 def decoded(path: Path) -> tuple[int, Fraction, bool, float]:
@@ -196,13 +208,11 @@ def test_the_pixels_a_moving_object_uncovers_are_not_trusted(pan):
 
 
 @pytest.mark.slow
-def test_a_refined_clip_leaves_no_trail(tmp_path, pan, painting):
+def test_a_refined_clip_leaves_no_trail(refined_pan):
     """Refined frames start from the warped previous frame and are held to it: where the disc was 2-4 frames
     ago, they must be no redder than frames painted on their own (trusting the flows' agreement alone, a
     trail of discs stayed behind: 13.5 redder on average)."""
-    config = TransferConfig(size=96, steps=3, init="fast", early_stop=False)
-    result = paint_video(pan, painting, tmp_path / "out.mp4", config, gif=False)
-    alone = paint_video(pan, painting, tmp_path / "alone.mp4", config, coherence="none", gif=False)
+    result, alone = refined_pan
 
     def redness(frame: Image.Image) -> np.ndarray:
         values = np.asarray(frame, dtype=float)
@@ -217,20 +227,19 @@ def test_a_refined_clip_leaves_no_trail(tmp_path, pan, painting):
 
 
 @pytest.mark.slow
-def test_a_refined_clip_holds_one_look_from_its_first_frame_to_its_last(tmp_path, pan, painting):
+def test_a_refined_clip_holds_one_look_from_its_first_frame_to_its_last(pan, painting, refined_pan):
     """Each refined frame starts from the one before: the first frame used to be the instant picture plus a
     frame's steps and the later ones ever more painted (style distance 0.11 at frame 0, 0.07 from frame 2)."""
     from nst_core.compare import distances
 
+    result, alone = refined_pan
     config = TransferConfig(size=96, steps=3, init="fast", early_stop=False)
-    result = paint_video(pan, painting, tmp_path / "out.mp4", config, gif=False)
     photos = list(read_frames(pan, (result.width, result.height)))
     style = [distances(frame, photo, [painting], config)["distance_style"]
              for frame, photo in zip(result.painted, photos, strict=True)]  # fmt: skip
     middle = float(np.median(style))
     assert abs(style[-1] / style[0] - 1) <= 0.15, style
     assert all(abs(value / middle - 1) <= 0.15 for value in style), style
-    alone = paint_video(pan, painting, tmp_path / "alone.mp4", config, coherence="none", gif=False)
     assert warping_error(result.painted, photos) < 0.3 * warping_error(alone.painted, photos)
 
 
