@@ -47,6 +47,7 @@ WAIT = re.compile(r"(?:in line|carries on in); (?:about (\d+) s|a few seconds)")
 RUNNING = re.compile(r"Instant painting ready|Step \d+/\d+|step \d+/\d+|Frame \d+/\d+|Starting")
 DONE = {"refined": "#1 · ", "instant": "#1 · ", "comparison": "Comparison", "clip": "Painted clip"}
 FEW_SECONDS = 5.0  # "a few seconds" is read as this
+TIMED_OUT = "timed out"
 
 
 def free_port() -> int:
@@ -191,10 +192,12 @@ def main(argv: list[str] | None = None) -> int:
                 prepare(page, kind, args.steps)
                 pages.append(page)
             lower_browsers(args.browser_nice)
+            for page, kind in zip(pages, kinds, strict=True):
+                start_notes(page, kind)
             submitted = []
             for page, kind in zip(pages, kinds, strict=True):
                 page.get_by_role("button", name=BUTTONS[kind]).click()
-                submitted.append(time.monotonic())
+                submitted.append(time.time())
                 time.sleep(0.3)
             records = watch(pages, kinds, submitted, args.timeout, args.browser_nice)
             rss = rss_mib(server.pid)
@@ -205,52 +208,84 @@ def main(argv: list[str] | None = None) -> int:
     return report(records, rss, args)
 
 
+# Each page notes what it says itself, when it changes (a look at most every 0.1 s after a change of its text):
+# the bench used to read every page's text ten times a second, which made ten browsers lay their pages out a
+# hundred times a second on the server's two cores.
+NOTES_JS = r"""([wait, running, done]) => {
+  const waitRe = new RegExp(wait), runningRe = new RegExp(running);
+  window.nstNotes = [];
+  let last = "", queued = false;
+  const look = () => {
+    queued = false;
+    const main = document.querySelector("[data-testid='stMain']");
+    if (!main) return;
+    const text = main.innerText;
+    const found = text.match(waitRe);
+    const error = document.querySelector("[data-testid='stException']") ? "an exception is shown"
+      : (document.querySelector("[data-testid='stAlertContentError']") || {}).innerText || null;
+    const state = [found ? (found[1] ? Number(found[1]) : null) : -1, runningRe.test(text), text.includes(done), error];
+    const key = JSON.stringify(state);
+    if (key !== last) { last = key; window.nstNotes.push([Date.now() / 1000, ...state]); }
+  };
+  new MutationObserver(() => { if (!queued) { queued = true; setTimeout(look, 100); } })
+    .observe(document.body, {subtree: true, childList: true, characterData: true});
+  look();
+}"""
+
+
+def start_notes(page: Any, kind: str) -> None:
+    """Have the page note each change of what it tells (its wait, running, done, an error) with the time."""
+    page.evaluate(NOTES_JS, [WAIT.pattern, RUNNING.pattern, DONE[kind]])
+
+
 def watch(
     pages: list[Any], kinds: list[str], submitted: list[float], timeout: float, nice: int = 0
 ) -> list[dict[str, Any]]:
-    """Poll every page until its job is done: every wait it tells, when it starts, when it is done (the browsers
-    kept at ``nice``, see :func:`lower_browsers`)."""
-    told: list[list[tuple[float, float]]] = [[] for _ in pages]
-    started: dict[int, float] = {}
-    finished: dict[int, float] = {}
-    errors: dict[int, str] = {}
+    """Wait until every page says its job is done (a look every half second), then read what each page noted
+    and when: every wait it told, when its job started and when it was done (the browsers kept at ``nice``,
+    see :func:`lower_browsers`). Times are wall-clock seconds, as ``submitted``."""
     deadline = min(submitted) + timeout
-    while len(finished) + len(errors) < len(pages) and time.monotonic() < deadline:
+    while True:
         lower_browsers(nice)
-        for index, page in enumerate(pages):
-            if index in finished or index in errors:
-                continue
-            now = time.monotonic()
-            text = page.locator("[data-testid='stMain']").inner_text()
-            if page.locator("[data-testid='stException']").count():
-                errors[index] = "an exception is shown"
-            elif page.locator("[data-testid='stAlertContentError']").count():
-                errors[index] = page.locator("[data-testid='stAlertContentError']").first.inner_text()
-            wait = told_wait(text)
-            if wait is not None and index not in started:
-                told[index].append((now, wait))
-            elif index not in started and RUNNING.search(text):
-                started[index] = now
-            if DONE[kinds[index]] in text and not RUNNING.search(text) and (index in started or wait is None):
-                finished[index] = now
-                started.setdefault(index, now)  # an instant picture can start and end between two looks
-        time.sleep(0.1)
-    records = []
-    for index, kind in enumerate(kinds):
-        start = started.get(index)
-        figures = [(at, wait, None if start is None else start - at) for at, wait in told[index]]
-        records.append({
-            "visitor": index, "kind": kind, "real_wait": None if start is None else start - submitted[index],
-            "first_told": figures[0][1] if figures else None,
-            "first_real": figures[0][2] if figures else None,
-            "worst_error": max((abs(w - r) / r for _, w, r in figures if r and w > FEW_SECONDS), default=None),
-            "figures": len(figures),
-            "series": [(round(at - submitted[index], 1), wait, None if real is None else round(real, 1))
-                       for at, wait, real in figures],
-            "done_after": finished.get(index, time.monotonic()) - submitted[index],
-            "error": errors.get(index) or (None if index in finished else "timed out"),
-        })  # fmt: skip
-    return records
+        notes = [page.evaluate("window.nstNotes") for page in pages]
+        records = [record(index, kind, submitted[index], notes[index]) for index, kind in enumerate(kinds)]
+        if all(item["error"] != TIMED_OUT for item in records) or time.time() > deadline:
+            return records
+        time.sleep(0.5)
+
+
+def record(index: int, kind: str, submitted: float, notes: list[list[Any]]) -> dict[str, Any]:
+    """One visitor's figures from its page's notes ``[time, wait (None: "a few seconds", -1: none), running,
+    done, error]``, read as the page said them in turn."""
+    told: list[tuple[float, float]] = []
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+    for at, said, running, done, shown_error in notes:
+        if at < submitted - 1:  # before the button was pressed: the page as prepared
+            continue
+        wait = None if said == -1 else FEW_SECONDS if said is None else float(said)
+        error = error or shown_error
+        if wait is not None and started is None:
+            told.append((at, wait))
+        elif started is None and running:
+            started = at
+        if done and not running and (started is not None or wait is None):
+            finished = at
+            started = at if started is None else started  # an instant picture can start and end between looks
+            break
+    figures = [(at, wait, None if started is None else started - at) for at, wait in told]
+    return {
+        "visitor": index, "kind": kind, "real_wait": None if started is None else started - submitted,
+        "first_told": figures[0][1] if figures else None,
+        "first_real": figures[0][2] if figures else None,
+        "worst_error": max((abs(w - r) / r for _, w, r in figures if r and w > FEW_SECONDS), default=None),
+        "figures": len(figures),
+        "series": [(round(at - submitted, 1), wait, None if real is None else round(real, 1))
+                   for at, wait, real in figures],
+        "done_after": (finished if finished is not None else time.time()) - submitted,
+        "error": error or (None if finished is not None else TIMED_OUT),
+    }  # fmt: skip
 
 
 def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) -> int:
