@@ -208,9 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     return report(records, rss, args)
 
 
-# Each page notes what it says itself, when it changes (a look at most every 0.1 s after a change of its text):
-# the bench used to read every page's text ten times a second, which made ten browsers lay their pages out a
-# hundred times a second on the server's two cores.
+# Each page notes what it says itself, when it changes (a look at most 0.1 s after a change of its text): the
+# times are the page's own, where a bench reading ten pages one after another read each one late by the others.
 NOTES_JS = r"""([wait, running, done]) => {
   const waitRe = new RegExp(wait), runningRe = new RegExp(running);
   window.nstNotes = [];
