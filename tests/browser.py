@@ -67,12 +67,16 @@ def chromium() -> Iterator[Any]:
 
 
 @contextmanager
-def open_page(url: str) -> Iterator[Any]:
+def open_page(url: str, upload: bool = True) -> Iterator[Any]:
+    """The paint page in a desktop window, drawn, with "Upload" chosen for the photo (else the examples)."""
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 2000})
         page.goto(url)
         page.get_by_text("1 · Your photo").wait_for(timeout=60_000)
-        choose_upload(page)
+        if upload:
+            choose_upload(page)
+        else:
+            wait_until_idle(page)
         yield page
 
 

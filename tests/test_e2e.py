@@ -189,11 +189,8 @@ def test_on_a_desktop_the_forming_picture_and_the_result_come_into_view(app_url)
 
 
 def test_the_instant_painting_shows_before_the_first_optimisation_step(app_url):
-    with open_page(app_url) as page:
-        wait_until_idle(page)
-        page.get_by_text("Examples", exact=True).first.click()
+    with open_page(app_url, upload=False) as page:
         page.get_by_role("button", name="Paint it").wait_for(timeout=30_000)
-        wait_until_idle(page)
         page.get_by_text("Instant, then refined").click()
         set_steps(page, 300)
         no_early_stop(page)
@@ -279,8 +276,7 @@ def test_file_names_of_paintings_are_shown_as_text_never_as_links_or_html(app_ur
 
 
 def test_two_regions_drawn_on_the_page_are_painted_and_the_strength_turns_down_without_a_run(app_url):
-    with open_page(app_url) as page:
-        page.get_by_text("Examples", exact=True).first.click()
+    with open_page(app_url, upload=False) as page:
         add_painting(page, "The Scream")
         canvas = regions_canvas(page)
         paint_strokes(page, canvas, 0.02, 0.3)  # Starry Night, the first brush, on the left

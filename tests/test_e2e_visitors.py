@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def test_the_toolbars_stop_keeps_the_picture_and_clears_the_progress_on_the_next_click(app_url):
     from playwright.sync_api import expect
 
-    with open_page(app_url) as page:
+    with open_page(app_url, upload=False) as page:
         start_a_long_example_run(page)
         page.locator("[data-testid='stToolbar']").get_by_role("button", name="Stop").click()
         page.wait_for_timeout(1000)
