@@ -77,8 +77,8 @@ def keep_out_of_collections() -> None:
     garbage collector's view.
 
     Streamlit collects all generations after every script run (``runner.postScriptGC``), with the GIL held:
-    over the 360,000 objects of a server with its networks loaded that took 0.2 s per click, visitor and rerun,
-    and every painting thread waited for it. What a session makes afterwards is still collected.
+    over everything a server with its networks loaded holds, that made every click of every visitor wait, and
+    every painting thread with it (docs/design.md). What a session makes afterwards is still collected.
     """
     gc.collect()
     gc.freeze()

@@ -423,7 +423,7 @@ def test_the_largest_picture_and_the_first_waits_come_from_this_devices_measured
 
 def test_what_the_server_keeps_for_its_life_is_out_of_the_collectors_view():
     """Streamlit collects every generation after each script run with the GIL held; with torch and the networks
-    in its view that took 0.2 s per click and visitor, and the painting threads waited for it."""
+    in its view every click of every visitor waited for it, and the painting threads with it."""
     from app.runtime import default_model, get_runtime
 
     new_app()  # the runtime is built on a session's first run (if no test here built it before)

@@ -44,14 +44,16 @@ def painting() -> Image.Image:
     return small(STYLE, 256)
 
 
+REFINED = TransferConfig(size=96, steps=3, init="fast", early_stop=False)  # a refined clip, small and short
+
+
 @pytest.fixture(scope="module")
 def refined_pan(tmp_path_factory, pan, painting) -> tuple[VideoResult, VideoResult]:
     """The pan painted refined (3 steps a frame, 96 px), with the flow and each frame on its own: two tests
     read the same two clips."""
     folder = tmp_path_factory.mktemp("refined")
-    config = TransferConfig(size=96, steps=3, init="fast", early_stop=False)
-    held = paint_video(pan, painting, folder / "out.mp4", config, gif=False)
-    alone = paint_video(pan, painting, folder / "alone.mp4", config, coherence="none", gif=False)
+    held = paint_video(pan, painting, folder / "out.mp4", REFINED, gif=False)
+    alone = paint_video(pan, painting, folder / "alone.mp4", REFINED, coherence="none", gif=False)
     return held, alone
 
 
@@ -233,9 +235,8 @@ def test_a_refined_clip_holds_one_look_from_its_first_frame_to_its_last(pan, pai
     from nst_core.compare import distances
 
     result, alone = refined_pan
-    config = TransferConfig(size=96, steps=3, init="fast", early_stop=False)
     photos = list(read_frames(pan, (result.width, result.height)))
-    style = [distances(frame, photo, [painting], config)["distance_style"]
+    style = [distances(frame, photo, [painting], REFINED)["distance_style"]
              for frame, photo in zip(result.painted, photos, strict=True)]  # fmt: skip
     middle = float(np.median(style))
     assert abs(style[-1] / style[0] - 1) <= 0.15, style
@@ -253,10 +254,9 @@ def test_after_a_scene_cut_a_refined_clip_starts_a_new_look_at_the_same_level(tm
     other = Image.open(ASSETS / "content" / "chelsea.png").convert("RGB").resize((96, 64))
     frames = pan_frames(frames=6) + [other] * 4
     clip = write_clip(tmp_path / "cut.mp4", frames, audio=False)
-    config = TransferConfig(size=96, steps=3, init="fast", early_stop=False)
-    result = paint_video(clip, painting, tmp_path / "out.mp4", config, gif=False)
+    result = paint_video(clip, painting, tmp_path / "out.mp4", REFINED, gif=False)
     photos = list(read_frames(clip, (result.width, result.height)))
-    style = [distances(frame, photo, [painting], config)["distance_style"]
+    style = [distances(frame, photo, [painting], REFINED)["distance_style"]
              for frame, photo in zip(result.painted, photos, strict=True)]  # fmt: skip
     before, after = style[:6], style[6:]
     assert abs(after[0] / float(np.median(after)) - 1) <= 0.15, style  # the cut's first frame is at its scene's level
