@@ -56,10 +56,22 @@ def credit(path: Path) -> str:
     return credits().get(f"{path.parent.name}/{path.name}", "")
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _decoded_example(path: str) -> Image.Image:
+    """An example file decoded once per server, shared: never given out, only its copies."""
+    return load_image(path)
+
+
+def example_image(path: Path) -> Image.Image:
+    """An example picture, decoded once per server (every rerun of every visitor's page shows the chosen ones);
+    the caller's own copy."""
+    return _decoded_example(str(path)).copy()
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def thumbnail(path: str, size: tuple[int, int] = TILE) -> Image.Image:
     """An example image cropped to a uniform tile, so the gallery lines up."""
-    return ImageOps.fit(load_image(path), size)
+    return ImageOps.fit(_decoded_example(path), size)
 
 
 def example_files(folder: Path) -> list[Path]:
@@ -179,7 +191,7 @@ def _example_content() -> Image.Image:
     label = st.pills("Example photo", list(by_label), default=default, key="content_example",
                      label_visibility="collapsed") or default  # fmt: skip
     st.caption(credit(by_label[label]))
-    return load_image(by_label[label])
+    return example_image(by_label[label])
 
 
 def render_style_picker(limits: Limits) -> Styles:
@@ -204,7 +216,7 @@ def render_style_picker(limits: Limits) -> Styles:
             accept_multiple_files=True,
             key="style_uploads",
         )
-    styles = [(label, load_image(by_label[label])) for label in picked]
+    styles = [(label, example_image(by_label[label])) for label in picked]
     for upload in uploads or []:
         styles.append((plain(upload.name), read_upload(upload, limits).image))
     if len(styles) > MAX_STYLES:

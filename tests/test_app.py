@@ -252,6 +252,27 @@ def test_a_result_is_encoded_once_not_on_every_rerun():
     assert again.png() is png and again.timelapse is gif
 
 
+def test_the_examples_are_decoded_once_per_server_not_on_every_rerun(monkeypatch):
+    import app.inputs
+
+    decoded: list[str] = []
+    real = app.inputs.load_image
+    monkeypatch.setattr(
+        app.inputs, "load_image", lambda source, **kw: decoded.append(str(source)) or real(source, **kw)
+    )
+    st.cache_data.clear()
+    at = new_app()
+    first = list(decoded)
+    assert any("tubingen" in path for path in first) and any("starry_night" in path for path in first)
+    at.run()  # a rerun: any click of this visitor
+    new_app()  # another visitor
+    assert decoded == first
+    # the page's photo is its own copy: drawing on it leaves the next visitor's example as it was
+    photo = app.inputs.example_image(app.inputs.CONTENT_DIR / "tubingen.jpg")
+    photo.paste((0, 0, 0), (0, 0, 50, 50))
+    assert app.inputs.example_image(app.inputs.CONTENT_DIR / "tubingen.jpg").getpixel((10, 10)) != (0, 0, 0)
+
+
 def test_gallery_keeps_this_sessions_runs_and_sessions_are_isolated(content_image):
     first = paint(new_app())
     paint(first)
