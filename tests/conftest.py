@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,3 +72,10 @@ def app_url() -> Iterator[str]:
 
     with served(TEST_SERVER, "--server.maxUploadSize", "1") as url:
         yield url
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """End the browser the browser tests shared, if they ran (``tests.browser``)."""
+    browser = sys.modules.get("tests.browser")
+    if browser is not None:
+        browser.close_browser()
