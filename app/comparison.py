@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +44,7 @@ class ComparisonView:
     images: list[Image.Image]
     captions: list[str]
     curves: list[dict[str, Any]]  # one row per step and variant, for the charts
-    sheet: bytes  # PNG, recipes embedded
+    sheet: Callable[[], bytes]  # the sheet's PNG (recipes embedded), drawn when first downloaded
 
 
 def render_dimension() -> str:
@@ -118,9 +120,8 @@ def keep_comparison(runtime: Runtime) -> None:
     for _, compared in finished(runtime, KINDS, Compared):
         if not compared.results:
             continue
-        work_content, results, labels = compared.content, compared.results, compared.labels
-        sheet = comparison_sheet(work_content, compared.styles[0], results, labels,
-                                         credits=kept(CREDITS_KEY) or [])  # fmt: skip
+        results, labels = compared.results, compared.labels
+        sheet = sheet_maker(compared.content, compared.styles[0], results, labels, kept(CREDITS_KEY) or [])
         curves = [
             {"variant": label, "step": p.step, "seconds": p.elapsed, "total": p.losses.total,
              "content": p.losses.content, "style": p.losses.style}
@@ -129,7 +130,20 @@ def keep_comparison(runtime: Runtime) -> None:
         ]  # fmt: skip
         captions = [" · ".join(_caption(label, r)) for label, r in zip(labels, results, strict=True)]
         images = [r.image for r in results]
-        keep(KEY, ComparisonView(labels, images, captions, curves, sheet_png(sheet, results, labels)))
+        keep(KEY, ComparisonView(labels, images, captions, curves, sheet))
+
+
+def sheet_maker(
+    content: Image.Image, style: Image.Image, results: list[TransferResult], labels: list[str], credits: list[str]
+) -> Callable[[], bytes]:
+    """The comparison sheet's PNG, drawn once when first downloaded: its charts hold the server's Python for a
+    while, which every finished comparison paid, downloaded or not (docs/design.md, the load section)."""
+
+    @functools.cache
+    def png() -> bytes:
+        return sheet_png(comparison_sheet(content, style, results, labels, credits=credits), results, labels)
+
+    return png
 
 
 def _caption(label: str, result: TransferResult) -> list[str]:

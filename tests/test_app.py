@@ -508,9 +508,14 @@ def compare(at: AppTest) -> AppTest:
 
 
 @pytest.mark.slow
-def test_compare_page_gives_one_image_per_optimiser_curves_and_a_sheet():
+def test_compare_page_gives_one_image_per_optimiser_curves_and_a_sheet(monkeypatch):
     from PIL import Image
 
+    import app.comparison
+
+    drawn: list[int] = []
+    real = app.comparison.comparison_sheet
+    monkeypatch.setattr(app.comparison, "comparison_sheet", lambda *a, **k: drawn.append(1) or real(*a, **k))
     at = compare_page()
     at.selectbox(key="compare_dimension").set_value("optimizer")
     at.run()
@@ -528,7 +533,9 @@ def test_compare_page_gives_one_image_per_optimiser_curves_and_a_sheet():
     assert view.labels == ["L-BFGS", "Adam", "Gradient descent"]
     assert len(view.images) == 3 and {row["variant"] for row in view.curves} == set(view.labels)
     assert len(at.get("vega_lite_chart")) >= 2
-    sheet = Image.open(__import__("io").BytesIO(view.sheet))
+    assert drawn == []  # the sheet is drawn when downloaded, not for every comparison
+    sheet = Image.open(__import__("io").BytesIO(view.sheet()))
+    assert view.sheet() is view.sheet() and len(drawn) == 1
     assert sheet.width == 5 * (256 + 12) + 12
     assert sheet.height > 256 + 2 * 320  # the pictures, what made them, two charts (credits: tests/test_compare.py)
     assert "Download the comparison sheet (PNG)" in [d.proto.label for d in at.get("download_button")]

@@ -235,7 +235,7 @@ def test_a_clip_is_painted_end_to_end_in_a_real_browser(app_url, tmp_path):
         assert_readable(page)
 
 
-def test_the_compare_page_runs_a_comparison_and_every_text_is_readable(app_url):
+def test_the_compare_page_runs_a_comparison_and_every_text_is_readable(app_url, tmp_path):
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 3000})
         page.goto(f"{app_url}/compare")
@@ -247,6 +247,15 @@ def test_the_compare_page_runs_a_comparison_and_every_text_is_readable(app_url):
         page.wait_for_timeout(1000)
         assert page.locator("[data-testid='stException']").count() == 0
         assert_readable(page)
+        # The sheet is drawn when asked for: the button brings a PNG of the comparison, its recipes inside.
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="Download the comparison sheet (PNG)").click()
+        path = tmp_path / "comparison.png"
+        download.value.save_as(path)
+        with Image.open(path) as sheet:
+            texts = [value for key, value in sheet.info.items() if isinstance(value, str)]
+            assert sheet.format == "PNG" and sheet.width > 3 * 96
+            assert any("Optimised from the photo (Gatys)" in text for text in texts)
 
 
 def test_file_names_of_paintings_are_shown_as_text_never_as_links_or_html(app_url, tmp_path, style_image):
