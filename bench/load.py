@@ -47,6 +47,7 @@ WAIT = re.compile(r"(?:in line|carries on in); (?:about (\d+) s|a few seconds)")
 RUNNING = re.compile(r"Instant painting ready|Step \d+/\d+|step \d+/\d+|Frame \d+/\d+|Starting")
 DONE = {"refined": "#1 · ", "instant": "#1 · ", "comparison": "Comparison", "clip": "Painted clip"}
 FEW_SECONDS = 5.0  # "a few seconds" is read as this
+FEW = "a few seconds"
 TIMED_OUT = "timed out"
 
 
@@ -256,29 +257,28 @@ def watch(
 def record(index: int, kind: str, submitted: float, notes: list[list[Any]]) -> dict[str, Any]:
     """One visitor's figures from its page's notes ``[time, wait (None: "a few seconds", -1: none), running,
     done, error]``, read as the page said them in turn."""
-    told: list[tuple[float, float]] = []
+    told: list[tuple[float, float | None]] = []  # (when, the wait said: None for "a few seconds")
     started: float | None = None
     finished: float | None = None
     error: str | None = None
     for at, said, running, done, shown_error in notes:
         if at < submitted - 1:  # before the button was pressed: the page as prepared
             continue
-        wait = None if said == -1 else FEW_SECONDS if said is None else float(said)
         error = error or shown_error
-        if wait is not None and started is None:
-            told.append((at, wait))
+        if said != -1 and started is None:
+            told.append((at, None if said is None else float(said)))
         elif started is None and running:
             started = at
-        if done and not running and (started is not None or wait is None):
+        if done and not running and (started is not None or said == -1):
             finished = at
             started = at if started is None else started  # an instant picture can start and end between looks
             break
     figures = [(at, wait, None if started is None else started - at) for at, wait in told]
     return {
         "visitor": index, "kind": kind, "real_wait": None if started is None else started - submitted,
-        "first_told": figures[0][1] if figures else None,
+        "first_told": (FEW if figures[0][1] is None else figures[0][1]) if figures else None,
         "first_real": figures[0][2] if figures else None,
-        "worst_error": max((abs(w - r) / r for _, w, r in figures if r and w > FEW_SECONDS), default=None),
+        "worst_error": max((abs(wait_error(w, r)) for _, w, r in figures if r), default=None),
         "figures": len(figures),
         "series": [(round(at - submitted, 1), wait, None if real is None else round(real, 1))
                    for at, wait, real in figures],
@@ -287,9 +287,17 @@ def record(index: int, kind: str, submitted: float, notes: list[list[Any]]) -> d
     }  # fmt: skip
 
 
+def wait_error(told: float | str | None, real: float) -> float:
+    """How far a wait told was from the real one, as a share of it. "A few seconds" (None, or :data:`FEW`) is said
+    below :data:`FEW_SECONDS` and holds for any real wait under that; a longer one is counted from it."""
+    if told is None or told == FEW:
+        return 0.0 if real < FEW_SECONDS else (FEW_SECONDS - real) / real
+    return (float(told) - real) / real
+
+
 def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) -> int:
     told = [r for r in records if r["first_told"] is not None and r["first_real"]]
-    errors = [abs(r["first_told"] - r["first_real"]) / r["first_real"] for r in told if r["first_told"] > FEW_SECONDS]
+    errors = [abs(wait_error(r["first_told"], r["first_real"])) for r in told]
     summary = {
         "visitors": args.visitors, "kinds": args.kinds, "size": args.size, "steps": args.steps, "share": args.share,
         "browser_nice": args.browser_nice, "failed": sum(1 for r in records if r["error"]),
@@ -312,10 +320,11 @@ def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) 
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in records:
-        first = "-" if r["first_told"] is None else f"{r['first_told']:.0f} s"
+        said = r["first_told"]
+        first = "-" if said is None else said if said == FEW else f"{said:.0f} s"
         real = "-" if r["first_real"] is None else f"{r['first_real']:.1f} s"
         error = "-" if r["first_told"] is None or not r["first_real"] else (
-            f"{(r['first_told'] - r['first_real']) / r['first_real']:+.0%}")  # fmt: skip
+            f"{wait_error(said, r['first_real']):+.0%}")  # fmt: skip
         worst = "-" if r["worst_error"] is None else f"{r['worst_error']:.0%}"
         failed = f" ({r['error']})" if r["error"] else ""
         lines.append(f"| {r['visitor']} | {r['kind']} | {first} | {real} | {error} | {worst} | "
