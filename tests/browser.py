@@ -58,8 +58,8 @@ _shared: list[Any] = []  # [playwright, browser] once started: one browser for t
 
 @contextmanager
 def chromium() -> Iterator[Any]:
-    """Debian's chromium through Playwright, started once per test run (about 1.5 s a test otherwise); every
-    window and context opened inside is closed at the end, so each test starts with none."""
+    """Debian's chromium through Playwright, started once per test run (not once per test: bench/results/suite.md);
+    every window and context opened inside is closed at the end, so each test starts with none."""
     if not _shared or not _shared[1].is_connected():
         close_browser()
         from playwright.sync_api import sync_playwright
