@@ -101,8 +101,8 @@ class Redrawn:
     """A place on the page drawn again only when what it shows changes, or after ``heartbeat`` s.
 
     Each draw is a message to the browser, which the browser then lays out on the same cores as the job: drawn
-    at every look (ten a second), the page's default picture took 20.7 s from the click instead of 17.4 s on 2
-    cores (``python -m bench.page_time`` before and after, medians of 3).
+    at every look (ten a second), it slowed the page's default picture measurably (docs/design.md, "Figures
+    behind choices in the code").
     A draw is also where Streamlit ends a script that a Stop or a rerun ended, so a place with a heartbeat is
     drawn at least that often.
     """

@@ -86,7 +86,7 @@ def render_clip_picker(limits: VideoLimits, upload_mb: float) -> tuple[Path, Cli
 @functools.lru_cache(maxsize=64)
 def _probed(path: Path, written: int, limits: VideoLimits) -> ClipInfo:
     """The clip's header, read once per file written (``written``: its mtime): the page draws it on every rerun,
-    and reading a 4K clip's first frame for its turn took 0.8 s. A refusal is not kept (it is raised again)."""
+    and reading a large clip's first frame is slow. A refusal is not kept (it is raised again)."""
     return probe(path, limits)
 
 
@@ -230,7 +230,7 @@ def watch_clip(runtime: Runtime) -> bool:
 
 def frame_line(status: JobStatus, progress: Progress) -> str:
     """Where a clip is: its frame and time left, or, once the last frame is painted, that the video is written
-    (it said "Frame 48/48 · about 0 s left" for the 5-10 s the writing takes)."""
+    (it said "Frame 48/48 · about 0 s left" while the video was written, seconds on a CPU)."""
     if status.state == "done" or progress.step >= progress.steps or status.stopped is not None:
         return f"Frame {progress.step}/{progress.steps} · writing the video…"
     return f"Frame {progress.step}/{progress.steps} · {about(status.left)} left"

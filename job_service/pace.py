@@ -38,8 +38,8 @@ class Pace:
     besides its steps and instant picture (its targets, the recipe, the PNG); ``frame``: seconds per megapixel of a
     clip's frame besides its refining steps (the instant picture, the optical flow both ways, the warp);
     ``converge``: the share of its planned steps a run that may stop early really takes; ``overhead``: seconds every
-    step costs whatever its size (an optimiser step on a small picture costs more than its pixels say: measured on
-    2 cores, 52 ms at 64 px and 191 ms at 256 px, where the pixels alone would say 12 and 191).
+    step costs whatever its size (an optimiser step on a small picture costs more than its pixels say; measured:
+    docs/design.md, "Figures behind choices in the code").
     """
 
     step: float

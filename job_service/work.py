@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 MAX_PREVIEWS = 60  # kept per picture, for its time-lapse
 RECENT_FRAMES = 8  # a clip's latest frames its time left is planned from
-# A clip's seconds after its last frame, measured on 2 cores (the 45-frame example clip at 96 and 256 px): about
-# 0.35 s whatever its size without a GIF, and the GIF about 0.5 s per megapixel of its frames.
+# A clip's seconds after its last frame: a part whatever its size, and the GIF's per megapixel of its frames
+# (measured: docs/design.md, "Figures behind choices in the code").
 CLOSE_SECONDS = 0.35
 GIF_SECONDS_PER_MEGAPIXEL = 0.5
 

@@ -28,8 +28,8 @@ def side_stream(device: torch.device) -> torch.cuda.Stream:
 
     PyTorch keeps a cuBLAS workspace for every stream that runs a matrix product, for the life
     of the process: with a new stream per scale of every run, the memory a process held between
-    runs grew from 469 to 2197 MiB over ten runs, against 277 MiB throughout with this one
-    (``python -m bench.gpu_held``, H200).
+    runs grew with every run, where with this one it stays flat (``python -m bench.gpu_held``;
+    figures in docs/design.md).
     """
     index = cuda_index(device)
     with _side_streams_lock:

@@ -259,8 +259,8 @@ def write_gif(frames: Sequence[Image.Image], fps: Fraction, output: Path) -> Non
 def shared_palette(frames: Sequence[Image.Image]) -> Image.Image:
     """256 colours for a whole clip, chosen from :data:`PALETTE_SAMPLES` frames spread over it.
 
-    Left to Pillow, every frame gets a palette of its own: a 45-frame clip at 256 px took 5 s to write after
-    its frames were painted (half the clip's time) and the colours could flicker from frame to frame.
+    Left to Pillow, every frame gets a palette of its own: the GIF took as long to write as the clip to paint, and
+    the colours could flicker from frame to frame (docs/design.md, "Figures behind choices in the code").
     """
     sample = list(frames[:: max(1, len(frames) // PALETTE_SAMPLES)])[:PALETTE_SAMPLES]
     width, height = sample[0].size

@@ -19,8 +19,8 @@ from ..media import VideoLimits
 from ..reports import Progress, TransferResult
 from .parsers import VIDEO_OPTIONS, config_from_args, init_image_path
 
-# The optimisation (and with it torch, 2-3 s to import) is imported only by runs that optimise:
-# ``--init fast --steps 0`` paints with the instant network alone and finishes in about a second.
+# The optimisation (and with it torch, seconds to import) is imported only by runs that optimise:
+# ``--init fast --steps 0`` paints with the instant network alone (docs/design.md has the figures).
 
 
 def _checked_output(path: str) -> Path:
