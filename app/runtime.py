@@ -16,7 +16,7 @@ from typing import cast
 import streamlit as st
 import torch
 
-from job_service.capacity import largest_size, measure, measure_instant
+from job_service.capacity import largest_size, measure_instant, measure_once
 from job_service.client import ClusterError, ClusterService
 from job_service.jobs import Service
 from job_service.limits import Limits
@@ -120,7 +120,7 @@ def embedded_runtime() -> Runtime:
     pace = Pace.for_device(device.type)
     defaults = TransferConfig()
     model = load_model(defaults.weights, defaults.backbone, str(device), precision)
-    capacity = measure(model, device, limits.gpu_memory_gib)
+    capacity = measure_once(model, device, limits.gpu_memory_gib)
     pace.step = capacity.seconds_per_megapixel_step
     pace.take_instant(measure_instant())
     if not os.environ.get("NST_MAX_SIZE", "").strip():

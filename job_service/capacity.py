@@ -98,10 +98,32 @@ def measure(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 
     and the server offered less for its whole life. It is planned at :data:`CPU_PACE_PER_CORE` shared by the
     cores, so every start on the same host offers the same size.
     """
+    return _capacity(extractor, device, cap_gib, _probe_seconds(extractor, device))
+
+
+def measure_once(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 0.0) -> Capacity:
+    """:func:`measure` with the pace probed once per process for each network, device and thread count (a few
+    seconds on a CPU), as :func:`measure_instant` is: a server's runtime built again (its caches cleared) plans
+    from the same first figures, which real runs then correct. The memory free is read every time."""
+    return _capacity(extractor, device, cap_gib, _probe_seconds_once(extractor, device, torch.get_num_threads()))
+
+
+def _capacity(extractor: FeatureExtractor, device: torch.device, cap_gib: float, seconds: float) -> Capacity:
+    megapixels = PROBE_SIZE[0] * PROBE_SIZE[1] / 1e6
+    return Capacity(
+        seconds_per_megapixel_step=PROBE_TO_STEP * seconds / megapixels,
+        free_mib=free_mib(device, cap_gib),
+        mib_per_megapixel=MIB_PER_MEGAPIXEL.get((device.type, extractor.dtype), DEFAULT_MIB_PER_MEGAPIXEL),
+        device_words="this server's GPU" if device.type == "cuda" else f"this server's {describe(device)}",
+        planning_pace=CPU_PACE_PER_CORE[extractor.dtype] / torch.get_num_threads() if device.type == "cpu" else None,
+    )
+
+
+def _probe_seconds(extractor: FeatureExtractor, device: torch.device) -> float:
+    """One optimisation step's work at :data:`PROBE_SIZE`, s: the best of :data:`PROBES` after a warm-up."""
     layers = [CONTENT_LAYER, *STYLE_LAYERS]
     # Drawn on the CPU, as the core draws its noise: the GPU's own random generator is left alone.
     image = torch.rand(1, 3, PROBE_SIZE[1], PROBE_SIZE[0]).to(device).requires_grad_(True)
-    on_cpu = device.type == "cpu"
     timings = []
     for _ in range(PROBES + 1):
         started = time.perf_counter()
@@ -111,15 +133,12 @@ def measure(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         timings.append(time.perf_counter() - started)
-    seconds = min(timings[1:])  # the first is the warm-up
-    megapixels = PROBE_SIZE[0] * PROBE_SIZE[1] / 1e6
-    return Capacity(
-        seconds_per_megapixel_step=PROBE_TO_STEP * seconds / megapixels,
-        free_mib=free_mib(device, cap_gib),
-        mib_per_megapixel=MIB_PER_MEGAPIXEL.get((device.type, extractor.dtype), DEFAULT_MIB_PER_MEGAPIXEL),
-        device_words="this server's GPU" if device.type == "cuda" else f"this server's {describe(device)}",
-        planning_pace=CPU_PACE_PER_CORE[extractor.dtype] / torch.get_num_threads() if on_cpu else None,
-    )
+    return min(timings[1:])  # the first is the warm-up
+
+
+@functools.cache
+def _probe_seconds_once(extractor: FeatureExtractor, device: torch.device, threads: int) -> float:
+    return _probe_seconds(extractor, device)
 
 
 @functools.cache

@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+import job_service.capacity as capacity_module
 from job_service.capacity import CPU_PACE_PER_CORE, SIZE_STEP, Capacity, largest_size, measure, measure_instant
 from job_service.pace import Pace
 from nst_core.config import MIN_SIZE, TransferConfig
@@ -47,6 +48,23 @@ def test_measuring_this_cpu(extractor):
     assert 0 < measured.seconds_per_megapixel_step < 1000
     assert measured.free_mib is not None and measured.free_mib > 100  # Linux says (/proc/meminfo)
     assert measured.device_words.startswith("this server's CPU")
+
+
+def test_a_runtime_built_again_plans_from_the_first_probe_and_reads_the_memory_again(extractor, monkeypatch):
+    """A server's runtime built again (its caches cleared) does not probe the device again for seconds: the pace is
+    probed once per process, network and thread count; the memory free is read each time."""
+    cpu = torch.device("cpu")
+    first = capacity_module.measure_once(extractor, cpu)
+    probes = []
+    probe = capacity_module._probe_seconds
+    monkeypatch.setattr(capacity_module, "_probe_seconds", lambda *args: probes.append(args) or probe(*args))
+    reads = []
+    free = capacity_module.free_mib
+    monkeypatch.setattr(capacity_module, "free_mib", lambda *args: reads.append(args) or free(*args))
+    again = capacity_module.measure_once(extractor, cpu)
+    assert again.seconds_per_megapixel_step == first.seconds_per_megapixel_step and probes == [] and len(reads) == 1
+    measure(extractor, cpu)  # measuring, as the tests and benches do, always probes
+    assert len(probes) == 1
 
 
 def test_the_instant_networks_measured_pace_plans_a_clips_frames_as_they_take():
