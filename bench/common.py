@@ -63,6 +63,24 @@ def ours(out: Path, size: int, steps: int | None, extra: list[str] | None = None
     return [*argv, "--quiet", "--json", *(extra or [])]
 
 
+def machine() -> str:
+    """This machine in words for a result's header: "AMD EPYC, 2 cores, AVX2" (the widest vectors it has)."""
+    import os
+
+    model, flags = "an unknown CPU", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    widest = "AMX" if "amx_tile" in flags else "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
+    return ", ".join(part for part in (model, f"{os.cpu_count() or 1} cores", widest) if part)
+
+
 def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from bench.common import RESULTS, save
+from bench.common import RESULTS, machine, save
 from bench.load import BROWSER_ARGS, CHROMIUM, add_browser_nice, browsers_kept_low, free_port, start_server
 
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         server.terminate()
         server.wait(timeout=20)
     report = {"isa": args.isa or "the CPU's own", "precision": args.precision, "browser_nice": args.browser_nice,
-              "name": args.name,
+              "name": args.name, "machine": machine(), "isa_option": args.isa,
               "runs": runs}  # fmt: skip
     print(save(report, args.name, summary))
     return 0
@@ -68,12 +68,15 @@ def summary(report: dict[str, Any]) -> str:
     timed = [run for run in report["runs"] if not run["warm_up"]]
     median = statistics.median(run["seconds"] for run in timed)
     nice = report.get("browser_nice", 0)
-    command = f" --browser-nice {nice} --name {report.get('name', 'page-time')}" if nice else ""
+    isa = report.get("isa_option", "AVX2")
+    options = (f" --isa {isa or chr(34) * 2}" if isa != "AVX2" else "") + (f" --browser-nice {nice}" if nice else "")
+    name = report.get("name", "page-time")
+    command = options + (f" --name {name}" if name != "page-time" else "")
     where = f", the browser at nice {nice}, as if it were the visitor's own machine" if nice else ""
     lines = [f"# Click to finished picture on the page, its defaults ({report['precision']}, oneDNN ISA: "
              f"{report['isa']})", "",
-             f"Command: `python -m bench.page_time{command}` on 2 cores (the server and the browser on the same "
-             f"cores{where}). Median of {len(timed)} runs after a warm-up: **{median:.1f} s**.",
+             f"Command: `python -m bench.page_time{command}` on {report.get('machine', '2 cores')} (the server and "
+             f"the browser on the same cores{where}). Median of {len(timed)} runs after a warm-up: **{median:.1f} s**.",
              "", "| run | size | seconds | the result's caption |", "| --- | --- | --- | --- |"]  # fmt: skip
     for index, run in enumerate(report["runs"]):
         label = "warm-up" if run["warm_up"] else str(index)
