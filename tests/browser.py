@@ -112,7 +112,7 @@ def choose_upload(page: Any, label: str = "Upload a photo") -> None:
         wait_until_idle(page)
         try:
             # The visible one: now and then a hidden <p>Upload</p> came first, and the click waited its whole
-            # 10 s for it to show (1 round in 20 of opening the page).
+            # 10 s for it to show (bench/results/suite.md).
             page.get_by_text("Upload", exact=True).filter(visible=True).first.click(timeout=10_000)
             uploader.wait_for(state="attached", timeout=15_000)
             return
