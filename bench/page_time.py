@@ -69,7 +69,8 @@ def summary(report: dict[str, Any]) -> str:
     median = statistics.median(run["seconds"] for run in timed)
     nice = report.get("browser_nice", 0)
     isa = report.get("isa_option", "AVX2")
-    options = (f" --isa {isa or chr(34) * 2}" if isa != "AVX2" else "") + (f" --browser-nice {nice}" if nice else "")
+    shown_isa = isa or '""'  # the CPU's own ISA: the option given empty
+    options = (f" --isa {shown_isa}" if isa != "AVX2" else "") + (f" --browser-nice {nice}" if nice else "")
     name = report.get("name", "page-time")
     command = options + (f" --name {name}" if name != "page-time" else "")
     where = f", the browser at nice {nice}, as if it were the visitor's own machine" if nice else ""

@@ -352,6 +352,23 @@ def test_paint_without_a_photo_says_what_to_do_in_words_that_agree_with_the_uplo
     assert [e.value for e in at.error] == [said]
 
 
+def test_a_runtime_built_again_does_not_probe_the_device_again(monkeypatch):
+    """The runtime is built again whenever its caches are cleared (every test here): the device's pace is probed
+    once per process (seconds on a CPU), not at every build."""
+    import job_service.capacity as capacity
+
+    new_app()
+    st.cache_resource.clear()
+    probes = []
+    probe = capacity._probe_seconds
+    monkeypatch.setattr(capacity, "_probe_seconds", lambda *args: probes.append(args) or probe(*args))
+    reads = []
+    free = capacity.free_mib
+    monkeypatch.setattr(capacity, "free_mib", lambda *args: reads.append(args) or free(*args))
+    new_app()
+    assert len(reads) == 1 and probes == []  # built again, from the first probe
+
+
 def test_a_file_name_is_shown_as_plain_text_never_as_markdown(content_image):
     at = new_app()
     at.radio(key="content_source").set_value("Upload")

@@ -50,9 +50,7 @@ def test_measuring_this_cpu(extractor):
     assert measured.device_words.startswith("this server's CPU")
 
 
-def test_a_runtime_built_again_plans_from_the_first_probe_and_reads_the_memory_again(extractor, monkeypatch):
-    """A server's runtime built again (its caches cleared) does not probe the device again for seconds: the pace is
-    probed once per process, network and thread count; the memory free is read each time."""
+def test_measured_once_the_pace_is_probed_once_and_the_memory_read_each_time(extractor, monkeypatch):
     cpu = torch.device("cpu")
     first = capacity_module.measure_once(extractor, cpu)
     probes = []
