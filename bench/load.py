@@ -297,6 +297,8 @@ def wait_error(told: float | str | None, real: float) -> float:
 
 def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) -> int:
     told = [r for r in records if r["first_told"] is not None and r["first_real"]]
+    from bench.common import machine  # (torch with it: not for the browser tests that import this module)
+
     errors = [abs(wait_error(r["first_told"], r["first_real"])) for r in told]
     summary = {
         "visitors": args.visitors, "kinds": args.kinds, "size": args.size, "steps": args.steps, "share": args.share,
@@ -304,7 +306,7 @@ def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) 
         "first_wait_error_median": statistics.median(errors) if errors else None,
         "first_wait_error_max": max(errors) if errors else None,
         "any_figure_error_max": max((r["worst_error"] for r in records if r["worst_error"] is not None), default=None),
-        "server_rss_mib": round(rss),
+        "server_rss_mib": round(rss), "machine": machine(),
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps({"summary": summary, "visitors": records}, indent=2))
@@ -314,7 +316,7 @@ def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) 
         f"fair turn {args.share:g} s",
         "",
         f"Command: `python -m bench.load --visitors {args.visitors} --size {args.size} --steps {args.steps} "
-        f"--share {args.share:g}{nice}` on {os.cpu_count()} cores.",
+        f"--share {args.share:g}{nice}` on {machine()}.",
         "",
         "| visitor | kind | first wait told | real wait from then | error | worst later figure | done after |",
         "| --- | --- | --- | --- | --- | --- | --- |",
