@@ -369,6 +369,7 @@ def test_out_of_memory_twice_gives_one_sentence(content_image, style_image):
         stylize_with_retry(content_image, style_image, TINY.replace(size=96), on_progress=always)
 
 
+@pytest.mark.slow  # bf16 is emulated on CPUs without AMX (where it is never chosen by default): long there
 def test_bf16_and_fp32_runs_reach_the_same_quality(extractor, content_image, style_image):
     # 48 px: on CPUs without AMX, bf16 convolutions are emulated (a 64 px step took 1.8 s, against 0.1 s in fp32).
     config = TINY.replace(size=48, steps=8)
