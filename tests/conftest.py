@@ -59,6 +59,19 @@ def style_image_2() -> Image.Image:
     return small(STYLE_2)
 
 
+def calls_of(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[tuple[object, ...]]:
+    """The calls of ``owner.name`` from now on, as their arguments (the function itself still runs)."""
+    calls: list[tuple[object, ...]] = []
+    function = getattr(owner, name)
+
+    def recorded(*args: object) -> object:
+        calls.append(args)
+        return function(*args)
+
+    monkeypatch.setattr(owner, name, recorded)
+    return calls
+
+
 def encode(image: Image.Image, fmt: str = "PNG", **params: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **params)

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from job_service.pace import Pace
 from nst_core.images import read_recipe
-from tests.conftest import ROOT, encode
+from tests.conftest import ROOT, calls_of, encode
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -359,12 +359,7 @@ def test_a_runtime_built_again_does_not_probe_the_device_again(monkeypatch):
 
     new_app()
     st.cache_resource.clear()
-    probes = []
-    probe = capacity._probe_seconds
-    monkeypatch.setattr(capacity, "_probe_seconds", lambda *args: probes.append(args) or probe(*args))
-    reads = []
-    free = capacity.free_mib
-    monkeypatch.setattr(capacity, "free_mib", lambda *args: reads.append(args) or free(*args))
+    probes, reads = calls_of(monkeypatch, capacity, "_probe_seconds"), calls_of(monkeypatch, capacity, "free_mib")
     new_app()
     assert len(reads) == 1 and probes == []  # built again, from the first probe
 

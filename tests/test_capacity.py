@@ -12,6 +12,7 @@ from job_service.capacity import CPU_PACE_PER_CORE, SIZE_STEP, Capacity, largest
 from job_service.pace import Pace
 from nst_core.config import MIN_SIZE, TransferConfig
 from nst_core.schedule import megapixel_steps
+from tests.conftest import calls_of
 
 
 def capacity(pace: float, free: float | None = None) -> Capacity:
@@ -53,12 +54,8 @@ def test_measuring_this_cpu(extractor):
 def test_measured_once_the_pace_is_probed_once_and_the_memory_read_each_time(extractor, monkeypatch):
     cpu = torch.device("cpu")
     first = capacity_module.measure_once(extractor, cpu)
-    probes = []
-    probe = capacity_module._probe_seconds
-    monkeypatch.setattr(capacity_module, "_probe_seconds", lambda *args: probes.append(args) or probe(*args))
-    reads = []
-    free = capacity_module.free_mib
-    monkeypatch.setattr(capacity_module, "free_mib", lambda *args: reads.append(args) or free(*args))
+    probes = calls_of(monkeypatch, capacity_module, "_probe_seconds")
+    reads = calls_of(monkeypatch, capacity_module, "free_mib")
     again = capacity_module.measure_once(extractor, cpu)
     assert again.seconds_per_megapixel_step == first.seconds_per_megapixel_step and probes == [] and len(reads) == 1
     measure(extractor, cpu)  # measuring, as the tests and benches do, always probes
