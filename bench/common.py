@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -65,8 +66,6 @@ def ours(out: Path, size: int, steps: int | None, extra: list[str] | None = None
 
 def machine() -> str:
     """This machine in words for a result's header: "AMD EPYC, 2 cores, AVX2" (the widest vectors it has)."""
-    import os
-
     model, flags = "an unknown CPU", set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
