@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import ASSETS, child, save
+from bench.common import ASSETS, child, machine, save
 from bench.instant import PAIRS
 from bench.metric import Judge, VectorJudge
 from nst_core import load_image
@@ -50,14 +50,16 @@ def main(argv: list[str] | None = None) -> int:
                          "steps": record["steps"], "seconds": seconds, "style": distances.style,
                          "content": distances.content, "vector": vector(picture)})  # fmt: skip
             print(rows[-1], file=sys.stderr, flush=True)
-    save({"precision": args.precision, "rows": rows}, args.name, summary)
-    print(summary({"precision": args.precision, "rows": rows}))
+    report = {"precision": args.precision, "machine": machine(), "rows": rows}
+    save(report, args.name, summary)
+    print(summary(report))
     return 0
 
 
 def summary(report: dict[str, Any]) -> str:
     lines = [f"# Warm start: each start with its own default plan ({report['precision']}; whole process, CLI)", "",
-             "Command: `python -m bench.warm_start`. VGG judge: style and content distances; vector judge: the "
+             f"Command: `python -m bench.warm_start` on {report.get('machine', 'a 2-core CPU')}. "
+             "VGG judge: style and content distances; vector judge: the "
              "style-vector distance (lower is better for all three).", "",
              "| pair | size | start | steps | seconds | style | content | vector |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
