@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -23,7 +21,7 @@ import torch
 from PIL import Image
 
 from bench.baseline import run_baseline
-from bench.common import CONTENT, RESULTS, STYLE, child, flops_per_iteration, ours, save, say
+from bench.common import CONTENT, RESULTS, STYLE, child, flops_per_iteration, machine, ours, save, say
 from bench.metric import EVAL_SIZE, Distances, Judge
 from nst_core import TransferConfig, load_image, stylize
 from nst_core.backbone import clear_cache, get_extractor
@@ -112,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return write(previous, name)
     report: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": machine(),
         "device": describe_device(device),
         "torch": torch.__version__,
         "eval_size": EVAL_SIZE,

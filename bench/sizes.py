@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
-from bench.common import CONTENT, RESULTS, STYLE, child, save, say
+from bench.common import CONTENT, RESULTS, STYLE, child, machine, save, say
 from bench.metric import Judge
 from nst_core import load_image
 from nst_core.backbone import get_extractor
@@ -95,7 +94,7 @@ def write(
     report = {
         "date": time.strftime("%Y-%m-%d"),
         "pair": f"{args.content.name} + {args.style.name}",
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+        "machine": f"{machine()}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
         "rows": rows,
     }
