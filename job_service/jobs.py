@@ -52,7 +52,8 @@ def _without_picture(detail: Any) -> Any:
 
 
 class Work(Protocol):
-    """A job's work, as the scheduler drives it."""
+    """A job's work, as the scheduler drives it: one job's, since it keeps what its run has done (its latest
+    step, its frames) to plan the time it has left; a work given to a second job plans that job as done."""
 
     @property
     def kind(self) -> str:
