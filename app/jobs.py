@@ -25,13 +25,12 @@ from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from app.runtime import Runtime
 from app.session import session_id
-from job_service.jobs import Progress, Work
+from job_service.jobs import Progress, Work, look_after
 from job_service.scheduler import JobStatus
 from nst_core.errors import BusyError
 
 W = TypeVar("W")
 R = TypeVar("R")
-POLL = 0.1  # s between two looks at a job
 HEARTBEAT = 0.5  # s at most between two draws of a watched job's progress, even when nothing in it changed
 RERUN_GRACE = 0.5  # s a stopped watch waits for a newer run of its session before it stops the job
 FEW_SECONDS = 5.0  # below this a wait or time left is said as "a few seconds"
@@ -185,7 +184,7 @@ def watch(runtime: Runtime, job_id: str, draw: Callable[[JobStatus], None]) -> J
             seen = status.preview_number
             if status.state == "done":
                 return status
-            time.sleep(POLL)
+            time.sleep(look_after(status.state))
     except StopException:
         service = runtime.service
 

@@ -18,6 +18,17 @@ if TYPE_CHECKING:
 Lane = Literal["device", "instant"]  # the optimisation's device, or the instant network's short jobs
 StopWhy = Literal["cancelled", "replaced", "turn", "time budget", "left the line", "converged"]
 
+LOOK_RUNNING = 0.1  # s between a watcher's looks at a running job: its previews and time left as they come
+# s between looks at a waiting job, whose place and wait are said in whole seconds. On a cluster every look is a
+# call to the line: eight watchers looking ten times a second took a third of a painter's core beside them, and
+# the waits told came out 20-47% short (bench/results/replicas.md).
+LOOK_WAITING = 0.5
+
+
+def look_after(state: str) -> float:
+    """s until a watcher (a page, a bench) looks again at a job in ``state``."""
+    return LOOK_WAITING if state == "waiting" else LOOK_RUNNING
+
 
 @dataclass(frozen=True)
 class Progress:
