@@ -24,6 +24,7 @@ from job_service.pace import Pace
 from job_service.scheduler import Scheduler
 from nst_core.backbone import FeatureExtractor, get_extractor
 from nst_core.config import PRECISIONS, Precision, TransferConfig
+from nst_core.cpu import usable_cores
 from nst_core.device import cap_memory, resolve_device, resolve_precision
 from nst_core.errors import ConfigError, WeightsError
 
@@ -115,8 +116,8 @@ def embedded_runtime() -> Runtime:
     if device.type == "cuda" and limits.gpu_memory_gib:
         cap_memory(device, limits.gpu_memory_gib)
     if device.type == "cpu":
-        # Share the cores between the runs allowed at once instead of oversubscribing them.
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // limits.max_concurrent))
+        # Share the cores (a container's quota, not the host's count) between the runs allowed at once.
+        torch.set_num_threads(max(1, usable_cores() // limits.max_concurrent))
     pace = Pace.for_device(device.type)
     defaults = TransferConfig()
     model = load_model(defaults.weights, defaults.backbone, str(device), precision)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from nst_core.backbone import get_extractor
 from nst_core.config import CONTENT_LAYER, STYLE_LAYERS
+from nst_core.cpu import usable_cores
 from nst_core.losses import content_loss, gram_matrix, style_loss
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def machine() -> str:
     except OSError:
         pass
     widest = "AMX" if "amx_tile" in flags else "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
-    return ", ".join(part for part in (model, f"{os.cpu_count() or 1} cores", widest) if part)
+    return ", ".join(part for part in (model, f"{usable_cores()} cores", widest) if part)
 
 
 def say(line: str) -> None:

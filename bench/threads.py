@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from nst_core.cpu import usable_cores
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     rows = []
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     for policy, threads in (("spinning", cores), ("passive", cores), ("passive", max(1, cores // 2))):
         alone = run(policy, "none", args.repeats, threads)
         for neighbour in ("none", "instant", "process"):
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "threads.json").write_text(json.dumps(rows, indent=2))
     lines = ["# Threads beside a job: 8 L-BFGS steps at 256 px, fp32, medians", "",
-             f"Command: `python -m bench.threads --repeats {args.repeats}` on {os.cpu_count()} cores", "",
+             f"Command: `python -m bench.threads --repeats {args.repeats}` on {cores} cores", "",
              "| waiting policy | threads | beside | seconds | slower by |",
              "| --- | --- | --- | --- | --- |"]  # fmt: skip
     lines += [

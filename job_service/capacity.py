@@ -13,7 +13,6 @@ The page says which bound set the limit, in a sentence.
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from PIL import Image
 
 from nst_core.backbone import FeatureExtractor
 from nst_core.config import CONTENT_LAYER, HARD_MAX_SIZE, MIN_SIZE, STYLE_LAYERS, TransferConfig
+from nst_core.cpu import usable_cores
 from nst_core.schedule import megapixel_steps
 
 from .pace import instant_megapixels
@@ -207,4 +207,5 @@ def free_mib(device: torch.device, cap_gib: float = 0.0) -> float | None:
 def describe(device: torch.device) -> str:
     if device.type == "mps":
         return "Apple GPU"
-    return f"CPU ({os.cpu_count() or 1} cores)"
+    cores = usable_cores()
+    return f"CPU ({cores} core{'s' if cores > 1 else ''})"

@@ -32,6 +32,7 @@ from ray import serve
 from ray.serve.exceptions import ReplicaUnavailableError
 from ray.serve.handle import DeploymentHandle
 
+from nst_core.cpu import usable_cores
 from nst_core.errors import NSTError
 
 from .jobs import Lane, Progress, StopWhy, Work
@@ -345,7 +346,7 @@ class Painter:
         self.device = resolve_device(os.environ.get("NST_DEVICE", "auto"))
         if self.device.type == "cpu":
             assigned = ray.get_runtime_context().get_assigned_resources()  # type: ignore[no-untyped-call]
-            threads = int(assigned.get("CPU", 0)) or os.cpu_count() or 1
+            threads = int(assigned.get("CPU", 0)) or usable_cores()
             torch.set_num_threads(max(1, threads))
         from .capacity import measure, measure_instant
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .cpu import usable_cores
 from .errors import ConfigError
 
 
@@ -14,6 +15,9 @@ def resolve_device(requested: str = "auto") -> torch.device:
         requested: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``,
             ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
 
+    On the CPU, torch's threads are also capped at the cores this process may use (:func:`usable_cores`: in a
+    container, its CPU quota, which torch does not read; never raised).
+
     Raises:
         ConfigError: the name is not a device, or that device is not available.
     """
@@ -23,7 +27,7 @@ def resolve_device(requested: str = "auto") -> torch.device:
             return torch.device("cuda")
         if torch.backends.mps.is_available():
             return torch.device("mps")
-        return torch.device("cpu")
+        return _on_cpu(torch.device("cpu"))
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -38,6 +42,16 @@ def resolve_device(requested: str = "auto") -> torch.device:
             raise ConfigError("Apple MPS was asked for, but it is not available here; use --device cpu or auto.")
     elif device.type != "cpu":
         raise ConfigError(f"{requested!r} is not a supported device; use auto, cpu, cuda, cuda:N or mps.")
+    else:
+        _on_cpu(device)
+    return device
+
+
+def _on_cpu(device: torch.device) -> torch.device:
+    """``device`` (the CPU), torch's threads capped at the cores this process may use."""
+    cores = usable_cores()
+    if torch.get_num_threads() > cores:
+        torch.set_num_threads(cores)
     return device
 
 

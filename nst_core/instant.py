@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -36,6 +35,7 @@ from PIL import Image
 
 from .color import keep_content_chroma, match_color_statistics
 from .config import TransferConfig
+from .cpu import usable_cores
 from .errors import ConfigError, WeightsError
 from .images import ImageSource, fit_size, load_image, resize
 from .reports import Losses, TransferResult
@@ -104,7 +104,7 @@ class InstantNetwork:
 
         folder = folder or model_folder()
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or default_threads()
+        options.intra_op_num_threads = threads or usable_cores()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # the int8 graphs make onnxruntime warn about every folded constant
         # Threads waiting for work sleep instead of spinning: spinning took the cores an optimisation beside it
@@ -147,14 +147,6 @@ class InstantNetwork:
         return Image.fromarray(np.round(np.clip(painted, 0.0, 1.0) * 255.0).astype(np.uint8))
 
 
-def default_threads() -> int:
-    """The cores this process may use (as torch counts them for its own thread pool)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 _network: dict[int, InstantNetwork] = {}
 _network_lock = threading.Lock()
 
@@ -165,7 +157,7 @@ def get_network(threads: int | None = None) -> InstantNetwork:
     Raises:
         WeightsError: the files are missing, altered or unreadable.
     """
-    count = threads or default_threads()
+    count = threads or usable_cores()
     with _network_lock:
         network = _network.get(count)
         if network is None:

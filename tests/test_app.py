@@ -437,6 +437,34 @@ def test_the_operator_picks_the_precision_and_a_bad_value_is_a_start_up_message(
     assert any("cannot start" in e.value and "NST_PRECISION" in e.value for e in at.error)
 
 
+def test_a_server_in_a_container_of_one_core_paints_with_one_thread(tmp_path, monkeypatch):
+    """Its quota, not the node's cores that os.cpu_count() counts: two threads on one core's quota are
+    throttled together."""
+    import threading
+
+    import torch
+
+    import nst_core.cpu
+    from app.runtime import get_runtime
+    from job_service.capacity import describe
+
+    (tmp_path / "cpu.max").write_text("100000 100000\n")
+    monkeypatch.setattr(nst_core.cpu, "CGROUP", tmp_path)
+    before = torch.get_num_threads()
+    st.cache_resource.clear()
+    try:
+        assert_painted(paint(new_app()))
+        seen: list[int] = []  # as a job's thread sees it (a thread keeps the count it started with)
+        job = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        job.start()
+        job.join()
+        assert seen == [1]
+        assert describe(get_runtime().device) == "CPU (1 core)"  # the largest size's reason names it
+    finally:
+        st.cache_resource.clear()
+        torch.set_num_threads(before)
+
+
 def test_the_largest_picture_and_the_first_waits_come_from_this_devices_measured_paces(monkeypatch):
     from app.runtime import get_runtime
 

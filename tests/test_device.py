@@ -41,3 +41,52 @@ def test_auto_precision_on_cuda_follows_native_bf16(monkeypatch):
 def test_unknown_precision_is_refused():
     with pytest.raises(ConfigError, match="auto, fp32 or bf16"):
         resolve_precision("fp16", CPU)
+
+
+def quota(root, v2: str | None = None, v1: tuple[int, int] | None = None):
+    """A made-up cgroup folder: v2's ``cpu.max`` line, or v1's quota and period."""
+    if v2 is not None:
+        (root / "cpu.max").write_text(v2 + "\n")
+    if v1 is not None:
+        (root / "cpu").mkdir()
+        (root / "cpu" / "cpu.cfs_quota_us").write_text(f"{v1[0]}\n")
+        (root / "cpu" / "cpu.cfs_period_us").write_text(f"{v1[1]}\n")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("v2", "v1", "cores"),
+    [
+        ("150000 100000", None, 1),  # 1.5 cores of CPU time: one thread, rounded down
+        ("50000 100000", None, 1),  # never none
+        (None, (100000, 100000), 1),  # cgroup v1
+        ("max 100000", None, None),  # no quota: the cores it may run on
+        (None, (-1, 100000), None),
+        (None, None, None),  # no cgroup files at all
+    ],
+)
+def test_the_cores_a_process_may_use_are_its_containers_quota_at_most(tmp_path, v2, v1, cores):
+    """A 2-core Space sees the node's cores (os.cpu_count) while its quota allows two: threads beyond it are
+    throttled together."""
+    import os
+
+    from nst_core.cpu import usable_cores
+
+    mine = len(os.sched_getaffinity(0))
+    assert usable_cores(quota(tmp_path, v2, v1)) == (min(cores, mine) if cores else mine)
+
+
+def test_on_the_cpu_torch_is_given_no_more_threads_than_the_quota(tmp_path, monkeypatch):
+    import nst_core.cpu
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(nst_core.cpu, "CGROUP", quota(tmp_path, "100000 100000"))
+    try:
+        torch.set_num_threads(2)
+        assert resolve_device("cpu") == CPU and torch.get_num_threads() == 1
+        torch.set_num_threads(1)
+        monkeypatch.setattr(nst_core.cpu, "CGROUP", tmp_path / "none")
+        resolve_device("cpu")
+        assert torch.get_num_threads() == 1  # capped, never raised
+    finally:
+        torch.set_num_threads(before)
