@@ -64,8 +64,11 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def start_server(port: int, env: dict[str, str], *extra: str, log: Path | None = None) -> subprocess.Popen[bytes]:
-    """``streamlit run`` the app on a loopback port; returns once /_stcore/health answers ok.
+def start_server(
+    port: int, env: dict[str, str], *extra: str, log: Path | None = None, cpus: set[int] | None = None
+) -> subprocess.Popen[bytes]:
+    """``streamlit run`` the app on a loopback port (on ``cpus`` only, if given); returns once /_stcore/health
+    answers ok.
 
     Raises:
         RuntimeError: no answer within 90 s.
@@ -75,6 +78,7 @@ def start_server(port: int, env: dict[str, str], *extra: str, log: Path | None =
          "--server.address", "127.0.0.1", "--server.headless", "true", *extra],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL if log is None else log.open("wb"),
+        preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
     )  # fmt: skip
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and server.poll() is None:
@@ -172,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds the whole round may take")
     parser.add_argument("--name", default="load", help="results stem in bench/results")
     add_browser_nice(parser)
+    parser.add_argument("--browser-cpus", type=lambda text: {int(cpu) for cpu in text.split(",")}, metavar="N[,N]",
+                        help="run the browsers (and this bench) on these CPUs and the server on the others, as if "
+                        "the visitors' browsers were on their own machines")  # fmt: skip
     parser.add_argument("--server-log", type=Path, help="write the server's log here (every job's plan and turns)")
     args = parser.parse_args(argv)
 
@@ -180,9 +187,15 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     env = {"NST_MAX_SIZE": str(args.size), "NST_MAX_WAITING": str(args.visitors + 2),
            "NST_FAIR_SHARE_SECONDS": str(args.share)}  # fmt: skip
-    server = start_server(port, env, log=args.server_log)
+    everywhere = os.sched_getaffinity(0)
+    server_cpus = everywhere - args.browser_cpus if args.browser_cpus else None
+    if server_cpus is not None and (not server_cpus or not args.browser_cpus <= everywhere):
+        parser.error(f"--browser-cpus must leave the server some of the CPUs {sorted(everywhere)}")
+    server = start_server(port, env, log=args.server_log, cpus=server_cpus)
     url = f"http://127.0.0.1:{port}"
     kinds = [args.kinds[index % len(args.kinds)] for index in range(args.visitors)]
+    if args.browser_cpus:
+        os.sched_setaffinity(0, args.browser_cpus)  # Playwright's driver and chromium start from here: theirs too
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
@@ -204,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             rss = rss_mib(server.pid)
             browser.close()
     finally:
+        os.sched_setaffinity(0, everywhere)
         server.terminate()
         server.wait(timeout=30)
     return report(records, rss, args)
@@ -302,7 +316,8 @@ def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) 
     errors = [abs(wait_error(r["first_told"], r["first_real"])) for r in told]
     summary = {
         "visitors": args.visitors, "kinds": args.kinds, "size": args.size, "steps": args.steps, "share": args.share,
-        "browser_nice": args.browser_nice, "failed": sum(1 for r in records if r["error"]),
+        "browser_nice": args.browser_nice, "browser_cpus": sorted(args.browser_cpus) if args.browser_cpus else None,
+        "failed": sum(1 for r in records if r["error"]),
         "first_wait_error_median": statistics.median(errors) if errors else None,
         "first_wait_error_max": max(errors) if errors else None,
         "any_figure_error_max": max((r["worst_error"] for r in records if r["worst_error"] is not None), default=None),
@@ -311,6 +326,8 @@ def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps({"summary": summary, "visitors": records}, indent=2))
     nice = f" --browser-nice {args.browser_nice}" if args.browser_nice else ""
+    if args.browser_cpus:
+        nice += f" --browser-cpus {','.join(map(str, sorted(args.browser_cpus)))}"
     lines = [
         f"# Load: {args.visitors} visitors ({', '.join(args.kinds)} in turn), {args.size} px, {args.steps} steps, "
         f"fair turn {args.share:g} s",

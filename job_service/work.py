@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 
 MAX_PREVIEWS = 60  # kept per picture, for its time-lapse
 RECENT_FRAMES = 8  # a clip's latest frames its time left is planned from
+# Steps (or a clip's frames) of the device's pace a job's own pace is weighed against: its first few steps alone,
+# slowed by nine other pages starting at once, planned the first picture 2.3x too long for the visitor behind it
+# (python -m bench.load).
+PRIOR_STEPS = 5
 # A clip's seconds after its last frame: a part whatever its size, and the GIF's per megapixel of its frames
 # (measured: docs/design.md, "Figures behind choices in the code").
 CLOSE_SECONDS = 0.35
@@ -92,11 +96,13 @@ def run_left(pace: Pace, clock: StepClock, report: StepReport | None, elapsed: f
     if report is None or report.step == 0:
         begun = max(0.0, pace.picture_seconds(config, size) - elapsed)
         return begun
+    device = pace.steps_seconds(config, size, report.step)
     own = clock.pace(report)  # this run's seconds per megapixel-step at its own size, overhead included
-    if own is None:
-        return pace.steps_seconds(config, size, report.step) + pace.setup
+    if own is None or clock.first is None:
+        return device + pace.setup
     steps = megapixel_steps(config, size, report.step) * own * (pace.converge if config.early_stop else 1.0)
-    return steps + pace.setup
+    measured = report.step - clock.first[0]
+    return (measured * steps + PRIOR_STEPS * device) / (measured + PRIOR_STEPS) + pace.setup
 
 
 def one_step(pace: Pace, clock: StepClock, report: StepReport | None, size: tuple[int, int]) -> float:
@@ -276,11 +282,15 @@ class ClipWork:
 
         Counted from the first frame on, a clip cut at its turn after a few frames told everyone behind it waits
         several seconds too long; counted over all its frames, a clip whose first frames were slow (nine other
-        visitors' pages starting at once, ``python -m bench.load``) went on planning at that pace long after."""
-        if len(self.marks) >= 2:
-            (first, begun), (last, ended) = self.marks[0], self.marks[-1]
-            return (ended - begun) / (last - first)
-        return pace.frame_seconds(self.config, self.frame_size)
+        visitors' pages starting at once, ``python -m bench.load``) went on planning at that pace long after. The
+        device's pace counts as :data:`PRIOR_STEPS` frames beside them: the second frame alone, slowed by the page
+        drawing the first, told the visitors behind the clip twice their wait."""
+        device = pace.frame_seconds(self.config, self.frame_size)
+        if len(self.marks) < 2:
+            return device
+        (first, begun), (last, ended) = self.marks[0], self.marks[-1]
+        measured = last - 1  # frames measured since the first, the latest of them giving the pace
+        return (measured * (ended - begun) / (last - first) + PRIOR_STEPS * device) / (measured + PRIOR_STEPS)
 
     def _encode(self, pace: Pace) -> float:
         """The seconds after the last frame: the MP4 closed, the sound copied, the GIF written."""

@@ -7,10 +7,11 @@ import time
 
 import pytest
 import torch
+from PIL import Image
 
 from job_service.pace import Pace
 from job_service.scheduler import Scheduler
-from job_service.work import ClipWork, Painted, PictureWork
+from job_service.work import PRIOR_STEPS, ClipWork, Painted, PictureWork
 from nst_core.config import TransferConfig
 from nst_core.images import fit_size, resize, to_tensor
 from nst_core.losses import build_gatys_loss
@@ -41,6 +42,35 @@ def test_the_pace_plans_a_run_from_its_megapixel_steps_and_learns():
     early = config.replace(early_stop=True)
     expected = 0.8 * (pace.step * megapixel_steps(config, photo) + pace.overhead * steps)
     assert pace.steps_seconds(early, photo) == pytest.approx(expected)
+
+
+def test_a_pictures_first_slow_steps_are_weighed_against_the_devices_pace():
+    """Its own pace from its first steps alone (slowed by nine pages starting at once) told the visitor behind
+    the first picture 2.3x the wait (python -m bench.load); it counts as many steps as it has measured."""
+    from nst_core.reports import Losses
+    from nst_core.reports import Progress as StepReport
+
+    config = TransferConfig(size=256, steps=40, multiscale=False, early_stop=False)
+    photo, megapixels = (256, 192), 256 * 192 / 1e6
+    pace = Pace(step=10.0, instant=1.0, setup=0.5, overhead=0.0)  # 0.49 s a step
+    work = PictureWork(Image.new("RGB", photo), [], config)
+
+    def at(step: int, elapsed: float) -> StepReport:
+        report = StepReport(step, 40, Losses(0.0, 0.0, 0.0, 0.0), elapsed, photo, 0, 1, None)
+        work.clock.note(report)
+        work.latest = report
+        return report
+
+    at(1, 1.0)
+    at(3, 1.0 + 2 * 1.5)  # two steps of 1.5 s: three times the device's pace
+    device = 37 * 10.0 * megapixels
+    own = 37 * 1.5
+    assert work.left(pace, None, 4.0) == pytest.approx((2 * own + PRIOR_STEPS * device) / (2 + PRIOR_STEPS) + 0.5)
+    assert work.left(pace, None, 4.0) < 0.6 * own  # not its 37 steps at 1.5 s each
+    for step in range(4, 31):  # then 27 steps more at the same 1.5 s: its own pace counts 29 steps to 5
+        at(step, 1.0 + (step - 1) * 1.5)
+    own, device = 10 * 1.5, 10 * 10.0 * megapixels
+    assert work.left(pace, None, 44.5) == pytest.approx((29 * own + PRIOR_STEPS * device) / (29 + PRIOR_STEPS) + 0.5)
 
 
 def loss_of(picture, content, style, extractor):
@@ -103,23 +133,34 @@ def test_a_pictures_time_left_stops_at_its_time_limit(content_image, style_image
 
 
 def test_a_clips_time_left_is_its_frames_at_its_own_pace_within_its_time_limit(tmp_path, style_image):
-    pace = Pace(step=10.0, instant=1.0, frame=2.0)
+    # A frame smaller than the instant network's own size costs as much as one of that size (384x216 here):
+    # the device's pace is 2 s a frame.
+    pace = Pace(step=10.0, instant=1.0, frame=2.0 / (384 * 216 / 1e6))
     config = TransferConfig(size=256, steps=0, init="fast", max_seconds=180.0)
     clip = ClipWork(tmp_path / "in.mp4", [style_image], tmp_path / "out.mp4", config, (256, 144), frames=45)
-    # A frame smaller than the instant network's own size costs as much as one of that size (384x216 here).
-    assert clip.left(pace, None, 0.0) == pytest.approx(45 * 2.0 * 384 * 216 / 1e6 + clip._encode(pace))
-    # 4 s for the first frame (it also opens the clip), then 2 s a frame: the 40 frames left at 2 s each (counted
-    # from the first frame on, 2.4 s each), less the second already spent on the sixth.
+    assert clip.left(pace, None, 0.0) == pytest.approx(45 * 2.0 + clip._encode(pace))
+    # 4 s for the first frame (it also opens the clip), then the second alone 6 s (the page drawing the first
+    # beside it): weighed against the device's pace as PRIOR_STEPS frames, not 6 s for each of the 43 left.
+    clip.done, clip.used_before = 2, 10.0
+    clip.marks.extend([(1, 4.0), (2, 10.0)])
+    assert clip.left(pace, None, 10.0) == pytest.approx(43 * (6.0 + PRIOR_STEPS * 2.0) / (1 + PRIOR_STEPS)
+                                                        + clip._encode(pace))  # fmt: skip
+    assert clip.left(pace, None, 10.0) < 0.6 * 43 * 6.0
+    # Then 2 s a frame: the 40 frames left at 2 s each (counted from the first frame on, 2.4 s each), less the
+    # second already spent on the sixth.
     clip.done, clip.used_before = 5, 12.0
+    clip.marks.clear()
     clip.marks.extend([(1, 4.0), (2, 6.0), (3, 8.0), (4, 10.0), (5, 12.0)])
     assert clip.left(pace, None, 13.0) == pytest.approx(40 * 2.0 - 1.0 + clip._encode(pace))
     # Slow frames early (others' pages starting: 5 s each), then 1 s a frame for the latest 8: the 25 frames left
-    # are planned at 1 s each (over all frames after the first, 2.2 s each), less the half second spent on the 21st.
+    # are planned at 1 s each for the 19 frames measured, beside the device's 2 s (over all frames after the
+    # first, 2.2 s each), less the half second spent on the 21st.
     clip.marks.clear()
     clip.marks.extend([(1, 4.0), *((frame, 4.0 + 5.0 * (frame - 1)) for frame in range(2, 13))])
     clip.marks.extend((frame, 59.0 + frame - 12) for frame in range(13, 21))
     clip.done, clip.used_before = 20, 67.0
-    assert clip.left(pace, None, 67.5) == pytest.approx(25 * 1.0 - 0.5 + clip._encode(pace))
+    per_frame = (19 * 1.0 + PRIOR_STEPS * 2.0) / (19 + PRIOR_STEPS)
+    assert clip.left(pace, None, 67.5) == pytest.approx(25 * per_frame - 0.5 + clip._encode(pace))
     # 10 s a frame: 250 s of frames, but the clip ends at its limit with what it painted.
     clip.marks.append((21, 77.0))
     clip.done, clip.used_before = 21, 77.0
