@@ -36,10 +36,19 @@ if TYPE_CHECKING:
 
 MAX_PREVIEWS = 60  # kept per picture, for its time-lapse
 RECENT_FRAMES = 8  # a clip's latest frames its time left is planned from
-# Steps (or a clip's frames) of the device's pace a job's own pace is weighed against: its first few steps alone,
-# slowed by nine other pages starting at once, planned the first picture 2.3x too long for the visitor behind it
-# (python -m bench.load).
+# Steps (or a clip's frames) of the device's pace a job's own pace is weighed against, at least, and the seconds
+# they stand for when its steps are short: its first few steps alone, slowed by nine other pages starting at once,
+# planned the first picture 2.3x too long for the visitor behind it, and five 0.13 s frames of a clip were too
+# few against the page drawing its first preview (python -m bench.load).
 PRIOR_STEPS = 5
+PRIOR_SECONDS = 2.0
+
+
+def prior_units(unit_seconds: float) -> float:
+    """Steps or frames of the device's pace (one of them ``unit_seconds`` long) a job's own pace is weighed against."""
+    return max(PRIOR_STEPS, PRIOR_SECONDS / unit_seconds) if unit_seconds > 0 else PRIOR_STEPS
+
+
 # A clip's seconds after its last frame: a part whatever its size, and the GIF's per megapixel of its frames
 # (measured: docs/design.md, "Figures behind choices in the code").
 CLOSE_SECONDS = 0.35
@@ -102,7 +111,8 @@ def run_left(pace: Pace, clock: StepClock, report: StepReport | None, elapsed: f
         return device + pace.setup
     steps = megapixel_steps(config, size, report.step) * own * (pace.converge if config.early_stop else 1.0)
     measured = report.step - clock.first[0]
-    return (measured * steps + PRIOR_STEPS * device) / (measured + PRIOR_STEPS) + pace.setup
+    prior = prior_units(pace.step * report.size[0] * report.size[1] / 1e6 + pace.overhead)
+    return (measured * steps + prior * device) / (measured + prior) + pace.setup
 
 
 def one_step(pace: Pace, clock: StepClock, report: StepReport | None, size: tuple[int, int]) -> float:
@@ -290,7 +300,8 @@ class ClipWork:
             return device
         (first, begun), (last, ended) = self.marks[0], self.marks[-1]
         measured = last - 1  # frames measured since the first, the latest of them giving the pace
-        return (measured * (ended - begun) / (last - first) + PRIOR_STEPS * device) / (measured + PRIOR_STEPS)
+        prior = prior_units(device)
+        return (measured * (ended - begun) / (last - first) + prior * device) / (measured + prior)
 
     def _encode(self, pace: Pace) -> float:
         """The seconds after the last frame: the MP4 closed, the sound copied, the GIF written."""

@@ -11,7 +11,7 @@ from PIL import Image
 
 from job_service.pace import Pace
 from job_service.scheduler import Scheduler
-from job_service.work import PRIOR_STEPS, ClipWork, Painted, PictureWork
+from job_service.work import PRIOR_SECONDS, PRIOR_STEPS, ClipWork, Painted, PictureWork, prior_units
 from nst_core.config import TransferConfig
 from nst_core.images import fit_size, resize, to_tensor
 from nst_core.losses import build_gatys_loss
@@ -71,6 +71,20 @@ def test_a_pictures_first_slow_steps_are_weighed_against_the_devices_pace():
         at(step, 1.0 + (step - 1) * 1.5)
     own, device = 10 * 1.5, 10 * 10.0 * megapixels
     assert work.left(pace, None, 44.5) == pytest.approx((29 * own + PRIOR_STEPS * device) / (29 + PRIOR_STEPS) + 0.5)
+
+
+def test_short_frames_are_weighed_against_the_devices_pace_for_two_seconds_of_them(tmp_path, style_image):
+    """Five frames of 0.13 s were too few: the second frame alone, slowed by the page drawing the first, still
+    told the visitor behind the clip 9 s where 4.6 s came (python -m bench.load)."""
+    pace = Pace(step=10.0, instant=1.0, frame=0.1 / (384 * 216 / 1e6))  # 0.1 s a frame
+    config = TransferConfig(size=256, steps=0, init="fast")
+    clip = ClipWork(tmp_path / "in.mp4", [style_image], tmp_path / "out.mp4", config, (256, 144), frames=45)
+    clip.done, clip.used_before = 2, 1.5
+    clip.marks.extend([(1, 1.0), (2, 1.5)])  # the second frame 0.5 s
+    assert prior_units(0.1) == pytest.approx(PRIOR_SECONDS / 0.1)
+    per_frame = (0.5 + 20 * 0.1) / (1 + 20)
+    assert clip.left(pace, None, 1.5) == pytest.approx(43 * per_frame + clip._encode(pace))
+    assert clip.left(pace, None, 1.5) < 1.5 * (43 * 0.1 + clip._encode(pace))  # not 43 frames of 0.5 s
 
 
 def loss_of(picture, content, style, extractor):
