@@ -78,9 +78,10 @@ def encode(image: Image.Image, fmt: str = "PNG", **params: object) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app_url() -> Iterator[str]:
-    """A test server of the browser tests (small pictures, a short fair turn), one per test module."""
+    """The test server of the browser tests (small pictures, a short fair turn), one for the whole run: a fresh
+    server's first page takes about 12 s (imports, the network, the device's probes) where a warm one's takes 3.5."""
     from tests.browser import TEST_SERVER, served
 
     with served(TEST_SERVER, "--server.maxUploadSize", "1") as url:
