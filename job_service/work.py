@@ -109,10 +109,10 @@ def run_left(pace: Pace, clock: StepClock, report: StepReport | None, elapsed: f
     own = clock.pace(report)  # this run's seconds per megapixel-step at its own size, overhead included
     if own is None or clock.first is None:
         return device + pace.setup
-    steps = megapixel_steps(config, size, report.step) * own * (pace.converge if config.early_stop else 1.0)
+    mine = megapixel_steps(config, size, report.step) * own * (pace.converge if config.early_stop else 1.0)
     measured = report.step - clock.first[0]
     prior = prior_units(pace.step * report.size[0] * report.size[1] / 1e6 + pace.overhead)
-    return (measured * steps + prior * device) / (measured + prior) + pace.setup
+    return (measured * mine + prior * device) / (measured + prior) + pace.setup
 
 
 def one_step(pace: Pace, clock: StepClock, report: StepReport | None, size: tuple[int, int]) -> float:
@@ -293,7 +293,7 @@ class ClipWork:
         Counted from the first frame on, a clip cut at its turn after a few frames told everyone behind it waits
         several seconds too long; counted over all its frames, a clip whose first frames were slow (nine other
         visitors' pages starting at once, ``python -m bench.load``) went on planning at that pace long after. The
-        device's pace counts as :data:`PRIOR_STEPS` frames beside them: the second frame alone, slowed by the page
+        device's pace counts as :func:`prior_units` frames beside them: the second frame alone, slowed by the page
         drawing the first, told the visitors behind the clip twice their wait."""
         device = pace.frame_seconds(self.config, self.frame_size)
         if len(self.marks) < 2:
