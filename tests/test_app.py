@@ -794,6 +794,26 @@ def test_the_fair_share_rule_is_said_before_the_button_is_pressed(monkeypatch):
     assert any("while others wait, a run ends after 12 s" in text for text in at.caption.values)
 
 
+def test_the_wait_before_the_button_is_said_only_to_a_visitor_not_yet_in_line():
+    """One who has just pressed, or waits already, is told its own place and wait under the button: the rule's
+    "about 12 s" beside the line's "about 7 s" said two waits for one place."""
+    from types import SimpleNamespace
+
+    from app import jobs
+    from app.session import session_id
+    from job_service.limits import Limits
+    from tests.test_scheduler import STEP, Scripted, scheduler
+
+    service = scheduler(slots=1)
+    runtime = SimpleNamespace(limits=Limits.for_device("cpu"), service=service)
+    service.submit("someone else", Scripted(steps=round(2.0 / STEP)))
+    assert "Now: 1 ahead of you" in jobs.fair_share_rule(runtime)
+    assert "ahead of you" not in jobs.fair_share_rule(runtime, pressed=True)
+    job = service.submit(session_id(), Scripted(steps=1))
+    assert "ahead of you" not in jobs.fair_share_rule(runtime)
+    service.cancel(job)
+
+
 def test_an_upload_is_captioned_with_its_own_size_and_bmp_is_taken(content_image):
     at = new_app()
     at.radio(key="content_source").set_value("Upload")

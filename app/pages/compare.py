@@ -37,7 +37,7 @@ def main() -> None:
         def button() -> bool:
             # The button right under what is compared: on a phone the settings below stack into a long column.
             pressed = st.form_submit_button("Compare", type="primary", width="stretch")
-            st.caption(fair_share_rule(runtime, COMPARISON_RULE))
+            st.caption(fair_share_rule(runtime, COMPARISON_RULE, pressed))
             st.subheader("3 · Everything else")
             return pressed
 

@@ -59,7 +59,7 @@ def main() -> None:
 
         def button() -> bool:
             pressed = st.form_submit_button("Paint it", type="primary", width="stretch")
-            st.caption(fair_share_rule(runtime))
+            st.caption(fair_share_rule(runtime, pressed=pressed))
             # The run paints right under the button, where the visitor is looking, and its result stays there.
             canvas.append(st.container())
             return pressed

@@ -52,7 +52,7 @@ def main() -> None:
         # The button first: on a phone the settings below stack into a long column.
         submitted = st.form_submit_button("Paint the clip", type="primary", width="stretch")
         st.caption(f"A clip is painted for at most {runtime.limits.max_seconds:g} s; the frames painted by then "
-                   "make the video. " + fair_share_rule(runtime, CLIP_RULE))  # fmt: skip
+                   "make the video. " + fair_share_rule(runtime, CLIP_RULE, submitted))  # fmt: skip
         controls = render_video_controls(runtime.limits.max_size, clip[1] if clip else None, limits)
     # Under the settings: on a phone the button stays within the first screen and a half.
     regions = render_regions(first_frame(clip), styles, runtime.limits, "clip")
