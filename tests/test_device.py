@@ -90,3 +90,23 @@ def test_on_the_cpu_torch_is_given_no_more_threads_than_the_quota(tmp_path, monk
         assert torch.get_num_threads() == 1  # capped, never raised
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_process_in_a_limited_group_under_the_root_is_held_to_its_groups_quota(tmp_path):
+    """Where the container's group is not the mount's root (no cgroup namespace), /proc/self/cgroup says which
+    group is the process's; a parent's tighter quota holds too."""
+    import os
+
+    from nst_core.cpu import usable_cores
+
+    own = tmp_path / "cpu" / "demo" / "painter"
+    own.mkdir(parents=True)
+    (own / "cpu.cfs_quota_us").write_text("300000\n")
+    (own / "cpu.cfs_period_us").write_text("100000\n")
+    (tmp_path / "cpu" / "demo" / "cpu.cfs_quota_us").write_text("100000\n")  # the parent allows one core
+    (tmp_path / "cpu" / "demo" / "cpu.cfs_period_us").write_text("100000\n")
+    proc = tmp_path / "proc-self-cgroup"
+    proc.write_text("2:cpuacct:/\n1:cpu:/demo/painter\n0::/\n")
+    assert usable_cores(tmp_path, proc) == 1
+    proc.write_text("1:cpu:/elsewhere\n")
+    assert usable_cores(tmp_path, proc) == len(os.sched_getaffinity(0))
