@@ -227,9 +227,9 @@ def say_failure(status: JobStatus, where: DeltaGenerator | None = None) -> bool:
 def fair_share_rule(
     runtime: Runtime, what: str = "a run ends after {share} s with its best picture so far", pressed: bool = False
 ) -> str:
-    """The rule, said before the button is pressed, with the line as it is now for a visitor not in it yet: one
-    who has just pressed (``pressed``) or has a job in line is told its own place and wait under the button, and
-    a second wait beside it ("about 12 s" by the rule, "about 7 s" by the line) said two things of one place."""
+    """The rule, said before the button is pressed, and the line as it is now for a visitor not in it yet. One who
+    has just pressed (``pressed``) or has a job in line is told its own place and wait under the button; the
+    rule's wait beside it ("about 12 s" above "about 7 s") said two waits for one place."""
     share = f"{runtime.limits.fair_share_seconds:g}"
     rule = f"Fair turns: while others wait, {what.format(share=share)}."
     service = runtime.service

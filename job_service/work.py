@@ -38,7 +38,7 @@ MAX_PREVIEWS = 60  # kept per picture, for its time-lapse
 RECENT_FRAMES = 8  # a clip's latest frames its time left is planned from
 # Steps (or a clip's frames) of the device's pace a job's own pace is weighed against, at least, and the seconds
 # they stand for when its steps are short: its first few steps alone, slowed by nine other pages starting at once,
-# planned the first picture 2.3x too long for the visitor behind it, and five 0.13 s frames of a clip were too
+# told the visitor behind the first picture 10 s for 3.0 s, and five 0.13 s frames of a clip were too
 # few against the page drawing its first preview (python -m bench.load).
 PRIOR_STEPS = 5
 PRIOR_SECONDS = 2.0

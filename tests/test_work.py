@@ -46,7 +46,7 @@ def test_the_pace_plans_a_run_from_its_megapixel_steps_and_learns():
 
 def test_a_pictures_first_slow_steps_are_weighed_against_the_devices_pace():
     """Its own pace from its first steps alone (slowed by nine pages starting at once) told the visitor behind
-    the first picture 2.3x the wait (python -m bench.load); it counts as many steps as it has measured."""
+    the first picture 10 s for 3.0 s (python -m bench.load); it counts as many steps as it has measured."""
     from nst_core.reports import Losses
     from nst_core.reports import Progress as StepReport
 
