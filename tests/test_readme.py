@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import shlex
 import subprocess
 import sys
@@ -42,15 +43,19 @@ def commands() -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", commands())
-def test_every_example_of_the_command_line_runs_as_written(command, tmp_path):
-    """Run from the repository as a user would, smaller and shorter (the last option given wins)."""
-    argv = [
-        sys.executable if word == "python" else word for word in shlex.split(command.replace("/tmp", str(tmp_path)))
-    ]
+def test_every_example_of_the_command_line_runs_as_written(command, tmp_path, monkeypatch, capsys):
+    """Run from the repository as a user would, smaller and shorter (the last option given wins): ``python -m
+    nst_core`` run in this process as Python runs it (``runpy``), which keeps the networks loaded from one example
+    to the next (a process of its own is `tests/test_cli.py`'s and the installed command's below)."""
+    words = shlex.split(command.replace("/tmp", str(tmp_path)))
+    assert words[:3] == ["python", "-m", "nst_core"], command
     small = ["--size", "48", "--steps", "2"] if " video " not in command else ["--size", "48", "--every", "8"]
-    done = subprocess.run([*argv, *small, "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    written = [word for word in argv if word.startswith(str(tmp_path))]
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "argv", ["nst_core", *words[3:], *small, "--quiet"])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_module("nst_core", run_name="__main__", alter_sys=True)
+    assert exit_.value.code == 0, capsys.readouterr().err
+    written = [word for word in words if word.startswith(str(tmp_path))]
     assert written and all(os.path.isfile(path) or os.listdir(path) for path in written)
     assert not subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True,
                               text=True).stdout.count("painting.png")  # fmt: skip
