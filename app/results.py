@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -89,12 +90,14 @@ def render_downloads(entry: Entry) -> None:
     st.subheader(f"Painting #{entry.number}")
     render_strength(entry)
     buttons = st.columns(4)
-    downloads: list[tuple[str, str | bytes, str, str]] = [
+    downloads: list[tuple[str, str | bytes | Callable[[], bytes], str, str]] = [
         ("Download PNG", entry.png(*strength_of(entry)), "png", "image/png"),
         ("Download recipe (JSON)", json.dumps(entry.recipe, indent=2, sort_keys=True), "json", "application/json"),
     ]
     if entry.frames:
-        downloads.append(("Download time-lapse (GIF)", entry.timelapse, "gif", "image/gif"))
+        # Encoded when it is asked for (Streamlit calls this on the click), not with every finished picture, most
+        # never downloaded (docs/design.md, "Figures behind choices in the code").
+        downloads.append(("Download time-lapse (GIF)", lambda: entry.timelapse, "gif", "image/gif"))
     for button, (label, data, extension, mime) in zip(buttons, downloads, strict=False):
         button.download_button(
             label,

@@ -245,6 +245,7 @@ def test_use_these_settings_again_restores_the_form():
 def test_a_result_is_encoded_once_not_on_every_rerun():
     at = paint(new_app())
     entry = at.session_state["gallery"][0]
+    assert "timelapse" not in vars(entry)  # the GIF is encoded when its download is asked for, not before
     png, gif = entry.png(), entry.timelapse
     at.radio(key="content_source").set_value("Upload")  # any interaction reruns the page
     at.run()

@@ -64,6 +64,11 @@ def test_upload_paint_and_see_the_result_in_a_real_browser(app_url, tmp_path, co
         assert page.locator("[data-testid='stException']").count() == 0
         assert page.get_by_text("#1 · ").count() >= 1
         assert_readable(page)  # the slider values, the chosen paintings, the result's captions
+        # The time-lapse is encoded when it is asked for (a callable given to the button): it comes as an animation.
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name="Download time-lapse (GIF)").click()
+        timelapse = Image.open(download.value.path())
+        assert timelapse.format == "GIF" and timelapse.n_frames >= 2
 
 
 @pytest.mark.parametrize("name", ["fake.png", "[a prize](mailto:x@example.org).png"])
