@@ -319,6 +319,21 @@ class GatysLoss(nn.Module):
         return content, self.style_weight * style, tv
 
 
+StyleGrams = dict[str, list[torch.Tensor]]  # by layer: one (C, C) Gram matrix per painting
+
+
+def style_grams(extractor: FeatureExtractor, styles: Sequence[torch.Tensor], layers: Sequence[str]) -> StyleGrams:
+    """The paintings' Gram matrices at ``layers`` (each painting a (1, 3, h, w) tensor at the size its Gram should
+    be taken at), with gradients off."""
+    grams: StyleGrams = {name: [] for name in layers}
+    with torch.no_grad():
+        for style in styles:
+            features = extractor(style, list(layers))
+            for name in layers:
+                grams[name].append(gram_matrix(features[name])[0])
+    return grams
+
+
 def build_gatys_loss(
     extractor: FeatureExtractor,
     content: torch.Tensor,
@@ -326,6 +341,7 @@ def build_gatys_loss(
     blend: Sequence[float],
     config: TransferConfig,
     masks: torch.Tensor | None = None,
+    grams: StyleGrams | None = None,
 ) -> GatysLoss:
     """The ready loss of one scale: its targets computed once, with gradients off.
 
@@ -337,14 +353,13 @@ def build_gatys_loss(
         config: the layers and weights.
         masks: (paintings, 1, H, W) in [0, 1] at the photo's size: each painting's region (its style is asked for
             there only, at full strength); None: every painting everywhere, blended.
+        grams: the paintings' :func:`style_grams` at ``config.style_layers``, taken before (``styles`` is then
+            not read); None: taken here.
     """
+    if grams is None:
+        grams = style_grams(extractor, styles, config.style_layers)
     with torch.no_grad():
         content_features = extractor(content, [config.content_layer])[config.content_layer].float()
-        grams: dict[str, list[torch.Tensor]] = {name: [] for name in config.style_layers}
-        for style in styles:
-            features = extractor(style, config.style_layers)
-            for name in config.style_layers:
-                grams[name].append(gram_matrix(features[name])[0])
     return GatysLoss(
         content=ContentLoss(content_features),
         content_layer=config.content_layer,

@@ -26,7 +26,7 @@ from .color import keep_content_chroma, match_color_statistics
 from .config import TransferConfig
 from .graphs import GraphedEvaluation
 from .images import fit_size, resize, to_pil, to_tensor
-from .losses import CoarserView, GatysLoss, TemporalLoss, build_gatys_loss, range_penalty
+from .losses import CoarserView, GatysLoss, StyleGrams, TemporalLoss, build_gatys_loss, range_penalty, style_grams
 from .optimizers import build_optimizer
 from .regions import coverage, keep_photo, mask_tensor
 from .reports import HistoryPoint, Losses, Progress, ProgressCallback, StopReason
@@ -94,6 +94,9 @@ class PictureRun:
     graph_failure: str | None = None
     scales_run: list[ScaleRun] = field(default_factory=list)
     losses: dict[tuple[int, int], GatysLoss] = field(default_factory=dict)  # by size, reused seen smaller
+    # The paintings' Gram matrices by the longest side they are taken at, kept by the caller from one run to the
+    # next with the same paintings, layers and network (a clip's frames); None: taken in each run.
+    kept_grams: dict[int, StyleGrams] | None = None
 
     def __post_init__(self) -> None:
         self.plan = plan_scales(self.config.size, self.config.steps, self.config.multiscale)
@@ -144,14 +147,22 @@ class PictureRun:
             return self.losses[size]
         photo = resize(self.content, size)
         style_longest = max(round(max(size) * self.config.style_scale), 32)
+        # Kept across runs where the caller keeps them (a clip's frames) and they do not depend on the photo.
+        kept = self.kept_grams if self.config.color != "match" else None
+        grams = None if kept is None else kept.get(style_longest)
         styles = []
-        for style_image in self.styles:
-            style = resize(style_image, fit_size(style_image.size, style_longest))
-            if self.config.color == "match":
-                style = match_color_statistics(style, photo)
-            styles.append(to_tensor(style, self.device))
+        if grams is None:
+            for style_image in self.styles:
+                style = resize(style_image, fit_size(style_image.size, style_longest))
+                if self.config.color == "match":
+                    style = match_color_statistics(style, photo)
+                styles.append(to_tensor(style, self.device))
+            grams = style_grams(self.extractor, styles, self.config.style_layers)
+            if kept is not None:
+                kept[style_longest] = grams
         regions = None if self.masks is None else mask_tensor(self.masks, size, self.device)
-        loss = build_gatys_loss(self.extractor, to_tensor(photo, self.device), styles, self.blend, self.config, regions)
+        loss = build_gatys_loss(self.extractor, to_tensor(photo, self.device), styles, self.blend, self.config,
+                                regions, grams)  # fmt: skip
         self.losses[size] = loss
         return loss
 

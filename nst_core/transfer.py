@@ -33,6 +33,7 @@ from .device import describe_device, describe_precision, resolve_device, resolve
 from .errors import ConfigError, NSTError
 from .images import ImageSource, fit_size, load_image
 from .instant import get_network, instant_picture
+from .losses import StyleGrams
 from .optimise import PictureRun, Temporal
 from .regions import instant_by_region, load_masks, masks_to_recipe
 from .reports import Losses, Progress, ProgressCallback, TransferResult
@@ -51,6 +52,7 @@ def stylize(
     extractor: FeatureExtractor | None = None,
     temporal: Temporal | None = None,
     masks: Sequence[ImageSource] | None = None,
+    kept_grams: dict[int, StyleGrams] | None = None,
 ) -> TransferResult:
     """Paint ``content`` in the manner of ``styles``.
 
@@ -70,6 +72,8 @@ def stylize(
         masks: one per painting (white where it applies, grey for a soft edge;
             any size): each painting is painted over its own region only, and
             the photo is kept where none applies (:mod:`nst_core.regions`).
+        kept_grams: a dict the caller keeps from one run to the next with the same paintings, layers and
+            network (a clip's frames): the paintings' Gram matrices are taken once into it, not in every run.
 
     Raises:
         ImageError: an input image cannot be used.
@@ -127,6 +131,7 @@ def stylize(
         started=started,
         temporal=temporal,
         masks=regions,
+        kept_grams=kept_grams,
     )
     output = run.picture(run.optimise(start_image, final_size))
     recipe = {

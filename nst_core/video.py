@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from PIL import Image
@@ -52,6 +52,9 @@ from .media import (
 from .regions import instant_by_region, load_masks, region_vectors
 from .reports import Progress, StopReason
 from .schedule import interrupted
+
+if TYPE_CHECKING:
+    from .losses import StyleGrams
 
 Coherence = Literal["flow", "none", "blend"]
 COHERENCES: tuple[str, ...] = ("flow", "none", "blend")
@@ -199,6 +202,7 @@ class FramePainter:
         self.refined_on: str | None = None  # the device and precision the refining steps ran on
         # The paintings' style vectors (one blended, or one per region), kept when every frame has the same.
         self.vectors: list[np.ndarray] | None = None
+        self.grams: dict[int, StyleGrams] = {}  # the paintings' Gram matrices, taken at the first refined frame
 
     def __call__(self, frame: Image.Image, cancel: threading.Event | None) -> Image.Image:
         vectors = self.vectors or self._vectors(frame)
@@ -272,7 +276,7 @@ class FramePainter:
                 enough.set()
 
         result = stylize(frame, self.styles, config, init_image=start, cancel=enough, temporal=held,
-                         on_progress=at_level, masks=self.masks)  # fmt: skip
+                         on_progress=at_level, masks=self.masks, kept_grams=self.grams)  # fmt: skip
         if temporal is None:
             self.level = result.losses.style
         self.refined_on = f"{result.device}, {result.precision}"
