@@ -135,35 +135,31 @@ HUB_PROBE = """
 import sys, torch
 from nst_core.weights import load_weights
 from nst_core.errors import WeightsError
-try:
-    w = load_weights("hub", sys.argv[1])
-except WeightsError as e:
-    print("ERROR", e)
-else:
-    print("OK", w.preprocessing, len(w.state_dict), float(w.state_dict["0.bias"].sum()))
+for arch in sys.argv[1:]:
+    try:
+        w = load_weights("hub", arch)
+    except WeightsError as e:
+        print("ERROR", arch, e)
+    else:
+        print("OK", arch, w.preprocessing, len(w.state_dict), float(w.state_dict["0.bias"].sum()))
 """
 
 
-@pytest.mark.parametrize("arch", ["vgg19", "vgg16"])
-def test_hub_source_reads_hf_home_offline(tmp_path, arch):
-    state = random_features(arch, seed=1)
-    write_hub_cache(tmp_path, arch, state)
+def test_hub_source_reads_hf_home_offline_and_a_missing_file_names_the_fix(tmp_path):
+    """One process (huggingface_hub reads HF_HOME and HF_HUB_OFFLINE when it is imported): the cache holds VGG16 in
+    the hub's layout, which is read offline; VGG19 is not there, and the sentence says how to get it."""
+    state = random_features("vgg16", seed=1)
+    write_hub_cache(tmp_path, "vgg16", state)
     env = {**os.environ, "HF_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", HUB_PROBE, arch], env=env, capture_output=True, text=True, check=True)
-    expected_sum = float(state["0.bias"].sum())
-    kind, preprocessing, count, bias_sum = out.stdout.split()
-    assert (kind, preprocessing, int(count)) == ("OK", "imagenet", len(vgg.expected_keys(arch)))
-    assert float(bias_sum) == pytest.approx(expected_sum, abs=1e-5)
-
-
-def test_hub_source_missing_offline_names_the_fix(tmp_path):
-    env = {**os.environ, "HF_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", HUB_PROBE, "vgg19"], env=env, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.startswith("ERROR")
-    assert "hf download timm/vgg19.tv_in1k model.safetensors" in out.stdout
-    assert "--weights original" in out.stdout
+    done = subprocess.run([sys.executable, "-c", HUB_PROBE, "vgg16", "vgg19"], env=env, capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    found, missing = done.stdout.splitlines()
+    kind, arch, preprocessing, count, bias_sum = found.split()
+    assert (kind, arch, preprocessing, int(count)) == ("OK", "vgg16", "imagenet", len(vgg.expected_keys("vgg16")))
+    assert float(bias_sum) == pytest.approx(float(state["0.bias"].sum()), abs=1e-5)
+    assert missing.startswith("ERROR vgg19 ")
+    assert "hf download timm/vgg19.tv_in1k model.safetensors" in missing
+    assert "--weights original" in missing
 
 
 def test_local_safetensors_in_both_layouts(tmp_path):
