@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import itertools
+import statistics
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -35,7 +37,8 @@ if TYPE_CHECKING:
     from .scheduler import Context
 
 MAX_PREVIEWS = 60  # kept per picture, for its time-lapse
-RECENT_FRAMES = 8  # a clip's latest frames its time left is planned from
+RECENT_FRAMES = 8  # a clip's latest frames (a run's latest steps) its time left is planned from
+MEDIAN_OF = 4  # a run's steps measured before their median stands for its pace (the mean since its first before)
 # Steps (or a clip's frames) of the device's pace a job's own pace is weighed against, at least, and the seconds
 # they stand for when its steps are short: its first few steps alone, slowed by nine other pages starting at once,
 # told the visitor behind the first picture 10 s for 3.0 s, and five 0.13 s frames of a clip were too
@@ -70,31 +73,39 @@ class Painted:
 
 @dataclass
 class StepClock:
-    """A run's own pace, from the steps it has run: seconds per megapixel-step after its first step."""
+    """A run's own pace, from the steps it has run: seconds per megapixel-step, the median of its latest
+    :data:`RECENT_FRAMES` steps once :data:`MEDIAN_OF` are measured after its first. A step or two slowed by a
+    moment's neighbour (another visitor's instant picture on the same cores) moved a mean since the first step
+    and the device's pace by a quarter, and told the visitor behind the picture 7 s for 4.2 s
+    (``python -m bench.load``, docs/design.md)."""
 
     config: TransferConfig
     content_size: tuple[int, int]
     first: tuple[int, float] | None = None  # (step, elapsed) of the first report after a step
     last: tuple[int, float, tuple[int, int]] | None = None  # (step, elapsed, size) of the latest one
+    recent: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_FRAMES))  # s per megapixel-step
 
     def note(self, report: StepReport, pace: Pace | None = None) -> None:
-        """Take a step's report; with ``pace``, teach it this step's time (the waits of the others follow it)."""
+        """Take a step's report; with ``pace``, teach it the latest steps' median time (the waits of the others
+        follow it)."""
         if report.step >= 1 and self.first is None:
             self.first = (report.step, report.elapsed)
-        if (
-            pace is not None
-            and self.last is not None
-            and report.step == self.last[0] + 1
-            and report.size == self.last[2]
-        ):
+        if self.last is not None and report.size != self.last[2]:
+            self.recent.clear()  # a finer scale: its own steps (a smaller picture's pay more for their overhead)
+        if self.last is not None and report.step == self.last[0] + 1 and report.size == self.last[2]:
             work = _work_between(self.config, self.content_size, self.last[0], report.step)
-            pace.learn_steps(report.elapsed - self.last[1], work, LIVE_RATE)
+            if work > 0:
+                self.recent.append((report.elapsed - self.last[1]) / work)
+                if pace is not None and len(self.recent) >= MEDIAN_OF:
+                    pace.learn_steps(statistics.median(self.recent) * work, work, LIVE_RATE)
         if report.step >= 1:
             self.last = (report.step, report.elapsed, report.size)
 
     def pace(self, report: StepReport | None) -> float | None:
         if report is None or self.first is None or report.step <= self.first[0]:
             return None
+        if len(self.recent) >= MEDIAN_OF:
+            return statistics.median(self.recent)
         work = _work_between(self.config, self.content_size, self.first[0], report.step)
         return (report.elapsed - self.first[1]) / work if work > 0 else None
 
@@ -296,12 +307,21 @@ class ClipWork:
         device's pace counts as :func:`prior_units` frames beside them: the second frame alone, slowed by the page
         drawing the first, told the visitors behind the clip twice their wait."""
         device = pace.frame_seconds(self.config, self.frame_size)
-        if len(self.marks) < 2:
+        own = self._recent_frame()
+        if own is None:
             return device
-        (first, begun), (last, ended) = self.marks[0], self.marks[-1]
-        measured = last - 1  # frames measured since the first, the latest of them giving the pace
+        measured = self.marks[-1][0] - 1  # frames measured since the first, the latest of them giving the pace
         prior = prior_units(device)
-        return (measured * (ended - begun) / (last - first) + prior * device) / (measured + prior)
+        return (measured * own + prior * device) / (measured + prior)
+
+    def _recent_frame(self) -> float | None:
+        """The median seconds of a frame over the latest :data:`RECENT_FRAMES` (None before the second): one frame
+        slowed by a moment's neighbour (another visitor's instant picture, 0.5 s on the same cores) moved a mean
+        of eight frames and the device's pace by a quarter, and told the visitor behind the clip 7 s for 3.8 s
+        (``python -m bench.load``, docs/design.md)."""
+        pairs = itertools.pairwise(self.marks)
+        seconds = [(end - begin) / (last - first) for (first, begin), (last, end) in pairs if last > first]
+        return statistics.median(seconds) if seconds else None
 
     def _encode(self, pace: Pace) -> float:
         """The seconds after the last frame: the MP4 closed, the sound copied, the GIF written."""
@@ -316,9 +336,9 @@ class ClipWork:
         def on_progress(report: FrameProgress) -> None:
             if report.frame and (not self.marks or report.frame > self.marks[-1][0]):
                 self.marks.append((report.frame, context.used()))
-            if self.config.steps == 0 and self.done and report.frame > self.done:  # an instant clip's frames teach
-                frame_time = (context.used() - self.used_before) / (report.frame - self.done)
-                context.pace.learn("frame", frame_time / instant_megapixels(self.frame_size), LIVE_RATE)
+            own = self._recent_frame()
+            if self.config.steps == 0 and own is not None and report.frame > self.done:  # by their median
+                context.pace.learn("frame", own / instant_megapixels(self.frame_size), LIVE_RATE)
             self.used_before = context.used()
             self.done = report.frame
             context.report(Progress(report.frame / report.frames, report.frame, report.frames, context.used(),

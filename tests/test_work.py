@@ -181,3 +181,36 @@ def test_a_clips_time_left_is_its_frames_at_its_own_pace_within_its_time_limit(t
     clip.marks.extend([(22, 87.0), (23, 97.0), (24, 107.0), (25, 117.0), (26, 127.0), (27, 137.0), (28, 147.0)])
     clip.done, clip.used_before = 28, 147.0
     assert clip.left(pace, None, 147.0) == pytest.approx(180.0 - 147.0 + clip.finish(pace))
+
+
+def test_one_slow_frame_moves_neither_the_clips_plan_nor_the_devices_pace(tmp_path, style_image):
+    """A frame slowed by a moment's neighbour (another visitor's instant picture on the same cores) is one of the
+    latest eight: the clip plans from their median, where their mean told the visitor behind it 7 s for 3.8 s."""
+    pace = Pace(step=10.0, instant=1.0, frame=0.1 / (384 * 216 / 1e6))  # 0.1 s a frame
+    config = TransferConfig(size=256, steps=0, init="fast")
+    clip = ClipWork(tmp_path / "in.mp4", [style_image], tmp_path / "out.mp4", config, (256, 144), frames=45)
+    ends = [1.0 + 0.1 * frame for frame in range(8)] + [1.8 + 0.45]  # frames 2-8 0.1 s each, the 9th 0.45 s
+    clip.marks.extend((frame, end) for frame, end in enumerate(ends, start=1))
+    clip.done, clip.used_before = 9, ends[-1]
+    assert clip._recent_frame() == pytest.approx(0.1)
+    assert clip.left(pace, None, ends[-1]) == pytest.approx(36 * 0.1 + clip._encode(pace))
+
+
+def test_two_slow_steps_move_neither_the_pictures_plan_nor_the_devices_pace():
+    """Steps slowed for a moment (another visitor's instant picture on the same cores) are two of the latest
+    eight: the run plans from their median, and teaches the device that, where the mean since its first step
+    and each step's own time told the visitor behind it 7 s for 4.2 s (python -m bench.load)."""
+    from nst_core.reports import Losses
+    from nst_core.reports import Progress as StepReport
+
+    config = TransferConfig(size=256, steps=40, multiscale=False, early_stop=False)
+    photo, megapixels = (256, 192), 256 * 192 / 1e6
+    pace = Pace(step=0.4 / megapixels, instant=1.0, setup=0.5, overhead=0.0)  # 0.4 s a step
+    work = PictureWork(Image.new("RGB", photo), [], config)
+    elapsed = 0.0
+    for step, seconds in enumerate([1.0, 0.4, 1.6, 1.6, 0.4, 0.4, 0.4, 0.4, 0.4], start=1):  # steps 3 and 4 slow
+        elapsed += seconds
+        work.latest = StepReport(step, 40, Losses(0.0, 0.0, 0.0, 0.0), elapsed, photo, 0, 1, None)
+        work.clock.note(work.latest, pace)
+    assert pace.step * megapixels == pytest.approx(0.4, rel=0.1)  # was 0.53: every step taught as it came
+    assert work.left(pace, None, elapsed) == pytest.approx(31 * 0.4 + 0.5, rel=0.05)  # was 20.2 s for 12.9
