@@ -37,6 +37,9 @@ SERVE_CONFIG = ROOT / "deploy" / "serve.yaml"
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A head with 2 CPUs (this machine's 2 cores), this process connected to it; at the end, every process the
     head started is gone (a teardown error otherwise)."""
+    browser = sys.modules.get("tests.browser")
+    if browser is not None:  # run after the browser tests: Playwright's sync API holds an asyncio loop in this
+        browser.close_browser()  # thread, where Ray Serve's sync calls refuse to run ("Sync methods should not...")
     with ray_head(2, tmp_path_factory.mktemp("ray") / "head.log") as head:
         assert len(session_processes(head.session)) >= 2  # the head and its GCS at least
         ray.init(address=head.address, log_to_driver=False, logging_level=logging.WARNING)
