@@ -336,9 +336,8 @@ class ClipWork:
         def on_progress(report: FrameProgress) -> None:
             if report.frame and (not self.marks or report.frame > self.marks[-1][0]):
                 self.marks.append((report.frame, context.used()))
-            own = self._recent_frame()
-            if self.config.steps == 0 and own is not None and report.frame > self.done:  # by their median
-                context.pace.learn("frame", own / instant_megapixels(self.frame_size), LIVE_RATE)
+            if self.config.steps == 0 and report.frame > self.done and (own := self._recent_frame()) is not None:
+                context.pace.learn("frame", own / instant_megapixels(self.frame_size), LIVE_RATE)  # by their median
             self.used_before = context.used()
             self.done = report.frame
             context.report(Progress(report.frame / report.frames, report.frame, report.frames, context.used(),
