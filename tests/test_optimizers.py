@@ -73,6 +73,7 @@ def test_build_optimizer_names():
         build_optimizer("rmsprop", x, 0.1)
 
 
+@pytest.mark.slow  # a Python process of its own: 4-5 s, most of it importing torch
 def test_a_default_run_does_not_import_torch_dynamo():
     # torch.optim.Optimizer imports torch._dynamo: about 2 s of every process's first step.
     probe = (

@@ -145,6 +145,7 @@ for arch in sys.argv[1:]:
 """
 
 
+@pytest.mark.slow  # a Python process of its own: 4-5 s
 def test_hub_source_reads_hf_home_offline_and_a_missing_file_names_the_fix(tmp_path):
     """One process (huggingface_hub reads HF_HOME and HF_HUB_OFFLINE when it is imported): the cache holds VGG16 in
     the hub's layout, which is read offline; VGG19 is not there, and the sentence says how to get it."""
