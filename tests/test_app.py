@@ -966,3 +966,35 @@ def test_a_watched_jobs_line_and_bar_are_drawn_again_only_when_they_change_or_th
     now[0] += 10 * jobs.HEARTBEAT
     line.draw(None, lambda: drawn.append("line"))  # no heartbeat
     assert drawn == ["Step 1", "Step 2", "again"]
+
+
+def test_a_comparison_whose_turn_has_come_says_it_is_starting_not_waiting(content_image, style_image):
+    """Between its admission and its first report (a run from the photo: its losses built and its first step,
+    0.4-0.7 s at 96 px and 1.7-1.9 s at 256 px on 2 cores) the comparison page said nothing new: the wait line
+    gone, the bar still "Waiting for the device…". In the load test (bench/load.py) a comparison's visitor was
+    seen to start 1.6-1.9 s after the waits told."""
+    import time
+
+    from app.comparison import comparison_progress
+    from job_service.work import ComparisonWork
+    from nst_core import TransferConfig, compare
+    from tests.test_scheduler import Scripted, scheduler
+
+    service = scheduler(slots=1, max_waiting=2)
+    config = TransferConfig(size=64, steps=2, early_stop=False, preview_every=0, device="cpu")
+    work = ComparisonWork(content_image, [style_image], compare.variants("method", ["refined", "gatys"], config))
+    labels = [variant.label for variant in work.variants]
+    ahead = service.submit("a", Scripted(8))  # 0.4 s on the device first: the comparison waits
+    job = service.submit("b", work)
+    seen = []
+    deadline = time.monotonic() + 60
+    while (status := service.status(job)).state != "done":
+        assert time.monotonic() < deadline, status
+        seen.append((status.state, status.progress is not None, comparison_progress(status, labels)))
+        time.sleep(0.002)
+    service.wait(ahead, 5)
+    assert ("waiting", False, None) in seen  # the bar keeps what it showed while in line
+    starting = [line for state, stepped, line in seen if state == "running" and not stepped]
+    assert starting and starting[0] is not None and starting[0][1].startswith("Starting · "), seen[:5]
+    stepping = [line[1] for state, stepped, line in seen if stepped and line is not None]
+    assert stepping and stepping[0].startswith(f"{labels[0]}: step 0/2 · "), stepping[:3]  # its instant picture
