@@ -117,8 +117,8 @@ def watch_comparison(runtime: Runtime) -> bool:
 def comparison_progress(status: JobStatus, labels: list[str]) -> tuple[float, str] | None:
     """The progress bar's share and line for a comparison: its run and step under way, or "Starting" once its
     turn has come and nothing is reported yet (a first run from the photo reports after its first step: until
-    then the bar said "Waiting for the device…" though the wait above it was gone, 1.7-1.9 s at 256 px on 2
-    cores); None while it waits (the bar keeps what it showed)."""
+    then the bar said "Waiting for the device…" though the wait above it was gone); None while it waits (the
+    bar keeps what it showed)."""
     progress = status.progress
     if progress is not None and isinstance(progress.detail, tuple):
         index, report = progress.detail

@@ -969,10 +969,9 @@ def test_a_watched_jobs_line_and_bar_are_drawn_again_only_when_they_change_or_th
 
 
 def test_a_comparison_whose_turn_has_come_says_it_is_starting_not_waiting(content_image, style_image):
-    """Between its admission and its first report (a run from the photo: its losses built and its first step,
-    0.4-0.7 s at 96 px and 1.7-1.9 s at 256 px on 2 cores) the comparison page said nothing new: the wait line
-    gone, the bar still "Waiting for the device…". In the load test (bench/load.py) a comparison's visitor was
-    seen to start 1.6-1.9 s after the waits told."""
+    """Between its admission and its first report (a run from the photo: its losses built and its first step)
+    the comparison page said nothing new: the wait line gone, the bar still "Waiting for the device…"
+    (docs/design.md, the load test's waits)."""
     import time
 
     from app.comparison import comparison_progress
