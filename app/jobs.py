@@ -184,7 +184,7 @@ def watch(runtime: Runtime, job_id: str, draw: Callable[[JobStatus], None]) -> J
             seen = status.preview_number
             if status.state == "done":
                 return status
-            time.sleep(look_after(status.state))
+            time.sleep(look_after(status.state, status.wait))
     except StopException:
         service = runtime.service
 

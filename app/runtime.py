@@ -122,7 +122,7 @@ def embedded_runtime() -> Runtime:
     defaults = TransferConfig()
     model = load_model(defaults.weights, defaults.backbone, str(device), precision)
     capacity = measure_once(model, device, limits.gpu_memory_gib)
-    pace.step = capacity.seconds_per_megapixel_step
+    pace.take_step(capacity.seconds_per_megapixel_step)
     pace.take_instant(measure_instant())
     if not os.environ.get("NST_MAX_SIZE", "").strip():
         # The largest picture offered comes from this device's own speed (not the load of the moment) and memory.

@@ -66,7 +66,7 @@ def timed_line(service: Any, pictures: int, work: Callable[[], PictureWork], war
             status = service.status(job)
             if status.state != "waiting":
                 started.setdefault(job, now - start - status.used)
-            looks[job] = now + look_after(status.state)
+            looks[job] = now + look_after(status.state, status.wait)
             if status.state == "done" and service.collect(f"visitor-{k}"):
                 del looks[job]
         time.sleep(0.02)
@@ -92,7 +92,7 @@ def embedded(pictures: int, size: int, steps: int) -> dict[str, Any]:
 
     torch.set_num_threads(2)
     pace = Pace.for_device("cpu")
-    pace.step = measure(get_extractor("original", "vgg19", "cpu"), torch.device("cpu")).seconds_per_megapixel_step
+    pace.take_step(measure(get_extractor("original", "vgg19", "cpu"), torch.device("cpu")).seconds_per_megapixel_step)
     row = timed_line(Scheduler(pace, slots=1), pictures, lambda: picture_work(size, steps), 1)
     return {"backend": "embedded (1 slot, 2 threads)", "size": size, "steps": steps, **row}
 

@@ -23,11 +23,13 @@ LOOK_RUNNING = 0.1  # s between a watcher's looks at a running job: its previews
 # call to the line: eight watchers looking ten times a second took a third of a painter's core beside them, and
 # the waits told came out 20-47% short (bench/results/replicas.md).
 LOOK_WAITING = 0.5
+NEAR_START = 1.0  # s: a waiting job planned to start within this is looked at as a running one (it is next)
 
 
-def look_after(state: str) -> float:
-    """s until a watcher (a page, a bench) looks again at a job in ``state``."""
-    return LOOK_WAITING if state == "waiting" else LOOK_RUNNING
+def look_after(state: str, wait: float = float("inf")) -> float:
+    """s until a watcher (a page, a bench) looks again at a job in ``state``, planned to start in ``wait`` s: the
+    job next in line is looked at as often as a running one, so its visitor sees the start as it comes."""
+    return LOOK_WAITING if state == "waiting" and wait > NEAR_START else LOOK_RUNNING
 
 
 @dataclass(frozen=True)

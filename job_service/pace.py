@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nst_core.config import TransferConfig
 from nst_core.images import fit_size
@@ -18,6 +18,7 @@ from nst_core.schedule import megapixel_steps, planned_steps
 if TYPE_CHECKING:
     from .capacity import InstantCapacity
 
+TIMES = ("step", "instant", "setup", "frame", "overhead", "close")  # the figures in seconds (slowed by a load)
 LEARNING_RATE = 1 / 3  # share of the way a finished job's measurement moves a figure
 LIVE_RATE = 0.1  # the same for each step or frame of a job under way: the waits follow the device's load at once
 LARGE_STEP = 0.03  # megapixels of work a step needs for its time to be mostly its pixels' (about 200x150 px)
@@ -38,8 +39,14 @@ class Pace:
     besides its steps and instant picture (its targets, the recipe, the PNG); ``frame``: seconds per megapixel of a
     clip's frame besides its refining steps (the instant picture, the optical flow both ways, the warp);
     ``converge``: the share of its planned steps a run that may stop early really takes; ``overhead``: seconds every
-    step costs whatever its size (an optimiser step on a small picture costs more than its pixels say; measured:
-    docs/design.md, "Figures behind choices in the code").
+    step costs whatever its size (an optimiser step on a small picture costs more than its pixels say); ``close``:
+    seconds a clip takes after its last frame besides its GIF (the MP4 closed, its sound copied). Measured:
+    docs/design.md, "Figures behind choices in the code".
+
+    ``slowdown``: how much longer than the start-up probe planned them the pictures painted on real jobs took (the
+    server's own load: its pages' reruns, its visitors' requests). A figure no job of its kind has taught yet (the
+    first clip's frames after pictures) is planned at it: from the probe alone, the first clip on a busy server
+    came 15-40% late and the visitors behind it were told their last seconds 25-35% short (python -m bench.load).
     """
 
     step: float
@@ -48,14 +55,18 @@ class Pace:
     frame: float = 3.0
     converge: float = 1.0
     overhead: float = 0.04
+    close: float = 0.35
+    slowdown: float = 1.0
+    probed: dict[str, float] = field(default_factory=dict)  # every time figure as the start-up probe left it
+    learned: set[str] = field(default_factory=set)  # the figures real jobs have taught
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def __getstate__(self) -> dict[str, float]:
+    def __getstate__(self) -> dict[str, Any]:
         """Its figures (a pace crosses processes on a cluster; its lock stays behind)."""
         with self._lock:
             return {name: value for name, value in vars(self).items() if name != "_lock"}
 
-    def __setstate__(self, state: dict[str, float]) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         vars(self).update(state)
         self._lock = threading.Lock()
 
@@ -66,17 +77,46 @@ class Pace:
             return cls(step=0.1, instant=1.5, setup=0.3, frame=3.0, overhead=0.003)
         return cls(step=15.0, instant=1.5, setup=0.5, frame=3.0, overhead=0.04)
 
+    def take_step(self, seconds_per_megapixel_step: float) -> None:
+        """The optimisation's pace as measured on this device (at start-up), in place of the guess."""
+        with self._lock:
+            self.step = seconds_per_megapixel_step
+            self._keep_probe()
+
     def take_instant(self, measured: InstantCapacity) -> None:
         """The instant network's paces as measured on this device (at start-up), in place of the guesses."""
         with self._lock:
             self.instant = measured.seconds_per_megapixel
             self.frame = measured.frame_seconds_per_megapixel
+            self._keep_probe()
+
+    def _keep_probe(self) -> None:
+        self.probed = {name: float(getattr(self, name)) for name in TIMES}
+
+    def as_probed(self) -> Pace:
+        """This device's pace as the start-up probe measured it, before any job taught it."""
+        with self._lock:
+            return Pace(**{name: getattr(self, name) for name in TIMES} | self.probed)
+
+    def scale(self, *names: str) -> float:
+        """The factor to plan the figures ``names`` at: :attr:`slowdown` until a job of their kind teaches one."""
+        with self._lock:
+            return 1.0 if self.learned.intersection(names) else self.slowdown
+
+    def learn_slowdown(self, seconds: float, probed: float) -> None:
+        """A picture that took ``seconds`` where the probe's figures planned ``probed``: the first replaces the
+        guess (1), the later ones move it a third of the way; within [1/2, 2]."""
+        if not (seconds > 0 and probed > 0):
+            return
+        measured = min(max(seconds / probed, 0.5), 2.0)
+        self.learn("slowdown", measured, LEARNING_RATE if "slowdown" in self.learned else 1.0)
 
     def steps_seconds(self, config: TransferConfig, content_size: tuple[int, int], done: int = 0) -> float:
         """The optimisation's seconds after ``done`` steps, early stops expected at the learned rate."""
         work = megapixel_steps(config, content_size, done)
         steps = max(0, planned_steps(config) - done)
-        return (self.step * work + self.overhead * steps) * (self.converge if config.early_stop else 1.0)
+        scale = self.scale("step", "overhead")
+        return (self.step * work + self.overhead * steps) * scale * (self.converge if config.early_stop else 1.0)
 
     def instant_seconds(self, size: tuple[int, int]) -> float:
         """The instant network's seconds for a picture of ``size`` (width, height) px (a smaller one than the
@@ -94,7 +134,7 @@ class Pace:
         """The planned seconds of one clip frame: the instant picture and the flow, then its refining steps."""
         single = config.replace(multiscale=False, early_stop=False)
         refine = self.steps_seconds(single, frame_size) if config.steps else 0.0
-        return self.frame * instant_megapixels(frame_size) + refine
+        return self.frame * self.scale("frame") * instant_megapixels(frame_size) + refine
 
     def learn(self, name: str, measured: float, rate: float = LEARNING_RATE) -> None:
         """Move the figure ``name`` a share ``rate`` of the way to ``measured`` (ignored unless positive and finite)."""
@@ -102,7 +142,10 @@ class Pace:
             return
         with self._lock:
             value = getattr(self, name)
+            if name in TIMES and name not in self.learned:
+                value *= self.slowdown  # from the figure as planned until now (the first clip's frames as it runs)
             setattr(self, name, value + (measured - value) * rate)
+            self.learned.add(name)
 
     def learn_steps(self, seconds_per_step: float, megapixels: float, rate: float = LEARNING_RATE) -> None:
         """Steps measured at ``megapixels`` of work each: a large picture teaches the pixels' share, a small one

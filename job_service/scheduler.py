@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -36,6 +38,12 @@ from .pace import Pace
 State = Literal["waiting", "running", "done"]
 KEEP_FINISHED_SECONDS = 30 * 60  # an uncollected result is dropped after this long
 FAILED = "Something went wrong while painting; please try again, perhaps smaller."
+# From a job's admission to its owner's first look at it running (the page's next look, later on a server busy
+# with other pages' reruns), learned as the median of the latest SEEN_LAGS: a wait told is until the visitor
+# sees the start. Until one is measured, none (the admission itself).
+SEEN_LAGS = 9
+FIRST_SEEN_LAG = 0.0
+MAX_SEEN_LAG = 5.0  # s; a longer one is a page that was not watching (a rerun, a closed tab), not a lag
 
 log = logging.getLogger("nst_demo")
 
@@ -81,6 +89,7 @@ class Job:
     error: str | None = None
     finished_at: float | None = None
     collected: bool = False
+    looked_waiting: bool = False  # its owner looked at it in line, and has not yet seen it admitted
 
     def stop(self, why: StopWhy) -> None:
         if self.stopped is None:
@@ -112,6 +121,7 @@ class Scheduler:
         self._jobs: dict[str, Job] = {}
         self._numbers = itertools.count(1)
         self._condition = threading.Condition()
+        self._seen_lags: deque[float] = deque(maxlen=SEEN_LAGS)
 
     # --- what pages call -------------------------------------------------------------------------------------
 
@@ -136,8 +146,8 @@ class Scheduler:
             self._waiting[lane].append(job)
             self._admit(lane)
             timing = self._timings(lane).get(job.id, Timing(0.0, 0.0))
-            log.info("%s (%s) submitted: planned to start in %.1f s and end in %.1f s", job.id, work.kind,
-                     timing.start, timing.end)  # fmt: skip
+            log.info("%s (%s) submitted: planned to start in %.1f s and end in %.1f s (pages see a start %.1f s "
+                     "after it)", job.id, work.kind, timing.start, timing.end, self.seen_lag)  # fmt: skip
             self._condition.notify_all()
         threading.Thread(target=self._main, args=(job,), name=f"nst-{job.id}", daemon=True).start()
         return job.id
@@ -151,13 +161,15 @@ class Scheduler:
         """
         with self._condition:
             job = self._jobs[job_id]
+            self._note_seen(job)
             timing = self._timings(job.work.lane).get(job.id, Timing(0.0, 0.0))
             waiting = self._waiting[job.work.lane]
             position = waiting.index(job) + 1 if job in waiting else 0
+            lag = self.seen_lag if job.state == "waiting" else 0.0
             return JobStatus(
                 id=job.id, kind=job.work.kind, state=job.state, position=position,
-                wait=timing.start if job.state == "waiting" else 0.0,
-                left=timing.end if job.state != "done" else 0.0,
+                wait=timing.start + lag if job.state == "waiting" else 0.0,
+                left=timing.end + lag if job.state != "done" else 0.0,
                 cut_in=self._cut_in(job), paused=job.paused, used=self._used(job), progress=job.progress,
                 preview=job.preview if job.preview_number != seen_preview else None,
                 preview_number=job.preview_number, result=job.result, error=job.error, stopped=job.stopped,
@@ -201,7 +213,14 @@ class Scheduler:
     def wait_if_submitted(self, seconds: float, lane: Lane = "device") -> float:
         """The wait a job of ``seconds`` would have if it were submitted now (the promise before the button)."""
         with self._condition:
-            return self._timings(lane, extra=Planned("probe", seconds, yields=False))["probe"].start
+            start = self._timings(lane, extra=Planned("probe", seconds, yields=False))["probe"].start
+            return start + self.seen_lag if start > 0 else 0.0
+
+    @property
+    def seen_lag(self) -> float:
+        """s from a job's admission to its owner's first look at it running, as lately measured."""
+        with self._condition:
+            return statistics.median(self._seen_lags) if self._seen_lags else FIRST_SEEN_LAG
 
     def work(self, job_id: str) -> Work:
         """The work a job holds.
@@ -316,6 +335,17 @@ class Scheduler:
             self._waiting[lane].remove(job)
         self._admit(lane)
         self._condition.notify_all()
+
+    def _note_seen(self, job: Job) -> None:
+        """A look at a job (the condition held): the first one after it waited, looked at, and was admitted
+        tells how long its owner took to see the start."""
+        if job.state == "waiting":
+            job.looked_waiting = True
+        elif job.state == "running" and job.looked_waiting and job.turn_started is not None:
+            job.looked_waiting = False
+            lag = self.clock() - job.turn_started
+            if lag <= MAX_SEEN_LAG:
+                self._seen_lags.append(lag)
 
     def _used(self, job: Job) -> float:
         return job.used + (self.clock() - job.turn_started if job.turn_started is not None else 0.0)

@@ -52,9 +52,8 @@ def prior_units(unit_seconds: float) -> float:
     return max(PRIOR_STEPS, PRIOR_SECONDS / unit_seconds) if unit_seconds > 0 else PRIOR_STEPS
 
 
-# A clip's seconds after its last frame: a part whatever its size, and the GIF's per megapixel of its frames
-# (measured: docs/design.md, "Figures behind choices in the code").
-CLOSE_SECONDS = 0.35
+# A clip's GIF's seconds per megapixel of its frames, written after the last frame, beside the part of those
+# seconds whatever the clip's size (``Pace.close``; measured: docs/design.md, "Figures behind choices in the code").
 GIF_SECONDS_PER_MEGAPIXEL = 0.5
 
 
@@ -214,6 +213,9 @@ class PictureWork:
         return Painted(result, previews, stopped, self.content, self.styles, starts[0] if starts else None)
 
     def learn(self, pace: Pace, result: Painted, used: float) -> None:
+        if result.stopped is None and result.result.stopped is None:  # every planned step run
+            instants = _instants(self.masks)
+            pace.learn_slowdown(used, pace.as_probed().picture_seconds(self.config, self.content.size, instants))
         learn_run(pace, self.config, self.content.size, result.result)
 
 
@@ -325,8 +327,11 @@ class ClipWork:
 
     def _encode(self, pace: Pace) -> float:
         """The seconds after the last frame: the MP4 closed, the sound copied, the GIF written."""
+        return pace.close * pace.scale("close") + self._gif_seconds()
+
+    def _gif_seconds(self) -> float:
         megapixels = self.frames * self.frame_size[0] * self.frame_size[1] / 1e6
-        return CLOSE_SECONDS + (GIF_SECONDS_PER_MEGAPIXEL * megapixels if self.gif else 0.0)
+        return GIF_SECONDS_PER_MEGAPIXEL * megapixels if self.gif else 0.0
 
     def run(self, context: Context) -> Clip:
         from nst_core.video import paint_video
@@ -355,6 +360,10 @@ class ClipWork:
         return Clip(video, context.stopped if video.stopped else None)
 
     def learn(self, pace: Pace, result: Clip, used: float) -> None:
+        if result.video.stopped is None and self.marks and self.marks[-1][0] == result.video.frames == self.frames:
+            # Its seconds after the last frame, which the visitors behind it wait for too (on a server busy with
+            # other pages, more than the figure measured alone: python -m bench.load).
+            pace.learn("close", used - self.marks[-1][1] - self._gif_seconds())
         if self.config.steps == 0 and result.video.frames:
             megapixels = instant_megapixels((result.video.width, result.video.height))
             pace.learn("frame", (used - self._encode(pace)) / (result.video.frames * megapixels))

@@ -183,6 +183,66 @@ def test_a_clips_time_left_is_its_frames_at_its_own_pace_within_its_time_limit(t
     assert clip.left(pace, None, 147.0) == pytest.approx(180.0 - 147.0 + clip.finish(pace))
 
 
+def test_a_clips_seconds_after_its_last_frame_are_learned_from_the_clips_painted_to_their_end(tmp_path, style_image):
+    """Its MP4 closed and GIF written on a server busy with other pages took longer than the figure measured alone:
+    the visitor behind the clip was told "a few seconds" with 7 s to come (python -m bench.load)."""
+    from fractions import Fraction
+
+    from job_service.work import GIF_SECONDS_PER_MEGAPIXEL, Clip
+    from nst_core.video import VideoResult
+
+    pace = Pace(step=10.0, instant=1.0, frame=0.1 / (384 * 216 / 1e6))
+    config = TransferConfig(size=96, steps=0, init="fast")
+
+    def clip() -> ClipWork:
+        return ClipWork(tmp_path / "in.mp4", [style_image], tmp_path / "out.mp4", config, (96, 54), frames=45)
+
+    def painted(frames: int, used: float, stopped: str | None = None) -> None:
+        work = clip()
+        work.marks.extend([(frames - 1, 5.0), (frames, 5.2)])
+        video = VideoResult(tmp_path / "out.mp4", None, frames, Fraction(12), 96, 54, used, "cpu", stopped, [])  # type: ignore[arg-type]
+        work.learn(pace, Clip(video, None), used)
+
+    gif = GIF_SECONDS_PER_MEGAPIXEL * 45 * 96 * 54 / 1e6
+    first = pace.close
+    painted(45, 5.2 + 1.5 + gif)  # 1.5 s to close the MP4, where 0.35 s was planned
+    assert pace.close == pytest.approx(first + (1.5 - first) / 3)
+    frame = pace.frame_seconds(config, (96, 54))  # (an instant clip teaches the frames' pace too)
+    assert clip().left(pace, None, 0.0) == pytest.approx(45 * frame + pace.close + gif)  # the next clip's plan
+    learned = pace.close
+    painted(30, 5.2 + 9.0, "cancelled")  # stopped: what came after its last frame was not a whole clip's end
+    assert pace.close == learned
+
+
+def test_the_first_clip_is_planned_as_much_slower_as_the_pictures_came_than_the_probe_planned(
+    extractor, tmp_path, content_image, style_image
+):
+    """The start-up probe measures the device alone; on a server busy with its pages the pictures came 15-20% late,
+    and the first clip, planned from the probe alone, 15-40% late, telling the visitors behind it their last
+    seconds 25-35% short (python -m bench.load). A real picture teaches how much slower the device paints than its
+    probe; the clip's frames are planned at that until a clip teaches their own pace."""
+    from job_service.capacity import InstantCapacity
+
+    pace = Pace(step=15.0, instant=1.0, setup=0.01, overhead=0.001)  # far too fast for every part of a run
+    pace.take_step(1.0)  # a probe 25 times too fast: the picture takes twice its plan or more
+    pace.take_instant(InstantCapacity(seconds_per_megapixel=1.0, frame_seconds_per_megapixel=2.0))
+    config = TransferConfig(size=96, steps=0, init="fast")
+    clip = ClipWork(tmp_path / "in.mp4", [style_image], tmp_path / "out.mp4", config, (96, 54), frames=45)
+    alone = clip.planned(pace)
+    service = Scheduler(pace, slots=1)
+    picture = PictureWork(content_image, [style_image], TINY.replace(steps=5), extractor)
+    done = service.wait(service.submit("visitor", picture), 60)
+    assert done.state == "done" and done.stopped is None
+    assert pace.slowdown == 2.0  # the most it is taken at
+    assert clip.planned(pace) == pytest.approx(alone + 45 * 2.0 * (384 * 216 / 1e6) + 0.35)  # frames and close, twice
+    assert pace.as_probed().overhead == 0.001 < pace.overhead  # the picture taught its steps' own pace
+    assert pace.scale("step", "overhead") == 1.0  # which is not slowed again
+    pace.learn("frame", 2.0, rate=0.1)  # the first clip's frame as it runs: from the figure as planned until then
+    assert pace.frame == pytest.approx(4.0 - 0.1 * 2.0)
+    pace.learn("frame", 2.0, rate=1.0)
+    assert clip.planned(pace) == pytest.approx(alone + 0.35)  # a clip taught the frames: the close still slowed
+
+
 def test_one_slow_frame_does_not_move_the_clips_plan(tmp_path, style_image):
     """A frame slowed by a moment's neighbour (another visitor's instant picture on the same cores) is one of the
     latest eight: the clip plans from their median (the figure an instant clip also teaches the device's pace),
