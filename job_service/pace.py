@@ -18,7 +18,8 @@ from nst_core.schedule import megapixel_steps, planned_steps
 if TYPE_CHECKING:
     from .capacity import InstantCapacity
 
-TIMES = ("step", "instant", "setup", "frame", "overhead", "close")  # the figures in seconds (slowed by a load)
+TIMES = ("step", "instant", "setup", "frame", "overhead", "close")  # the figures in seconds
+SLOWED = ("step", "overhead", "frame", "close")  # those planned at the slowdown until a job of their kind is measured
 LEARNING_RATE = 1 / 3  # share of the way a finished job's measurement moves a figure
 LIVE_RATE = 0.1  # the same for each step or frame of a job under way: the waits follow the device's load at once
 LARGE_STEP = 0.03  # megapixels of work a step needs for its time to be mostly its pixels' (about 200x150 px)
@@ -44,9 +45,10 @@ class Pace:
     docs/design.md, "Figures behind choices in the code".
 
     ``slowdown``: how much longer than the start-up probe planned them the pictures painted on real jobs took (the
-    server's own load: its pages' reruns, its visitors' requests). A figure no job of its kind has taught yet (the
-    first clip's frames after pictures) is planned at it: from the probe alone, the first clip on a busy server
-    came 15-40% late and the visitors behind it were told their last seconds 25-35% short (python -m bench.load).
+    server's own load: its pages' reruns, its visitors' requests). The figures of :data:`SLOWED` that no job of
+    their kind has taught yet (the first clip's frames after pictures) are planned at it: from the probe alone,
+    the first clip on a busy server came late, and the visitors behind it were told too little (docs/design.md,
+    the load bench of 2026-12-02).
     """
 
     step: float
@@ -108,8 +110,9 @@ class Pace:
         guess (1), the later ones move it a third of the way; within [1/2, 2]."""
         if not (seconds > 0 and probed > 0):
             return
-        measured = min(max(seconds / probed, 0.5), 2.0)
-        self.learn("slowdown", measured, LEARNING_RATE if "slowdown" in self.learned else 1.0)
+        with self._lock:
+            first = "slowdown" not in self.learned
+        self.learn("slowdown", min(max(seconds / probed, 0.5), 2.0), 1.0 if first else LEARNING_RATE)
 
     def steps_seconds(self, config: TransferConfig, content_size: tuple[int, int], done: int = 0) -> float:
         """The optimisation's seconds after ``done`` steps, early stops expected at the learned rate."""
@@ -142,7 +145,7 @@ class Pace:
             return
         with self._lock:
             value = getattr(self, name)
-            if name in TIMES and name not in self.learned:
+            if name in SLOWED and name not in self.learned:
                 value *= self.slowdown  # from the figure as planned until now (the first clip's frames as it runs)
             setattr(self, name, value + (measured - value) * rate)
             self.learned.add(name)
