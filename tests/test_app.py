@@ -438,6 +438,7 @@ def test_the_operator_picks_the_precision_and_a_bad_value_is_a_start_up_message(
     assert any("cannot start" in e.value and "NST_PRECISION" in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_a_server_in_a_container_of_one_core_paints_with_one_thread(tmp_path, monkeypatch):
     """Its quota, not the node's cores that os.cpu_count() counts: two threads on one core's quota are
     throttled together."""
