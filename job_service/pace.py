@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from .capacity import InstantCapacity
 
 TIMES = ("step", "instant", "setup", "frame", "overhead", "close")  # the figures in seconds
-SLOWED = ("step", "overhead", "frame", "close")  # those planned at the slowdown until a job of their kind is measured
+# Those planned at the slowdown until a job of their kind is measured, by the figures planned together.
+SLOWED = (("step", "overhead"), ("frame",), ("close",))
 LEARNING_RATE = 1 / 3  # share of the way a finished job's measurement moves a figure
 LIVE_RATE = 0.1  # the same for each step or frame of a job under way: the waits follow the device's load at once
 LARGE_STEP = 0.03  # megapixels of work a step needs for its time to be mostly its pixels' (about 200x150 px)
@@ -45,8 +46,9 @@ class Pace:
     docs/design.md, "Figures behind choices in the code".
 
     ``slowdown``: how much longer than the start-up probe planned them the pictures painted on real jobs took (the
-    server's own load: its pages' reruns, its visitors' requests). The figures of :data:`SLOWED` that no job of
-    their kind has taught yet (the first clip's frames after pictures) are planned at it: from the probe alone,
+    server's own load: its pages' reruns, its visitors' requests; not learned without a start-up probe). The
+    figures of :data:`SLOWED` that no job of their kind has taught yet (the first clip's frames after pictures)
+    are planned at it, and the first job that teaches one starts from there: from the probe alone,
     the first clip on a busy server came late, and the visitors behind it were told too little (docs/design.md,
     the load bench of 2026-12-02).
     """
@@ -108,9 +110,9 @@ class Pace:
     def learn_slowdown(self, seconds: float, probed: float) -> None:
         """A picture that took ``seconds`` where the probe's figures planned ``probed``: the first replaces the
         guess (1), the later ones move it a third of the way; within [1/2, 2]."""
-        if not (seconds > 0 and probed > 0):
-            return
         with self._lock:
+            if not (seconds > 0 and probed > 0 and self.probed):  # the guesses before a probe are no measure
+                return
             first = "slowdown" not in self.learned
         self.learn("slowdown", min(max(seconds / probed, 0.5), 2.0), 1.0 if first else LEARNING_RATE)
 
@@ -144,9 +146,12 @@ class Pace:
         if not measured > 0 or measured == float("inf"):
             return
         with self._lock:
+            for group in SLOWED:  # a group's first lesson starts from its figures as planned until now
+                if name in group and not self.learned.intersection(group):
+                    for member in group:
+                        setattr(self, member, getattr(self, member) * self.slowdown)
+                    self.learned.update(group)
             value = getattr(self, name)
-            if name in SLOWED and name not in self.learned:
-                value *= self.slowdown  # from the figure as planned until now (the first clip's frames as it runs)
             setattr(self, name, value + (measured - value) * rate)
             self.learned.add(name)
 

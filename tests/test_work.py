@@ -241,6 +241,16 @@ def test_the_first_clip_is_planned_as_much_slower_as_the_pictures_came_than_the_
     assert pace.frame == pytest.approx(4.0 - 0.1 * 2.0)
     pace.learn("frame", 2.0, rate=1.0)
     assert clip.planned(pace) == pytest.approx(alone + 0.35)  # a clip taught the frames: the close still slowed
+    # The steps' two figures are planned together: the first lesson of one starts both from their slowed figures.
+    fresh = Pace(step=10.0, instant=1.0, overhead=0.1)
+    fresh.take_step(10.0)
+    fresh.learn_slowdown(3.0, 2.0)
+    before = fresh.steps_seconds(TINY, (64, 48))
+    fresh.learn("overhead", 0.15, rate=0.0)  # a lesson that moves nothing
+    assert fresh.steps_seconds(TINY, (64, 48)) == pytest.approx(before) and fresh.step == pytest.approx(15.0)
+    unprobed = Pace(step=10.0, instant=1.0)
+    unprobed.learn_slowdown(3.0, 2.0)
+    assert unprobed.slowdown == 1.0  # no start-up probe: nothing to measure the slowdown against
 
 
 def test_one_slow_frame_does_not_move_the_clips_plan(tmp_path, style_image):
