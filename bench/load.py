@@ -4,8 +4,9 @@ Starts ``streamlit run`` on a free loopback port, opens K pages of Debian's chro
 its own session), and has them press their page's button a few tenths of a second apart, in turn: a refined
 picture, an instant picture, a comparison and a clip (``--kinds`` for another mix). For every visitor it
 records the first wait it was told ("You are number k in line; about N s to wait"), every later figure, when
-its job really started and when it was done; then it reports each visitor's told waits against the real ones
-and fails if a page showed an error. Bounded: K pages, one round, a timeout; loopback only.
+its job really started, every time left its progress line told while it ran ("about N s left") and when its
+result was on the page; then it reports each visitor's told waits and times left against the real ones and
+fails if a page showed an error. Bounded: K pages, one round, a timeout; loopback only.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ KINDS = ("refined", "instant", "comparison", "clip")
 PAGES = {"refined": "", "instant": "", "comparison": "/compare", "clip": "/video"}
 BUTTONS = {"refined": "Paint it", "instant": "Paint it", "comparison": "Compare", "clip": "Paint the clip"}
 WAIT = re.compile(r"(?:in line|carries on in); (?:about (\d+) s|a few seconds)")
+LEFT = re.compile(r"(?:about (\d+) s|a few seconds) left")
 RUNNING = re.compile(r"Instant painting ready|Step \d+/\d+|step \d+/\d+|Frame \d+/\d+|Starting")
 DONE = {"refined": "#1 · ", "instant": "#1 · ", "comparison": "Comparison", "clip": "Painted clip"}
 FEW_SECONDS = 5.0  # "a few seconds" is read as this
@@ -225,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
 
 # Each page notes what it says itself, when it changes (a look at most 0.1 s after a change of its text): the
 # times are the page's own, where a bench reading ten pages one after another read each one late by the others.
-NOTES_JS = r"""([wait, running, done]) => {
-  const waitRe = new RegExp(wait), runningRe = new RegExp(running);
+NOTES_JS = r"""([wait, running, done, left]) => {
+  const waitRe = new RegExp(wait), runningRe = new RegExp(running), leftRe = new RegExp(left);
   window.nstNotes = [];
   let last = "", queued = false;
   const look = () => {
@@ -237,7 +239,9 @@ NOTES_JS = r"""([wait, running, done]) => {
     const found = text.match(waitRe);
     const error = document.querySelector("[data-testid='stException']") ? "an exception is shown"
       : (document.querySelector("[data-testid='stAlertContentError']") || {}).innerText || null;
-    const state = [found ? (found[1] ? Number(found[1]) : null) : -1, runningRe.test(text), text.includes(done), error];
+    const told = text.match(leftRe);
+    const state = [found ? (found[1] ? Number(found[1]) : null) : -1, runningRe.test(text), text.includes(done), error,
+      told ? (told[1] ? Number(told[1]) : null) : -1];
     const key = JSON.stringify(state);
     if (key !== last) { last = key; window.nstNotes.push([Date.now() / 1000, ...state]); }
   };
@@ -248,8 +252,9 @@ NOTES_JS = r"""([wait, running, done]) => {
 
 
 def start_notes(page: Any, kind: str) -> None:
-    """Have the page note each change of what it tells (its wait, running, done, an error) with the time."""
-    page.evaluate(NOTES_JS, [WAIT.pattern, RUNNING.pattern, DONE[kind]])
+    """Have the page note each change of what it tells (its wait, running, done, an error, its time left) with the
+    time."""
+    page.evaluate(NOTES_JS, [WAIT.pattern, RUNNING.pattern, DONE[kind], LEFT.pattern])
 
 
 def watch(
@@ -270,12 +275,13 @@ def watch(
 
 def record(index: int, kind: str, submitted: float, notes: list[list[Any]]) -> dict[str, Any]:
     """One visitor's figures from its page's notes ``[time, wait (None: "a few seconds", -1: none), running,
-    done, error]``, read as the page said them in turn."""
+    done, error, time left (as the wait)]``, read as the page said them in turn."""
     told: list[tuple[float, float | None]] = []  # (when, the wait said: None for "a few seconds")
+    lefts: list[tuple[float, float | None]] = []  # (when, the time left said while it ran)
     started: float | None = None
     finished: float | None = None
     error: str | None = None
-    for at, said, running, done, shown_error in notes:
+    for at, said, running, done, shown_error, left in notes:
         if at < submitted - 1:  # before the button was pressed: the page as prepared
             continue
         error = error or shown_error
@@ -283,17 +289,24 @@ def record(index: int, kind: str, submitted: float, notes: list[list[Any]]) -> d
             told.append((at, None if said is None else float(said)))
         elif started is None and running:
             started = at
+        if started is not None and left != -1:
+            lefts.append((at, None if left is None else float(left)))
         if done and not running and (started is not None or said == -1):
             finished = at
             started = at if started is None else started  # an instant picture can start and end between looks
             break
     figures = [(at, wait, None if started is None else started - at) for at, wait in told]
+    left_figures = [(at, left, finished - at) for at, left in lefts if finished is not None and finished > at]
     return {
-        "visitor": index, "kind": kind, "real_wait": None if started is None else started - submitted,
+        "visitor": index, "kind": kind, "submitted": submitted, "started": started, "finished": finished,
+        "real_wait": None if started is None else started - submitted,
         "first_told": (FEW if figures[0][1] is None else figures[0][1]) if figures else None,
         "first_real": figures[0][2] if figures else None,
         "worst_error": max((abs(wait_error(w, r)) for _, w, r in figures if r), default=None),
         "figures": len(figures),
+        "worst_left_error": max((abs(wait_error(w, r)) for _, w, r in left_figures), default=None),
+        "left_figures": len(left_figures),
+        "left_series": [(round(at - submitted, 1), left, round(real, 1)) for at, left, real in left_figures],
         "series": [(round(at - submitted, 1), wait, None if real is None else round(real, 1))
                    for at, wait, real in figures],
         "done_after": (finished if finished is not None else time.time()) - submitted,
@@ -321,6 +334,8 @@ def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) 
         "first_wait_error_median": statistics.median(errors) if errors else None,
         "first_wait_error_max": max(errors) if errors else None,
         "any_figure_error_max": max((r["worst_error"] for r in records if r["worst_error"] is not None), default=None),
+        "any_left_error_max": max(
+            (r["worst_left_error"] for r in records if r["worst_left_error"] is not None), default=None),
         "server_rss_mib": round(rss), "machine": machine(),
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -335,8 +350,9 @@ def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) 
         f"Command: `python -m bench.load --visitors {args.visitors} --size {args.size} --steps {args.steps} "
         f"--share {args.share:g}{nice}` on {machine()}.",
         "",
-        "| visitor | kind | first wait told | real wait from then | error | worst later figure | done after |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| visitor | kind | first wait told | real wait from then | error | worst later figure | worst time left "
+        "(figures) | done after |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in records:
         said = r["first_told"]
@@ -345,8 +361,9 @@ def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) 
         error = "-" if r["first_told"] is None or not r["first_real"] else (
             f"{wait_error(said, r['first_real']):+.0%}")  # fmt: skip
         worst = "-" if r["worst_error"] is None else f"{r['worst_error']:.0%}"
+        left = "-" if r["worst_left_error"] is None else f"{r['worst_left_error']:.0%} ({r['left_figures']})"
         failed = f" ({r['error']})" if r["error"] else ""
-        lines.append(f"| {r['visitor']} | {r['kind']} | {first} | {real} | {error} | {worst} | "
+        lines.append(f"| {r['visitor']} | {r['kind']} | {first} | {real} | {error} | {worst} | {left} | "
                      f"{r['done_after']:.0f} s{failed} |")  # fmt: skip
     (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print(json.dumps(summary, indent=2))

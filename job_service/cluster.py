@@ -112,6 +112,9 @@ class OnPainter:
     def finish(self, pace: Pace) -> float:
         return self.live.finish(pace)
 
+    def runs(self, pace: Pace) -> tuple[float, ...]:
+        return self.live.runs(pace)
+
     def run(self, context: Context) -> Any:
         job = context.job_id
         self.line.contexts[job] = (context, self)

@@ -94,6 +94,12 @@ class Work(Protocol):
         """s the work takes to end once it is told to (the step or frame under way, the result made)."""
         ...
 
+    def runs(self, pace: Pace) -> tuple[float, ...]:
+        """s of each of its runs still to paint, the one under way or next first, for a work whose turn's end ends
+        the run under way and carries on with the next (a comparison's); () for one whose turn's end ends it (a
+        picture) or pauses it with all it has left (a clip)."""
+        ...
+
     def run(self, context: Context) -> Any:
         """Do the work, reporting through ``context``; return the result. Raises NSTError with a sentence."""
         ...

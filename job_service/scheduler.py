@@ -208,6 +208,9 @@ class Scheduler:
             for job in done:
                 job.collected = True
                 self._jobs.pop(job.id, None)
+                if job.finished_at is not None:
+                    log.info("%s (%s) collected %.1f s after it was done", job.id, job.work.kind,
+                             self.clock() - job.finished_at)  # fmt: skip
         return statuses
 
     def wait_if_submitted(self, seconds: float, lane: Lane = "device") -> float:
@@ -364,12 +367,13 @@ class Scheduler:
         now = self.clock()
         running = [
             Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
-                    self.share_seconds - (now - (job.turn_started or now)), job.work.finish(self.pace))
+                    self.share_seconds - (now - (job.turn_started or now)), job.work.finish(self.pace),
+                    job.work.runs(self.pace))
             for job in self._running[lane]
         ]  # fmt: skip
         waiting = [
             Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
-                    finish=job.work.finish(self.pace))
+                    finish=job.work.finish(self.pace), runs=job.work.runs(self.pace))
             for job in self._waiting[lane] if not job.cancel.is_set()
         ]  # fmt: skip
         if extra is not None:

@@ -187,6 +187,9 @@ class PictureWork:
         size = fit_size(self.content.size, self.config.size)
         return one_step(pace, self.clock, self.latest, size) + pace.setup
 
+    def runs(self, pace: Pace) -> tuple[float, ...]:
+        return ()
+
     def _within_limit(self, seconds: float, used: float, pace: Pace) -> float:
         limit = self.config.max_seconds
         return seconds if limit is None else min(seconds, max(0.0, limit - used) + self.finish(pace))
@@ -240,6 +243,9 @@ class InstantWork:
 
     def finish(self, pace: Pace) -> float:
         return self.planned(pace)
+
+    def runs(self, pace: Pace) -> tuple[float, ...]:
+        return ()
 
     def run(self, context: Context) -> Painted:
         from nst_core.instant import paint_instant
@@ -298,6 +304,9 @@ class ClipWork:
 
     def finish(self, pace: Pace) -> float:
         return pace.frame_seconds(self.config, self.frame_size) + self._encode(pace)
+
+    def runs(self, pace: Pace) -> tuple[float, ...]:
+        return ()
 
     def _per_frame(self, pace: Pace) -> float:
         """The seconds of a frame: measured on this clip's latest :data:`RECENT_FRAMES` frames after its first
@@ -406,10 +415,14 @@ class ComparisonWork:
         return sum(self._run_seconds(pace, index) for index in range(len(self.variants)))
 
     def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
-        later = sum(self._run_seconds(pace, index) for index in range(self.index + 1, len(self.variants)))
+        return sum(self.runs(pace))
+
+    def runs(self, pace: Pace) -> tuple[float, ...]:
+        """The run under way (or next, between turns) and the later ones: a turn's end ends the run under way."""
         if self.index >= len(self.variants):
-            return 0.0
-        return later + run_left(pace, self.clocks[self.index], self.latest, 0.0) + pace.setup
+            return ()
+        under_way = run_left(pace, self.clocks[self.index], self.latest, 0.0) + pace.setup
+        return (under_way, *(self._run_seconds(pace, index) for index in range(self.index + 1, len(self.variants))))
 
     def finish(self, pace: Pace) -> float:
         """The step under way, then the run's result judged (its distances) before the pause."""
@@ -439,6 +452,7 @@ class ComparisonWork:
                     ends_run.set()
 
             results.append(compare.run_one(self.content, self.styles, variant, on_progress, ends_run))
+            self.index, self.latest = index + 1, None  # between turns, what is left is the later runs
         self.index = total
         stopped = context.stopped if len(results) < total or context.cancel.is_set() else None
         labels = [variant.label for variant in self.variants[: len(results)]]

@@ -154,6 +154,9 @@ class Held:
     def finish(self, pace) -> float:
         return 0.1
 
+    def runs(self, pace) -> tuple[float, ...]:
+        return ()
+
     def run(self, context) -> None:
         self.release.wait(30)
 
