@@ -9,9 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
+from job_service.clock import PRIOR_SECONDS, PRIOR_STEPS, prior_units
 from job_service.pace import Pace
 from job_service.scheduler import Scheduler
-from job_service.work import PRIOR_SECONDS, PRIOR_STEPS, ClipWork, Painted, PictureWork, prior_units
+from job_service.work import ClipWork, Painted, PictureWork
 from nst_core.config import TransferConfig
 from nst_core.images import fit_size, resize, to_tensor
 from nst_core.losses import build_gatys_loss
