@@ -138,6 +138,30 @@ def test_a_picture_ends_at_its_turn_with_its_best_picture_when_someone_waits(ext
     assert service.wait(later, 30).result.result.steps == 2
 
 
+def test_the_one_behind_a_picture_waits_its_turn_and_the_step_under_way_not_its_setup_again(
+    extractor, content_image, style_image
+):
+    """A picture cut at its turn ends after the step under way: its setup (the targets) came before its steps.
+    Planned as one step and the whole setup, the visitor behind was told 0.7 s too much at 96 px (CI, 2026-12-02)."""
+    pace = Pace.for_device("cpu")
+    service = Scheduler(pace, slots=1, max_waiting=4, share_seconds=30.0)
+    first = service.submit("first", PictureWork(content_image, [style_image], TINY.replace(steps=500), extractor))
+    deadline = time.monotonic() + 30
+    while (service.status(first).progress is None or service.status(first).progress.step < 2) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
+    pace.setup = 10.0  # a setup far longer than a step, to tell the two apart
+    second = service.submit("second", PictureWork(content_image, [style_image], TINY.replace(steps=2), extractor))
+    try:
+        cut_in, wait = service.status(first).cut_in, service.status(second).wait
+        assert cut_in is not None and cut_in <= wait < cut_in + 2.0, (cut_in, wait)
+    finally:
+        service.cancel(second)
+        service.cancel(first)
+        service.wait(first, 30)
+
+
 def test_a_pictures_time_left_stops_at_its_time_limit(content_image, style_image):
     pace = Pace(step=100.0, instant=1.0, setup=0.5)
     long = TINY.replace(steps=500)  # 154 s of steps at this pace
