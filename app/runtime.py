@@ -56,8 +56,19 @@ def get_runtime() -> Runtime:
     """
     get_log()  # the job service logs each job's plan and turns from the first job on
     runtime = _runtime_from_environment()
+    import_ahead()
     keep_out_of_collections()
     return runtime
+
+
+def import_ahead() -> None:
+    """Import now what the pages would import on first use: Streamlit's charts convert their data with pandas
+    (and pyarrow), a clip is read with PyAV. On a busy server the first result with a chart waited 1.9 s for that
+    import (py-spy on ``python -m bench.load``, docs/design.md), and imported after :func:`keep_out_of_collections`
+    it would be collected after every script run."""
+    import av  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow  # noqa: F401
 
 
 def _runtime_from_environment() -> Runtime:
