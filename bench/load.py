@@ -8,16 +8,15 @@ its job really started, every time left its progress line told while it ran ("ab
 result was on the page; then it reports each visitor's told waits and times left against the real ones and
 fails if a page showed an error. Bounded: K pages, one round, a timeout; loopback only.
 
-Each figure is timed twice: when the page drew it (its own text, as a visitor reads it) and when the page's
-browser received it from the server (the websocket's frames, timed by chromium's network stack). Ten pages drawn
-on one or two cores beside the server draw late, by up to ten seconds, where each visitor's own device would draw
-at once; the times on receipt show what the server told and when, without that lag.
+Each figure is timed twice: when the page drew it (its own text, as a visitor reads it) and when the server sent
+it (:mod:`bench.wire`: the packets on loopback, with the kernel's times). Ten pages on one or two cores beside the
+server drew a result up to ten seconds after the server had sent it, where each visitor's own device would draw it
+at once; the times as sent show what the server told and when, without that lag.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import re
@@ -28,10 +27,12 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from bench.wire import Wire
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -57,7 +58,7 @@ DONE = {"refined": "#1 · ", "instant": "#1 · ", "comparison": "Comparison", "c
 FEW_SECONDS = 5.0  # "a few seconds" is read as this
 FEW = "a few seconds"
 TIMED_OUT = "timed out"
-RECEIVED = (
+SENT = (
     "real_wait",
     "first_told",
     "first_real",
@@ -68,7 +69,7 @@ RECEIVED = (
     "left_series",
     "series",
     "done_after",
-)  # a visitor's figures timed on receipt too
+)  # a visitor's figures timed as the server sent them too
 
 
 def free_port() -> int:
@@ -218,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, args.browser_cpus)  # Playwright's driver and chromium start from here: theirs too
     try:
         with sync_playwright() as playwright:
+            sent, note = sent_notes(kinds)
+            wire = Wire.open(port, note)
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             pages = []
             for kind in kinds:
@@ -226,22 +229,23 @@ def main(argv: list[str] | None = None) -> int:
                 prepare(page, kind, args.steps)
                 pages.append(page)
             lower_browsers(args.browser_nice)
-            frames = [listen(page, kind) for page, kind in zip(pages, kinds, strict=True)]
             for page, kind in zip(pages, kinds, strict=True):
                 start_notes(page, kind)
-            submitted = []
+            pressed, submitted = [], []  # before each click, and once the click returned (the page's own notes)
             for page, kind in zip(pages, kinds, strict=True):
+                pressed.append(time.time())
                 page.get_by_role("button", name=BUTTONS[kind]).click()
                 submitted.append(time.time())
                 time.sleep(0.3)
             records = watch(pages, kinds, submitted, args.timeout, args.browser_nice)
-            for page in pages:
-                page.evaluate("0")  # hands over the last frames' events
-            for item, notes in zip(records, frames, strict=True):
-                received = record(item["visitor"], item["kind"], item["submitted"], notes)
-                item["received"] = {key: received[key] for key in RECEIVED}
+            if wire is not None and len(wire.pages) == len(pages):  # else a page's websocket opened again
+                for item, notes, at in zip(records, sent, pressed, strict=True):  # a busy core returns clicks late
+                    figures = record(item["visitor"], item["kind"], at, notes)
+                    item["sent"] = {key: figures[key] for key in SENT}
             rss = rss_mib(server.pid)
             browser.close()
+            if wire is not None:
+                wire.close()
     finally:
         os.sched_setaffinity(0, everywhere)
         server.terminate()
@@ -275,28 +279,29 @@ NOTES_JS = r"""([wait, running, done, left]) => {
 }"""
 
 
-def listen(page: Any, kind: str) -> list[list[Any]]:
-    """Note, from now on, what the server sends ``page`` in the form of :func:`record`'s notes, timed when its
-    browser received each websocket frame (wall-clock seconds; no error is read from frames: the page's own notes
-    have them). The list fills as Playwright hands over the browser's events (at any call on a page)."""
-    notes: list[list[Any]] = []
-    to_wall = time.time() - time.monotonic()  # chromium's network times are the system's monotonic clock
-    session = page.context.new_cdp_session(page)
-    session.send("Network.enable")
+def said(kind: str, text: str) -> list[Any] | None:
+    """What ``text`` the server sent a page of ``kind`` tells, in the form of :func:`record`'s notes (without their
+    time; no error: the page's own notes have those), or None if it tells nothing the bench reads."""
+    wait, left = WAIT.search(text), LEFT.search(text)
+    state = [-1 if wait is None else (float(wait.group(1)) if wait.group(1) else None),
+             bool(RUNNING.search(text)), DONE[kind] in text, None,
+             -1 if left is None else (float(left.group(1)) if left.group(1) else None)]  # fmt: skip
+    return None if state == [-1, False, False, None, -1] else state
 
-    def received(event: dict[str, Any]) -> None:
-        frame = event["response"]
-        data = base64.b64decode(frame["payloadData"]) if frame["opcode"] == 2 else frame["payloadData"].encode()
-        text = data.decode("utf-8", "replace")
-        said, left = WAIT.search(text), LEFT.search(text)
-        state = [-1 if said is None else (float(said.group(1)) if said.group(1) else None),
-                 bool(RUNNING.search(text)), DONE[kind] in text, None,
-                 -1 if left is None else (float(left.group(1)) if left.group(1) else None)]  # fmt: skip
-        if state != [-1, False, False, None, -1] and (not notes or notes[-1][1:] != state):
-            notes.append([event["timestamp"] + to_wall, *state])
 
-    session.on("Network.webSocketFrameReceived", received)
-    return notes
+def sent_notes(kinds: list[str]) -> tuple[list[list[list[Any]]], Callable[[int, float, bytes], None]]:
+    """Each page's notes of what the server sent it, and the function a :class:`~bench.wire.Wire` fills them with
+    (a note when what is told changes)."""
+    notes: list[list[list[Any]]] = [[] for _ in kinds]
+
+    def note(page: int, at: float, payload: bytes) -> None:
+        if page >= len(kinds):  # a page that opened its websocket again: the pages can no longer be told apart
+            return
+        state = said(kinds[page], payload.decode("utf-8", "replace"))
+        if state is not None and (not notes[page] or notes[page][-1][1:] != state):
+            notes[page].append([at, *state])
+
+    return notes, note
 
 
 def start_notes(page: Any, kind: str) -> None:
@@ -371,7 +376,7 @@ def wait_error(told: float | str | None, real: float) -> float:
 
 
 def figures(records: list[dict[str, Any]]) -> dict[str, float | None]:
-    """The summary of visitors' figures (their own records, or their ``received`` ones)."""
+    """The summary of visitors' figures (their own records, or their ``sent`` ones)."""
     told = [r for r in records if r["first_told"] is not None and r["first_real"]]
     errors = [abs(wait_error(r["first_told"], r["first_real"])) for r in told]
     return {
@@ -397,13 +402,13 @@ def columns(r: dict[str, Any]) -> list[str]:
 def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) -> int:
     from bench.common import machine  # (torch with it: not for the browser tests that import this module)
 
-    received = [r["received"] for r in records if "received" in r]
+    sent = [r["sent"] for r in records if "sent" in r]
     summary = {
         "visitors": args.visitors, "kinds": args.kinds, "size": args.size, "steps": args.steps, "share": args.share,
         "browser_nice": args.browser_nice, "browser_cpus": sorted(args.browser_cpus) if args.browser_cpus else None,
         "failed": sum(1 for r in records if r["error"]),
         **figures(records),
-        "received": figures(received) if len(received) == len(records) else None,
+        "sent": figures(sent) if len(sent) == len(records) else None,
         "server_rss_mib": round(rss), "machine": machine(),
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -419,19 +424,19 @@ def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) 
         f"Command: `python -m bench.load --visitors {args.visitors} --size {args.size} --steps {args.steps} "
         f"--share {args.share:g}{nice}` on {machine()}.",
         "",
-        "Each visitor's figures as its page drew them, then as its browser received them (the websocket's frames; "
-        "the page's drawing lags behind when ten pages share the cores).",
+        "Each visitor's figures as its page drew them, then as the server sent them (bench/wire.py: loopback packets, "
+        "the kernel's times; ten pages on one core drew results seconds after the server sent them).",
         "",
         "| visitor | kind | "
         + " | ".join(heads)
         + " | "
-        + " | ".join(f"{head}, received" for head in heads)
+        + " | ".join(f"{head}, as sent" for head in heads)
         + " | done after |",
         "| --- " * (3 + 2 * len(heads)) + "|",
     ]
     for r in records:
         failed = f" ({r['error']})" if r["error"] else ""
-        got = columns(r["received"]) if "received" in r else ["-"] * len(heads)
+        got = columns(r["sent"]) if "sent" in r else ["-"] * len(heads)
         lines.append(f"| {r['visitor']} | {r['kind']} | " + " | ".join(columns(r) + got)
                      + f" | {r['done_after']:.0f} s{failed} |")  # fmt: skip
     (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
