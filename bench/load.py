@@ -240,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             records = watch(pages, kinds, submitted, args.timeout, args.browser_nice)
             if wire is not None and len(wire.pages) == len(pages):  # else a page's websocket opened again
                 for item, notes, at in zip(records, sent, pressed, strict=True):  # a busy core returns clicks late
-                    figures = record(item["visitor"], item["kind"], at, notes)
-                    item["sent"] = {key: figures[key] for key in SENT}
+                    as_sent = record(item["visitor"], item["kind"], at, notes)
+                    item["sent"] = {key: as_sent[key] for key in SENT}
             rss = rss_mib(server.pid)
             browser.close()
             if wire is not None:
@@ -375,7 +375,7 @@ def wait_error(told: float | str | None, real: float) -> float:
     return (float(told) - real) / real
 
 
-def figures(records: list[dict[str, Any]]) -> dict[str, float | None]:
+def summary_of(records: list[dict[str, Any]]) -> dict[str, float | None]:
     """The summary of visitors' figures (their own records, or their ``sent`` ones)."""
     told = [r for r in records if r["first_told"] is not None and r["first_real"]]
     errors = [abs(wait_error(r["first_told"], r["first_real"])) for r in told]
@@ -407,8 +407,8 @@ def report(records: list[dict[str, Any]], rss: float, args: argparse.Namespace) 
         "visitors": args.visitors, "kinds": args.kinds, "size": args.size, "steps": args.steps, "share": args.share,
         "browser_nice": args.browser_nice, "browser_cpus": sorted(args.browser_cpus) if args.browser_cpus else None,
         "failed": sum(1 for r in records if r["error"]),
-        **figures(records),
-        "sent": figures(sent) if len(sent) == len(records) else None,
+        **summary_of(records),
+        "sent": summary_of(sent) if len(sent) == len(records) else None,
         "server_rss_mib": round(rss), "machine": machine(),
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
