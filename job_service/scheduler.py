@@ -326,7 +326,7 @@ class Scheduler:
             job = line[0]
             self._waiting[lane].remove(job)
             self._running[lane].append(job)
-            job.state, job.turn_started = "running", self.clock()
+            job.state, job.turn_started, job.overrun = "running", self.clock(), 0.0  # a new turn, nothing told
             left = job.work.left(self.pace, job.progress, job.used)
             log.info("%s (%s) admitted after %.1f s held: planned %.1f s of work left", job.id, job.work.kind,
                      job.used, left)  # fmt: skip
