@@ -19,7 +19,6 @@ Finished jobs keep their result until their owner collects it.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import logging
 import statistics
@@ -268,7 +267,8 @@ class Scheduler:
         with self._condition:
             if job.cancel.is_set():
                 return False
-            if not self._turn_over(job):
+            self._keep_told(job)
+            if not self._turn_over(job) and not self._no_room_for_next_run(job):
                 return True
             self._release(job)
             job.paused = True
@@ -374,10 +374,9 @@ class Scheduler:
         now = self.clock()
         running = []
         for job in self._running[lane]:
-            planned = Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
-                              self.share_seconds - (now - (job.turn_started or now)), job.work.finish(self.pace),
-                              job.work.runs(self.pace))  # fmt: skip
-            running.append(self._keep_told(job, planned))
+            turn_left = self.share_seconds + job.overrun - (now - (job.turn_started or now))
+            running.append(Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
+                                   turn_left, job.work.finish(self.pace), job.work.runs(self.pace)))  # fmt: skip
         waiting = [
             Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
                     finish=job.work.finish(self.pace), runs=job.work.runs(self.pace))
@@ -387,16 +386,28 @@ class Scheduler:
             waiting.append(extra)
         return forecast(running, waiting, self.slots[lane], self.share_seconds)
 
-    def _keep_told(self, job: Job, planned: Planned) -> Planned:
-        """A clip's turn as planned, with what it was told kept (the condition held): one told it ends within its
-        turn may overrun it by :data:`OVERRUN` of a turn to do so, and is planned so; one told it waits again is
-        told it ends only once its work fits its turn itself. Its turn's end cannot cut its last frame or the
-        writing (``finish``)."""
-        if not planned.yields or planned.runs or planned.turn_left is None or not self._waiting[job.work.lane]:
-            return planned
-        turn = planned.turn_left + job.overrun
-        job.overrun = OVERRUN * self.share_seconds if planned.left - planned.finish <= turn else 0.0
-        return dataclasses.replace(planned, turn_left=planned.turn_left + job.overrun)
+    def _keep_told(self, job: Job) -> None:
+        """Between two frames of a clip (the condition held): whether it ends within its turn, kept as told. One
+        that ends within its turn may overrun it by :data:`OVERRUN` of a turn to do so, and is planned so; one that
+        would not waits again at its turn's end, and ends within a turn only once its work fits the turn itself.
+        Decided here, by the clip's own frames, not at a page's look: its turn's end cannot cut its last frame or
+        the writing (``finish``)."""
+        if not job.work.yields or job.work.runs(self.pace) or job.turn_started is None:
+            return
+        planned = job.work.left(self.pace, job.progress, self._used(job)) - job.work.finish(self.pace)
+        turn = self.share_seconds - (self.clock() - job.turn_started) + job.overrun
+        job.overrun = OVERRUN * self.share_seconds if planned <= turn else 0.0
+
+    def _no_room_for_next_run(self, job: Job) -> bool:
+        """Between two runs of a comparison (the condition held): others wait and its next run does not fit what
+        is left of its turn. It then waits for its next turn, where that run is painted whole; begun now, the run
+        would be cut at the turn's end a few steps in, its picture barely painted, and which of its runs a turn's
+        end fell in moved from one look to the next: a visitor behind it was told 39 s for 9 s
+        (``python -m bench.load``, 2026-12-02)."""
+        runs = job.work.runs(self.pace)
+        if not runs or job.turn_started is None or not self._waiting[job.work.lane]:
+            return False
+        return runs[0] > self.share_seconds - (self.clock() - job.turn_started)
 
     def _prune(self) -> None:
         """Drop results nobody collected within :data:`KEEP_FINISHED_SECONDS` (the condition held)."""

@@ -70,6 +70,52 @@ class Scripted:
         pass
 
 
+@dataclass
+class ScriptedRuns:
+    """A comparison's runs of ``STEP`` s steps: a turn's end ends the run under way, its rest dropped; it may
+    wait for its next turn between two runs."""
+
+    steps: list[int]
+    kind: str = "comparison"
+    lane: str = "device"
+    yields: bool = True
+    index: int = field(default=0, init=False)  # the run under way, or next between runs
+    done: int = field(default=0, init=False)  # steps of that run
+    painted: list[int] = field(default_factory=list, init=False)
+    ended: float = field(default=0.0, init=False)
+
+    def planned(self, pace: Pace) -> float:
+        return sum(self.steps) * STEP
+
+    def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
+        return sum(self.runs(pace))
+
+    def finish(self, pace: Pace) -> float:
+        return STEP / 2
+
+    def runs(self, pace: Pace) -> tuple[float, ...]:
+        rest = self.steps[self.index :]
+        return tuple((steps - (self.done if number == 0 else 0)) * STEP for number, steps in enumerate(rest))
+
+    def run(self, context: Any) -> list[int]:
+        for index, steps in enumerate(self.steps):
+            if index and not context.take_break():
+                break
+            self.index, self.done = index, 0
+            while self.done < steps and not (context.cancel.is_set() or context.turn_over()):
+                time.sleep(STEP)
+                self.done += 1
+                context.report(Progress((index + self.done / steps) / len(self.steps), index + 1, len(self.steps),
+                                        context.used()))  # fmt: skip
+            self.painted.append(self.done)
+            self.index, self.done = index + 1, 0
+        self.ended = time.monotonic()
+        return self.painted
+
+    def learn(self, pace: Pace, result: Any, used: float) -> None:
+        pass
+
+
 def scheduler(**kwargs: Any) -> Scheduler:
     return Scheduler(Pace.for_device("cpu"), **kwargs)
 
@@ -344,17 +390,45 @@ def test_a_comparison_cut_at_its_turn_drops_the_rest_of_its_run_and_ends_if_it_w
     comparison carries on with its later runs only, and is done if none is left (told 23 s and 17 s here, and
     up to 38 s for 11 s in the load bench, before the forecast knew)."""
     short = Planned("s", left=5.0, yields=False, finish=0.5)
-    three = Planned("c", left=18.0, yields=True, turn_left=10.0, finish=0.5, runs=(6.0, 6.0, 6.0))
+    three = Planned("c", left=20.0, yields=True, turn_left=10.0, finish=0.5, runs=(12.0, 4.0, 4.0))
     timings = forecast([three], [short], slots=1, share=20.0)
     assert timings["s"].start == pytest.approx(10.5)  # its turn and the step under way
-    assert timings["c"].end == pytest.approx(15.5 + 6.0)  # then the third run only: the second ended at the cut
-    last = Planned("c", left=12.0, yields=True, turn_left=10.0, finish=0.5, runs=(4.0, 4.0, 4.0))
+    assert timings["c"].end == pytest.approx(15.5 + 8.0)  # then its later runs: the first ended at the cut
+    last = Planned("c", left=12.0, yields=True, turn_left=10.0, finish=0.5, runs=(12.0,))
     timings = forecast([last], [short], slots=1, share=20.0)
     assert timings["c"].end == pytest.approx(10.5)  # cut in its last run: done
-    waiting = Planned("w", left=30.0, yields=True, finish=0.5, runs=(10.0, 10.0, 10.0))
+
+
+def test_a_comparison_whose_next_run_would_not_fit_its_turn_waits_before_it():
+    """While others wait, a comparison between two runs begins the next only if it fits what is left of its turn;
+    else it waits for its next turn, where that run is painted whole. Begun, the run was cut a few steps in, and
+    which run a turn's end fell in moved from look to look: told 39 s for 9 s (python -m bench.load)."""
+    short = Planned("s", left=5.0, yields=False, finish=0.5)
+    three = Planned("c", left=18.0, yields=True, turn_left=10.0, finish=0.5, runs=(6.0, 6.0, 6.0))
+    timings = forecast([three], [short], slots=1, share=20.0)
+    assert timings["s"].start == pytest.approx(6.0)  # 4 s of its turn were left: the second run waits
+    assert timings["c"].end == pytest.approx(11.0 + 12.0)  # both later runs whole
+    fits = Planned("c", left=12.0, yields=True, turn_left=10.0, finish=0.5, runs=(4.0, 4.0, 4.0))
+    timings = forecast([fits], [short], slots=1, share=20.0)
+    assert timings["s"].start == pytest.approx(8.0) and timings["c"].end == pytest.approx(17.0)
+    assert forecast([fits], [], slots=1, share=20.0)["c"].end == pytest.approx(12.0)  # nobody waits: no pause
+    waiting = Planned("w", left=30.0, yields=True, finish=0.5, runs=(25.0, 10.0, 10.0))
     timings = forecast([Planned("p", left=5.0, yields=False)], [waiting, short], slots=1, share=15.0)
-    # Its first turn from 5 s: the first run and half the second (ended at 20.5 s); the short picture; the third.
-    assert timings["s"].start == pytest.approx(20.5) and timings["w"].end == pytest.approx(25.5 + 10.0)
+    # Its first run is longer than a turn: begun at its turn's start (5 s), cut at its end; then the short picture.
+    assert timings["s"].start == pytest.approx(20.5) and timings["w"].end == pytest.approx(25.5 + 20.0)
+
+    service = scheduler(slots=1, max_waiting=4, share_seconds=0.5)
+    comparison = ScriptedRuns([6, 6, 6])  # 0.3 s each
+    comparison_id = service.submit("a", comparison)
+    until(lambda: comparison.done >= 1)
+    behind = Scripted(4)
+    behind_id = service.submit("b", behind)
+    asked = time.monotonic()
+    told, told_end = service.status(behind_id).wait, service.status(comparison_id).left
+    assert service.wait(behind_id, 10).result == 4
+    assert service.wait(comparison_id, 10).result == [6, 6, 6]  # every run painted whole
+    assert within(told, behind.admitted[0] - asked), (told, behind.admitted[0] - asked)
+    assert within(told_end, comparison.ended - asked), (told_end, comparison.ended - asked)
 
 
 def test_a_run_is_told_at_once_that_someone_waits_and_when_it_will_end():

@@ -19,7 +19,10 @@ from app.jobs import fair_share_rule
 from app.runtime import get_runtime
 from app.session import kept
 
-COMPARISON_RULE = "each run ends after {share} s with its best picture, and the comparison carries on after their turn"
+COMPARISON_RULE = (
+    "a turn lasts {share} s: a run under way at its end keeps its best picture, a next run that would not fit the "
+    "rest of the turn waits, and the comparison carries on after their turn"
+)
 
 
 def main() -> None:
