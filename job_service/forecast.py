@@ -8,9 +8,10 @@ tests can check it on scripted jobs. The rules it plays are the scheduler's own:
   picture so far (``yields=False``), a clip goes to the back of the line with the work it has left and carries
   on at its next turn (``yields=True``), a comparison ends the run under way with its best picture so far and
   goes to the back of the line with its later runs (``runs``), unless that run was its last;
-- while anyone waits, a comparison between two runs whose next run does not fit what is left of its turn goes to
-  the back of the line there, so that run is painted whole at its next turn (a run that does not fit a whole turn
-  is begun only at a turn's start, and cut at its end);
+- a comparison's turn begins the runs planned to fit it when it starts (:func:`turn_runs`: the first whatever its
+  length, then each later one that fits the rest); while anyone waits it goes to the back of the line once those
+  are done, so its next run is painted whole at its next turn, and its turn may run ``overrun`` s past its end to
+  finish them where they were planned to fit;
 - ending a turn takes the job's ``finish`` seconds (the step or frame under way, the result written);
 - nobody waiting: every job runs to its end.
 """
@@ -18,6 +19,7 @@ tests can check it on scripted jobs. The rules it plays are the scheduler's own:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,11 +34,23 @@ class Planned:
     key: str
     left: float  # s of work it still needs (its time limit applied)
     yields: bool  # True: at the end of a turn it waits again (clip, comparison); False: it ends (picture)
-    turn_left: float | None = None  # s left of the turn it runs in; None while it waits
+    turn_left: float | None = None  # s left of the turn it runs in, its overrun included; None while it waits
     finish: float = 0.0  # s it takes to end a turn once the turn is over
     # s of each of its runs, the one under way (running) or next (waiting) first, where a turn's end ends the run
     # under way (a comparison's); empty: one piece of work
     runs: tuple[float, ...] = ()
+    turn_runs: int = 0  # running: the runs its turn began or will begin, not yet ended (the one under way included)
+
+
+def turn_runs(runs: Sequence[float], turn: float, start: bool = True) -> tuple[int, bool]:
+    """The runs of ``runs`` that ``turn`` s of a turn begin: at its ``start`` the first whatever its length, then each
+    that fits what is left; and whether they fit the turn (only a turn's first can be longer)."""
+    count, at = 0, 0.0
+    for run in runs:
+        if (count or not start) and at + run > turn + EPSILON:
+            break
+        count, at = count + 1, at + run
+    return count, at <= turn + EPSILON
 
 
 @dataclass(frozen=True)
@@ -55,10 +69,11 @@ class _Work:
     left: float
     runs: list[float]
     begun: bool  # the first of ``runs`` is under way
+    turn_runs: int = 0  # the runs of this turn not yet ended (``Planned.turn_runs``)
 
     def spend(self, seconds: float) -> None:
         self.left -= seconds
-        while seconds > 0 and self.runs:
+        while seconds > EPSILON and self.runs:
             spent = min(seconds, self.runs[0])
             self.runs[0] -= spent
             seconds -= spent
@@ -66,6 +81,7 @@ class _Work:
             if self.runs[0] <= EPSILON:
                 self.runs.pop(0)
                 self.begun = False
+                self.turn_runs -= 1
 
     def after_turn(self) -> float:
         """s left once its turn has ended: the run under way ends with the turn; the later runs are left."""
@@ -77,45 +93,46 @@ class _Work:
         self.left = sum(self.runs)
         return self.left
 
-    def pause_in(self, turn: float, opened: bool) -> float | None:
-        """s until it ends a turn between two runs because the next one does not fit the rest of the turn (``turn``
-        s left), or None where the turn ends within a run first (or nothing is left). ``opened``: it has worked in
-        this turn, so a run not under way now is not the turn's first (which is begun whatever its length)."""
-        at = 0.0
-        for number, run in enumerate(self.runs):
-            between = number > 0 or (not self.begun and opened)
-            if between and turn - at < run - EPSILON:
-                return at
-            at += run
-            if at >= turn:
-                return None
-        return None
+    def pause_in(self, turn: float) -> float | None:
+        """s until it ends its turn between two runs, its turn's runs done with others waiting (``turn`` s of the turn
+        left); None where it has no later run, or the turn ends within a run first."""
+        if len(self.runs) < 2 and (self.begun or not self.runs):
+            return None
+        count = max(self.turn_runs, 1 if self.begun else 0)  # a run under way beyond its turn's runs ends first
+        at = sum(self.runs[:count])
+        if count >= len(self.runs) or at > turn + EPSILON:
+            return None
+        return at
 
 
 @dataclass
 class _Slot:
     work: _Work
     turn: float
-    opened: bool  # it has worked in this turn
 
 
-def forecast(running: list[Planned], waiting: list[Planned], slots: int, share: float) -> dict[str, Timing]:
-    """The start and end of every job of a line: ``running`` hold slots now, ``waiting`` in arrival order."""
+def forecast(
+    running: list[Planned], waiting: list[Planned], slots: int, share: float, overrun: float = 0.0
+) -> dict[str, Timing]:
+    """The start and end of every job of a line: ``running`` hold slots now, ``waiting`` in arrival order; a
+    comparison's turn may last ``overrun`` s past ``share`` to end the runs planned to fit it."""
     now = 0.0
     starts = {job.key: 0.0 for job in running}
     ends: dict[str, float] = {}
-    active = [_Slot(_Work(job, job.left, list(job.runs), bool(job.runs)),
-                    share if job.turn_left is None else job.turn_left, True) for job in running]  # fmt: skip
+    active = [_Slot(_Work(job, job.left, list(job.runs), bool(job.runs), job.turn_runs),
+                    share if job.turn_left is None else job.turn_left) for job in running]  # fmt: skip
     line = deque(_Work(job, job.left, list(job.runs), False) for job in waiting)
     while active or line:
         while len(active) < slots and line:
             work = line.popleft()
             starts.setdefault(work.job.key, now)
-            active.append(_Slot(work, share, False))
+            count, fits = turn_runs(work.runs, share)
+            work.turn_runs = count
+            active.append(_Slot(work, share + (overrun if work.runs and fits else 0.0)))
         others_wait = bool(line)
         events: list[tuple[float, int, Event]] = []
         for index, slot in enumerate(active):
-            pause = slot.work.pause_in(slot.turn, slot.opened) if others_wait else None
+            pause = slot.work.pause_in(slot.turn) if others_wait else None
             if pause is not None:
                 events.append((pause, index, "pause"))
             elif others_wait and slot.turn < slot.work.left:
@@ -124,10 +141,12 @@ def forecast(running: list[Planned], waiting: list[Planned], slots: int, share: 
                 events.append((slot.work.left, index, "end"))
         step, index, event = min(events, key=lambda event: event[0])
         now += step
-        for slot in active:
-            slot.work.spend(step)
+        for number, slot in enumerate(active):
+            # A comparison cut at its turn's end works no further on its runs: the step under way and the judging
+            # of the run it ends (``finish``) are not its next run begun.
+            cut_runs = number == index and event == "cut" and slot.work.job.runs
+            slot.work.spend(min(step, max(slot.turn, 0.0)) if cut_runs else step)
             slot.turn -= step
-            slot.opened = slot.opened or step > 0
         ended = active.pop(index).work
         if event != "end" and ended.job.yields and ended.after_turn() > 0:
             line.append(ended)

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from nst_core.errors import BusyError, NSTError
 
-from .forecast import Planned, Timing, forecast
+from .forecast import Planned, Timing, forecast, turn_runs
 from .jobs import Lane, Progress, StopWhy, Work
 from .pace import Pace
 
@@ -94,7 +94,8 @@ class Job:
     finished_at: float | None = None
     collected: bool = False
     looked_waiting: bool = False  # its owner looked at it in line, and has not yet seen it admitted
-    overrun: float = 0.0  # s past its turn it may run to its end: it was last told it ends within its turn
+    overrun: float = 0.0  # s past its turn it may run: to its end (a clip), or to its turn's runs' (a comparison)
+    turn_runs: int = 0  # a comparison's runs its turn began or will begin, not yet ended (forecast.turn_runs)
 
     def stop(self, why: StopWhy) -> None:
         if self.stopped is None:
@@ -268,7 +269,7 @@ class Scheduler:
             if job.cancel.is_set():
                 return False
             self._keep_told(job)
-            if not self._turn_over(job) and not self._no_room_for_next_run(job):
+            if not self._turn_over(job) and not self._turn_runs_done(job):
                 return True
             self._release(job)
             job.paused = True
@@ -327,6 +328,10 @@ class Scheduler:
             self._waiting[lane].remove(job)
             self._running[lane].append(job)
             job.state, job.turn_started, job.overrun = "running", self.clock(), 0.0  # a new turn, nothing told
+            if runs := job.work.runs(self.pace):
+                job.turn_runs, fits = turn_runs(runs, self.share_seconds)
+                job.overrun = OVERRUN * self.share_seconds if fits else 0.0
+            self._keep_told(job)  # a clip: whether it ends within this turn, before its first frame
             left = job.work.left(self.pace, job.progress, job.used)
             log.info("%s (%s) admitted after %.1f s held: planned %.1f s of work left", job.id, job.work.kind,
                      job.used, left)  # fmt: skip
@@ -376,7 +381,8 @@ class Scheduler:
         for job in self._running[lane]:
             turn_left = self.share_seconds + job.overrun - (now - (job.turn_started or now))
             running.append(Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
-                                   turn_left, job.work.finish(self.pace), job.work.runs(self.pace)))  # fmt: skip
+                                   turn_left, job.work.finish(self.pace), job.work.runs(self.pace),
+                                   job.turn_runs))  # fmt: skip
         waiting = [
             Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
                     finish=job.work.finish(self.pace), runs=job.work.runs(self.pace))
@@ -384,30 +390,38 @@ class Scheduler:
         ]  # fmt: skip
         if extra is not None:
             waiting.append(extra)
-        return forecast(running, waiting, self.slots[lane], self.share_seconds)
+        return forecast(running, waiting, self.slots[lane], self.share_seconds, OVERRUN * self.share_seconds)
 
     def _keep_told(self, job: Job) -> None:
-        """Between two frames of a clip (the condition held): whether it ends within its turn, kept as told. One
-        that ends within its turn may overrun it by :data:`OVERRUN` of a turn to do so, and is planned so; one that
-        would not waits again at its turn's end, and ends within a turn only once its work fits the turn itself.
-        Decided here, by the clip's own frames, not at a page's look: its turn's end cannot cut its last frame or
-        the writing (``finish``)."""
+        """At a clip's turn's start and between two of its frames (the condition held): whether it ends within its
+        turn, kept as told. One that ends within its turn may overrun it by :data:`OVERRUN` of a turn to do so, and
+        is planned so; one that would not waits again at its turn's end, and ends within a turn only once its work
+        fits the turn itself. Decided here, by the clip's own frames, not at a page's look: its turn's end cannot
+        cut its last frame or the writing (``finish``)."""
         if not job.work.yields or job.work.runs(self.pace) or job.turn_started is None:
             return
         planned = job.work.left(self.pace, job.progress, self._used(job)) - job.work.finish(self.pace)
         turn = self.share_seconds - (self.clock() - job.turn_started) + job.overrun
         job.overrun = OVERRUN * self.share_seconds if planned <= turn else 0.0
 
-    def _no_room_for_next_run(self, job: Job) -> bool:
-        """Between two runs of a comparison (the condition held): others wait and its next run does not fit what
-        is left of its turn. It then waits for its next turn, where that run is painted whole; begun now, the run
-        would be cut at the turn's end a few steps in, its picture barely painted, and which of its runs a turn's
-        end fell in moved from one look to the next: a visitor behind it was told 39 s for 9 s
-        (``python -m bench.load``, 2026-12-02)."""
+    def _turn_runs_done(self, job: Job) -> bool:
+        """Between two runs of a comparison (the condition held): whether it waits now for its next turn, the runs
+        its turn began with done and others waiting. A turn begins the runs planned to fit it when it starts
+        (:func:`~job_service.forecast.turn_runs`), and may overrun by :data:`OVERRUN` of a turn to end them; a run
+        is not begun to be cut a few steps in, its picture barely painted. Decided at the turn's start (again at a
+        run's end while nobody waits), not at every look: decided at the run's end by what was left of the turn,
+        which of its runs a turn's end fell in moved from one look to the next, and a visitor behind it was told
+        39 s for 9 s (``python -m bench.load``, 2026-12-02)."""
         runs = job.work.runs(self.pace)
-        if not runs or job.turn_started is None or not self._waiting[job.work.lane]:
+        if not runs or job.turn_started is None:
             return False
-        return runs[0] > self.share_seconds - (self.clock() - job.turn_started)
+        job.turn_runs -= 1
+        if self._waiting[job.work.lane]:
+            return job.turn_runs <= 0
+        turn = self.share_seconds - (self.clock() - job.turn_started)
+        job.turn_runs, fits = turn_runs(runs, turn, start=False)
+        job.overrun = OVERRUN * self.share_seconds if job.turn_runs and fits else 0.0
+        return False
 
     def _prune(self) -> None:
         """Drop results nobody collected within :data:`KEEP_FINISHED_SECONDS` (the condition held)."""
