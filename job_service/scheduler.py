@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from nst_core.errors import BusyError, NSTError
 
-from .forecast import Planned, Timing, forecast, turn_runs
+from .forecast import Planned, Timing, forecast, planned_turn, turn_runs
 from .jobs import Lane, Progress, StopWhy, Work
 from .pace import Pace
 
@@ -95,7 +95,9 @@ class Job:
     collected: bool = False
     looked_waiting: bool = False  # its owner looked at it in line, and has not yet seen it admitted
     overrun: float = 0.0  # s past its turn it may run: to its end (a clip), or to its turn's runs' (a comparison)
-    turn_runs: int = 0  # a comparison's runs its turn began or will begin, not yet ended (forecast.turn_runs)
+    # a comparison's runs its turn began or will begin, not yet ended; waiting: those its next turn was planned to
+    # begin (forecast.Planned.turn_runs)
+    turn_runs: int = 0
 
     def stop(self, why: StopWhy) -> None:
         if self.stopped is None:
@@ -272,7 +274,7 @@ class Scheduler:
             if not self._turn_over(job) and not self._turn_runs_done(job):
                 return True
             self._release(job)
-            job.paused = True
+            job.paused, job.turn_runs = True, 0  # its next turn's runs: as its next plans tell
             log.info("%s (%s) waits again after %.1f s held", job.id, job.work.kind, job.used)
             self._waiting[job.work.lane].append(job)
             self._admit(job.work.lane)
@@ -328,13 +330,15 @@ class Scheduler:
             self._waiting[lane].remove(job)
             self._running[lane].append(job)
             job.state, job.turn_started, job.overrun = "running", self.clock(), 0.0  # a new turn, nothing told
+            overrun = OVERRUN * self.share_seconds
             if runs := job.work.runs(self.pace):
-                job.turn_runs, fits = turn_runs(runs, self.share_seconds)
-                job.overrun = OVERRUN * self.share_seconds if fits else 0.0
+                job.turn_runs, fits = planned_turn(runs, self.share_seconds, overrun, job.turn_runs)
+                job.overrun = overrun if fits else 0.0
             self._keep_told(job)  # a clip: whether it ends within this turn, before its first frame
             left = job.work.left(self.pace, job.progress, job.used)
-            log.info("%s (%s) admitted after %.1f s held: planned %.1f s of work left", job.id, job.work.kind,
-                     job.used, left)  # fmt: skip
+            told = ", ".join(f"{run:.1f}" for run in runs)
+            log.info("%s (%s) admitted after %.1f s held: planned %.1f s of work left%s", job.id, job.work.kind,
+                     job.used, left, f" (runs of {told} s, {job.turn_runs} this turn)" if runs else "")  # fmt: skip
             self._condition.notify_all()
 
     def _release(self, job: Job) -> None:
@@ -383,14 +387,18 @@ class Scheduler:
             running.append(Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
                                    turn_left, job.work.finish(self.pace), job.work.runs(self.pace),
                                    job.turn_runs))  # fmt: skip
+        line = [job for job in self._waiting[lane] if not job.cancel.is_set()]
         waiting = [
             Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
-                    finish=job.work.finish(self.pace), runs=job.work.runs(self.pace))
-            for job in self._waiting[lane] if not job.cancel.is_set()
+                    finish=job.work.finish(self.pace), runs=job.work.runs(self.pace), turn_runs=job.turn_runs)
+            for job in line
         ]  # fmt: skip
         if extra is not None:
             waiting.append(extra)
-        return forecast(running, waiting, self.slots[lane], self.share_seconds, OVERRUN * self.share_seconds)
+        timings = forecast(running, waiting, self.slots[lane], self.share_seconds, OVERRUN * self.share_seconds)
+        for job in line:  # what its next turn was planned to begin, kept for the plans after and its admission
+            job.turn_runs = timings[job.id].turn_runs
+        return timings
 
     def _keep_told(self, job: Job) -> None:
         """At a clip's turn's start and between two of its frames (the condition held): whether it ends within its

@@ -7,6 +7,7 @@ against what then happens, within the 30% the pages promise.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from job_service.forecast import Planned, forecast, turn_runs
+from job_service.forecast import Planned, forecast, planned_turn, turn_runs
 from job_service.jobs import Progress
 from job_service.pace import Pace
 from job_service.scheduler import Scheduler
@@ -82,6 +83,7 @@ class ScriptedRuns:
     index: int = field(default=0, init=False)  # the run under way, or next between runs
     done: int = field(default=0, init=False)  # steps of that run
     slow: float = 1.0  # each step takes this many times what it is planned at
+    plan: float = 1.0  # its steps are planned at this many times STEP (a plan that moves while it waits)
     painted: list[int] = field(default_factory=list, init=False)
     ended: float = field(default=0.0, init=False)
 
@@ -96,7 +98,9 @@ class ScriptedRuns:
 
     def runs(self, pace: Pace) -> tuple[float, ...]:
         rest = self.steps[self.index :]
-        return tuple((steps - (self.done if number == 0 else 0)) * STEP for number, steps in enumerate(rest))
+        return tuple(
+            (steps - (self.done if number == 0 else 0)) * STEP * self.plan for number, steps in enumerate(rest)
+        )
 
     def run(self, context: Any) -> list[int]:
         for index, steps in enumerate(self.steps):
@@ -441,6 +445,39 @@ def test_a_comparisons_turn_begins_the_runs_planned_to_fit_it_and_ends_them_whol
         if slow == 1.0:  # painted at its plan: what was told holds (the slow one is 40% off its plan by design)
             assert within(told, behind.admitted[0] - asked), (told, behind.admitted[0] - asked)
             assert within(told_end, comparison.ended - asked), (told_end, comparison.ended - asked)
+
+
+def test_a_comparisons_next_turn_begins_the_runs_it_was_planned_with_while_they_fit():
+    """The runs a waiting comparison's next turn begins are kept from the plan that told them while they fit the turn
+    and its overrun: decided anew at every plan, a comparison whose runs came within a second of a turn moved a whole
+    run in or out of it as its plan moved, and the waits behind it by as much (told 21 s for 15 s, bench.load)."""
+    assert planned_turn([3.0, 3.0, 4.2], 10.0, 2.0) == (2, True)  # planned afresh: the third would not fit
+    assert planned_turn([3.0, 3.0, 4.2], 10.0, 2.0, told=3) == (3, True)  # told three, and they fit with the overrun
+    assert planned_turn([3.0, 3.0, 7.0], 10.0, 2.0, told=3) == (2, True)  # no longer: afresh
+    assert planned_turn([13.0, 3.0], 10.0, 2.0, told=1) == (1, False)  # one run, whatever its length, not overrun
+    waiting = Planned("w", left=10.2, yields=True, finish=0.5, runs=(3.0, 3.0, 4.2), turn_runs=3)
+    short = Planned("s", left=5.0, yields=False)
+    timings = forecast([], [waiting, short], slots=1, share=10.0, overrun=2.0)
+    assert timings["s"].start == pytest.approx(10.2) and timings["w"].turn_runs == 3
+    fresh = forecast([], [dataclasses.replace(waiting, turn_runs=0), short], slots=1, share=10.0, overrun=2.0)
+    assert fresh["s"].start == pytest.approx(6.0) and fresh["w"].turn_runs == 2
+    told_turn_is_kept()
+
+
+def told_turn_is_kept() -> None:
+    """The same with real threads: a comparison's plan moves past its turn while it waits."""
+    service = scheduler(slots=1, max_waiting=4, share_seconds=0.5)
+    ahead, comparison, behind = Scripted(6), ScriptedRuns([3, 3, 3]), Scripted(4)  # the runs planned 0.45 s in all
+    service.submit("a", ahead)
+    until(lambda: ahead.done >= 1)
+    comparison_id, behind_id = service.submit("c", comparison), service.submit("b", behind)
+    asked = time.monotonic()
+    told = service.status(behind_id).wait  # the comparison's turn begins its three runs
+    comparison.plan = 1.2  # its plan moves past its turn (0.54 s) while it waits: its turn still begins all three
+    assert service.wait(behind_id, 10).result == 4
+    assert service.wait(comparison_id, 10).result == [3, 3, 3]
+    assert behind.admitted[0] >= comparison.ended - 0.02  # all three runs in its first turn, as told
+    assert within(told, behind.admitted[0] - asked), (told, behind.admitted[0] - asked)
 
 
 def test_a_run_is_told_at_once_that_someone_waits_and_when_it_will_end():
