@@ -18,7 +18,7 @@ from nst_core.schedule import megapixel_steps, planned_steps
 if TYPE_CHECKING:
     from .capacity import InstantCapacity
 
-TIMES = ("step", "instant", "setup", "frame", "overhead", "close")  # the figures in seconds
+TIMES = ("step", "instant", "setup", "frame", "overhead", "close", "judge")  # the figures in seconds
 # Those planned at the slowdown until a job of their kind is measured, by the figures planned together.
 SLOWED = (("step", "overhead"), ("frame",), ("close",))
 LEARNING_RATE = 1 / 3  # share of the way a finished job's measurement moves a figure
@@ -42,7 +42,9 @@ class Pace:
     clip's frame besides its refining steps (the instant picture, the optical flow both ways, the warp);
     ``converge``: the share of its planned steps a run that may stop early really takes; ``overhead``: seconds every
     step costs whatever its size (an optimiser step on a small picture costs more than its pixels say); ``close``:
-    seconds a clip takes after its last frame besides its GIF (the MP4 closed, its sound copied). Measured:
+    seconds a clip takes after its last frame besides its GIF (the MP4 closed, its sound copied); ``judge``: seconds
+    a comparison's run takes after its picture (its two distances judged), planned at ``setup`` until a comparison
+    teaches it (:meth:`judging`). Measured:
     docs/design.md, "Figures behind choices in the code".
 
     ``slowdown``: how much longer than the start-up probe planned them the pictures painted on real jobs took (the
@@ -60,6 +62,7 @@ class Pace:
     converge: float = 1.0
     overhead: float = 0.04
     close: float = 0.35
+    judge: float = 0.5
     slowdown: float = 1.0
     probed: dict[str, float] = field(default_factory=dict)  # every time figure as the start-up probe left it
     learned: set[str] = field(default_factory=set)  # the figures real jobs have taught
@@ -134,6 +137,19 @@ class Pace:
         size = fit_size(content_size, config.size)
         first = instants * self.instant_seconds(size) if config.init == "fast" else 0.0
         return self.setup + first + (self.steps_seconds(config, content_size) if config.steps else 0.0)
+
+    def judging(self) -> float:
+        """The seconds a comparison's run takes after its picture: its two distances judged (a run's ``setup`` until
+        a comparison has taught them; planned so, a comparison's turn of two runs was planned 1.1-1.6 s long in
+        ``python -m bench.load``)."""
+        with self._lock:
+            return self.judge if "judge" in self.learned else self.setup
+
+    def learn_judging(self, seconds: float) -> None:
+        """A comparison's run judged in ``seconds``: the first replaces the guess, later ones move it a third."""
+        with self._lock:
+            first = "judge" not in self.learned
+        self.learn("judge", seconds, 1.0 if first else LEARNING_RATE)
 
     def frame_seconds(self, config: TransferConfig, frame_size: tuple[int, int]) -> float:
         """The planned seconds of one clip frame: the instant picture and the flow, then its refining steps."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import statistics
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,7 +311,7 @@ class ComparisonWork:
 
     def _run_seconds(self, pace: Pace, index: int) -> float:
         config = self.variants[index].config
-        return pace.picture_seconds(config, self.content.size) + pace.setup  # and the distances judged after
+        return pace.picture_seconds(config, self.content.size) + pace.judging()  # and the distances judged after
 
     def planned(self, pace: Pace) -> float:
         return sum(self._run_seconds(pace, index) for index in range(len(self.variants)))
@@ -322,7 +323,7 @@ class ComparisonWork:
         """The run under way (or next, between turns) and the later ones: a turn's end ends the run under way."""
         if self.index >= len(self.variants):
             return ()
-        under_way = run_left(pace, self.clocks[self.index], self.latest, 0.0) + pace.setup
+        under_way = run_left(pace, self.clocks[self.index], self.latest, 0.0) + pace.judging()
         return (under_way, *(self._run_seconds(pace, index) for index in range(self.index + 1, len(self.variants))))
 
     def finish(self, pace: Pace) -> float:
@@ -352,7 +353,10 @@ class ComparisonWork:
                 if context.cancel.is_set() or context.turn_over():
                     ends_run.set()
 
-            results.append(compare.run_one(self.content, self.styles, variant, on_progress, ends_run))
+            began = time.monotonic()
+            result = compare.run_one(self.content, self.styles, variant, on_progress, ends_run)
+            context.pace.learn_judging(time.monotonic() - began - result.seconds)  # the run's distances
+            results.append(result)
             self.index, self.latest = index + 1, None  # between turns, what is left is the later runs
         self.index = total
         stopped = context.stopped if len(results) < total or context.cancel.is_set() else None

@@ -12,7 +12,7 @@ from PIL import Image
 from job_service.clock import PRIOR_SECONDS, PRIOR_STEPS, prior_units
 from job_service.pace import Pace
 from job_service.scheduler import Scheduler
-from job_service.work import ClipWork, Painted, PictureWork
+from job_service.work import ClipWork, ComparisonWork, Painted, PictureWork
 from nst_core.config import TransferConfig
 from nst_core.images import fit_size, resize, to_tensor
 from nst_core.losses import build_gatys_loss
@@ -310,3 +310,22 @@ def test_two_slow_steps_move_neither_the_pictures_plan_nor_the_devices_pace():
         work.clock.note(work.latest, pace)
     assert pace.step * megapixels == pytest.approx(0.4, rel=0.1)  # was 0.53: every step taught as it came
     assert work.left(pace, None, elapsed) == pytest.approx(31 * 0.4 + 0.5, rel=0.05)  # was 20.2 s for 12.9
+
+
+def test_a_comparisons_runs_are_planned_with_their_judging_as_measured_not_a_runs_setup(content_image, style_image):
+    """A comparison's run ends with its two distances judged (three passes of the network: 0.12 s at 96 px here),
+    planned at a whole run's setup (targets, recipe, PNG) until then: a turn of two runs was planned 1.1-1.6 s long
+    (python -m bench.load). The first comparison teaches the judging's own figure, and the later runs use it."""
+    from nst_core import compare
+
+    pace = Pace(step=15.0, instant=1.0, setup=5.0)  # a setup far too long: judged at it, each run 5 s too long
+    config = TransferConfig(size=64, steps=2, early_stop=False, preview_every=0, device="cpu")
+    variants = compare.variants("method", ["refined", "gatys"], config)
+    assert pace.judging() == 5.0  # nothing measured yet: a run's setup
+    service = Scheduler(pace, slots=1)
+    done = service.wait(service.submit("presenter", ComparisonWork(content_image, [style_image], variants)), 60)
+    assert done.state == "done" and len(done.result.results) == 2
+    assert 0.0 < pace.judging() < 1.0 < pace.setup  # measured, though the runs' setup is still learned far above
+    later = ComparisonWork(content_image, [style_image], variants)
+    pictures = [pace.picture_seconds(variant.config, content_image.size) for variant in variants]
+    assert later.planned(pace) == pytest.approx(sum(pictures) + 2 * pace.judging())
