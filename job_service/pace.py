@@ -23,6 +23,7 @@ TIMES = ("step", "instant", "setup", "frame", "overhead", "close", "judge")  # t
 SLOWED = (("step", "overhead"), ("frame",), ("close",))
 LEARNING_RATE = 1 / 3  # share of the way a finished job's measurement moves a figure
 LIVE_RATE = 0.1  # the same for each step or frame of a job under way: the waits follow the device's load at once
+JUDGE_STEPS = 1.5  # a comparison's judging of a run, in steps of its size, until one is measured
 LARGE_STEP = 0.03  # megapixels of work a step needs for its time to be mostly its pixels' (about 200x150 px)
 
 
@@ -43,7 +44,7 @@ class Pace:
     ``converge``: the share of its planned steps a run that may stop early really takes; ``overhead``: seconds every
     step costs whatever its size (an optimiser step on a small picture costs more than its pixels say); ``close``:
     seconds a clip takes after its last frame besides its GIF (the MP4 closed, its sound copied); ``judge``: seconds
-    a comparison's run takes after its picture (its two distances judged), planned at ``setup`` until a comparison
+    a comparison's run takes after its picture (its two distances judged) per megapixel of it, once a comparison
     teaches it (:meth:`judging`). Measured:
     docs/design.md, "Figures behind choices in the code".
 
@@ -62,7 +63,7 @@ class Pace:
     converge: float = 1.0
     overhead: float = 0.04
     close: float = 0.35
-    judge: float = 0.5
+    judge: float = 1.5
     slowdown: float = 1.0
     probed: dict[str, float] = field(default_factory=dict)  # every time figure as the start-up probe left it
     learned: set[str] = field(default_factory=set)  # the figures real jobs have taught
@@ -138,18 +139,23 @@ class Pace:
         first = instants * self.instant_seconds(size) if config.init == "fast" else 0.0
         return self.setup + first + (self.steps_seconds(config, content_size) if config.steps else 0.0)
 
-    def judging(self) -> float:
-        """The seconds a comparison's run takes after its picture: its two distances judged (a run's ``setup`` until
-        a comparison has taught them; planned so, a comparison's turn of two runs was planned 1.1-1.6 s long in
-        ``python -m bench.load``)."""
+    def judging(self, size: tuple[int, int]) -> float:
+        """The seconds a comparison's run of a picture of ``size`` (width, height) px takes after it: its two
+        distances judged. Until a comparison has taught them, :data:`JUDGE_STEPS` steps' (its three passes of the
+        network against a step's forward and backward pass: 0.12 s against 0.08 s at 96 px); planned at a run's
+        setup before, a comparison's turn of two runs was planned 1.1-1.6 s long (``python -m bench.load``)."""
+        megapixels = size[0] * size[1] / 1e6
         with self._lock:
-            return self.judge if "judge" in self.learned else self.setup
+            if "judge" in self.learned:
+                return self.judge * megapixels
+        return JUDGE_STEPS * (self.step * megapixels + self.overhead) * self.scale("step", "overhead")
 
-    def learn_judging(self, seconds: float) -> None:
-        """A comparison's run judged in ``seconds``: the first replaces the guess, later ones move it a third."""
+    def learn_judging(self, seconds: float, size: tuple[int, int]) -> None:
+        """A comparison's run of a picture of ``size`` judged in ``seconds``: the first replaces the guess, later ones
+        move it a third of the way."""
         with self._lock:
             first = "judge" not in self.learned
-        self.learn("judge", seconds, 1.0 if first else LEARNING_RATE)
+        self.learn("judge", seconds / (size[0] * size[1] / 1e6), 1.0 if first else LEARNING_RATE)
 
     def frame_seconds(self, config: TransferConfig, frame_size: tuple[int, int]) -> float:
         """The planned seconds of one clip frame: the instant picture and the flow, then its refining steps."""

@@ -311,7 +311,8 @@ class ComparisonWork:
 
     def _run_seconds(self, pace: Pace, index: int) -> float:
         config = self.variants[index].config
-        return pace.picture_seconds(config, self.content.size) + pace.judging()  # and the distances judged after
+        size = fit_size(self.content.size, config.size)
+        return pace.picture_seconds(config, self.content.size) + pace.judging(size)  # and the distances judged after
 
     def planned(self, pace: Pace) -> float:
         return sum(self._run_seconds(pace, index) for index in range(len(self.variants)))
@@ -323,7 +324,8 @@ class ComparisonWork:
         """The run under way (or next, between turns) and the later ones: a turn's end ends the run under way."""
         if self.index >= len(self.variants):
             return ()
-        under_way = run_left(pace, self.clocks[self.index], self.latest, 0.0) + pace.judging()
+        size = fit_size(self.content.size, self.variants[self.index].config.size)
+        under_way = run_left(pace, self.clocks[self.index], self.latest, 0.0) + pace.judging(size)
         return (under_way, *(self._run_seconds(pace, index) for index in range(self.index + 1, len(self.variants))))
 
     def finish(self, pace: Pace) -> float:
@@ -355,7 +357,7 @@ class ComparisonWork:
 
             began = time.monotonic()
             result = compare.run_one(self.content, self.styles, variant, on_progress, ends_run)
-            context.pace.learn_judging(time.monotonic() - began - result.seconds)  # the run's distances
+            context.pace.learn_judging(time.monotonic() - began - result.seconds, result.image.size)  # its distances
             results.append(result)
             self.index, self.latest = index + 1, None  # between turns, what is left is the later runs
         self.index = total

@@ -318,14 +318,18 @@ def test_a_comparisons_runs_are_planned_with_their_judging_as_measured_not_a_run
     (python -m bench.load). The first comparison teaches the judging's own figure, and the later runs use it."""
     from nst_core import compare
 
-    pace = Pace(step=15.0, instant=1.0, setup=5.0)  # a setup far too long: judged at it, each run 5 s too long
+    pace = Pace(step=15.0, instant=1.0, setup=5.0, overhead=0.04)  # a setup far too long: not the judging's
     config = TransferConfig(size=64, steps=2, early_stop=False, preview_every=0, device="cpu")
+    size = fit_size(content_image.size, 64)
     variants = compare.variants("method", ["refined", "gatys"], config)
-    assert pace.judging() == 5.0  # nothing measured yet: a run's setup
+    megapixels = size[0] * size[1] / 1e6
+    assert pace.judging(size) == pytest.approx(1.5 * (15.0 * megapixels + 0.04))  # unmeasured: a step and a half
+    pace.step = 1500.0  # a hundred times too slow (a guess of 7 s): the judging as measured replaces it
     service = Scheduler(pace, slots=1)
     done = service.wait(service.submit("presenter", ComparisonWork(content_image, [style_image], variants)), 60)
     assert done.state == "done" and len(done.result.results) == 2
-    assert 0.0 < pace.judging() < 1.0 < pace.setup  # measured, though the runs' setup is still learned far above
+    assert 0.0 < pace.judging(size) < 1.0 < pace.setup  # measured, though the runs' setup is still learned far above
+    assert pace.judging((2 * size[0], 2 * size[1])) == pytest.approx(4 * pace.judging(size))  # by its pixels
     later = ComparisonWork(content_image, [style_image], variants)
     pictures = [pace.picture_seconds(variant.config, content_image.size) for variant in variants]
-    assert later.planned(pace) == pytest.approx(sum(pictures) + 2 * pace.judging())
+    assert later.planned(pace) == pytest.approx(sum(pictures) + 2 * pace.judging(size))
