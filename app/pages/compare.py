@@ -20,8 +20,8 @@ from app.runtime import get_runtime
 from app.session import kept
 
 COMPARISON_RULE = (
-    "a turn lasts {share} s: a run under way at its end keeps its best picture, a next run that would not fit the "
-    "rest of the turn waits, and the comparison carries on after their turn"
+    "a turn lasts {share} s and begins the runs planned to fit it; a run under way at its end keeps its best "
+    "picture, and the comparison carries on after their turn"
 )
 
 
