@@ -15,7 +15,7 @@ from app.jobs import StatusView, about, active_work, finished, new_preview, stop
 from app.results import WHOLE_STEPS
 from app.runtime import Runtime, checked_config, preload
 from app.session import keep, kept
-from job_service.scheduler import JobStatus
+from job_service.jobs import JobStatus
 from job_service.work import Compared, ComparisonWork
 from nst_core import compare
 from nst_core.config import TransferConfig

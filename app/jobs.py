@@ -25,8 +25,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from app.runtime import Runtime
 from app.session import session_id
-from job_service.jobs import Progress, Work, look_after
-from job_service.scheduler import JobStatus
+from job_service.jobs import JobStatus, Progress, Work, look_after
 from nst_core.errors import BusyError
 
 W = TypeVar("W")

@@ -14,8 +14,7 @@ from app.jobs import StatusView, about, active_work, finished, new_preview, stop
 from app.regions import Regions
 from app.runtime import Runtime, checked_config, get_log, preload
 from app.session import Entry, keep, kept, next_number, remember
-from job_service.jobs import StopWhy, Work
-from job_service.scheduler import JobStatus
+from job_service.jobs import JobStatus, StopWhy, Work
 from job_service.work import InstantWork, Painted, PictureWork
 from nst_core.config import TransferConfig
 from nst_core.errors import NSTError

@@ -19,8 +19,7 @@ from app.regions import Regions
 from app.runtime import Runtime, get_log
 from app.session import VIDEO_KEY, VideoEntry, keep, session_id
 from job_service.capacity import SIZE_STEP
-from job_service.jobs import Progress
-from job_service.scheduler import JobStatus
+from job_service.jobs import JobStatus, Progress
 from job_service.work import Clip, ClipWork
 from nst_core.config import DEFAULT_SIZE, MIN_SIZE, TransferConfig
 from nst_core.errors import NSTError

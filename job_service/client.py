@@ -14,9 +14,8 @@ from typing import Any
 
 from nst_core.errors import NSTError
 
-from .jobs import Lane, Work
+from .jobs import JobStatus, Lane, Work
 from .pace import Pace
-from .scheduler import JobStatus
 
 CONNECT_SECONDS = 5.0  # to reach the cluster's head at the start
 CALL_SECONDS = 30.0  # for one call to the line (a status, a submit)

@@ -35,9 +35,9 @@ from ray.serve.handle import DeploymentHandle
 from nst_core.cpu import usable_cores
 from nst_core.errors import NSTError
 
-from .jobs import Lane, Progress, StopWhy, Work
+from .jobs import JobStatus, Lane, Progress, StopWhy, Work
 from .pace import LEARNING_RATE, Pace
-from .scheduler import Context, JobStatus, Scheduler
+from .scheduler import Context, Scheduler
 
 APP_NAME = "nst"  # the Serve application's name in deploy/serve.yaml, which page servers look for
 KEEP_PAINTED_BY = 1000  # jobs whose replica the line remembers

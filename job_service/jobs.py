@@ -13,10 +13,11 @@ from PIL import Image
 
 if TYPE_CHECKING:
     from .pace import Pace
-    from .scheduler import Context, JobStatus
+    from .scheduler import Context
 
 Lane = Literal["device", "instant"]  # the optimisation's device, or the instant network's short jobs
 StopWhy = Literal["cancelled", "replaced", "turn", "time budget", "left the line", "converged"]
+State = Literal["waiting", "running", "done"]
 
 LOOK_RUNNING = 0.1  # s between a watcher's looks at a running job: its previews and time left as they come
 # s between looks at a waiting job, whose place and wait are said in whole seconds. On a cluster every look is a
@@ -53,6 +54,27 @@ class Progress:
         """This report without its pictures (its preview, and its detail's): what a page is sent on every look,
         the picture being sent once, as the job's latest preview."""
         return replace(self, preview=None, detail=_without_picture(self.detail))
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A job as its owner's page sees it."""
+
+    id: str
+    kind: str  # "picture", "instant", "clip" or "comparison"
+    state: State
+    position: int  # while waiting, k for the k-th in its line; 0 otherwise
+    wait: float  # s until it is admitted (0 once running); planned from the jobs ahead
+    left: float  # s until it is done, its wait included
+    cut_in: float | None  # s until its turn ends because others wait (None: nobody waits, or it ends first)
+    paused: bool  # waiting again after a turn, with its work so far kept (a clip or a comparison)
+    used: float  # s it has held a slot so far
+    progress: Progress | None  # the latest report of the work, without its pictures
+    preview: Progress | None  # the latest report with a preview (reports can come faster than a page looks)
+    preview_number: int  # counts previews, so a page redraws only a new one
+    result: Any  # the work's result once done (None if it failed or left the line before starting)
+    error: str | None  # one sentence, when it failed
+    stopped: StopWhy | None  # why it ended before its planned work
 
 
 def _without_picture(detail: Any) -> Any:

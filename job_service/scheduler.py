@@ -27,50 +27,26 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from nst_core.errors import BusyError, NSTError
 
 from .forecast import Planned, Timing, forecast, planned_turn, turn_runs
-from .jobs import Lane, Progress, StopWhy, Work
+from .jobs import JobStatus, Lane, Progress, State, StopWhy, Work
 from .pace import Pace
 
-State = Literal["waiting", "running", "done"]
 KEEP_FINISHED_SECONDS = 30 * 60  # an uncollected result is dropped after this long
 FAILED = "Something went wrong while painting; please try again, perhaps smaller."
-# From a job's admission to its owner's first look at it running (the page's next look, later on a server busy
-# with other pages' reruns), learned as the median of the latest SEEN_LAGS: a wait told is until the visitor
-# sees the start. Until one is measured, none (the admission itself).
+# From a job's admission to its owner's first look at it running (later on a server busy with other pages' reruns),
+# the median of the latest SEEN_LAGS: a wait told is until the visitor sees the start; none until one is measured.
 SEEN_LAGS = 9
 FIRST_SEEN_LAG = 0.0
 MAX_SEEN_LAG = 5.0  # s; a longer one is a page that was not watching (a rerun, a closed tab), not a lag
-# A clip told it ends within its turn may run this share of a turn past it to do so. Its end near its turn's end
-# was decided anew at every look: on two busy cores a clip's page said "8 s left" and "59 s left" by turns, its
-# measured pace moving its end across its turn's from one look to the next (python -m bench.load, 2026-12-02).
+# The share of a turn a clip told it ends within its turn, or a comparison's turn ending the runs it began with, may
+# run past it (decided anew at every look, a clip's page said "8 s left" and "59 s left" by turns: docs/design.md).
 OVERRUN = 0.2
 
 log = logging.getLogger("nst_demo")
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    """A job as its owner's page sees it."""
-
-    id: str
-    kind: str  # "picture", "instant", "clip" or "comparison"
-    state: State
-    position: int  # while waiting, k for the k-th in its line; 0 otherwise
-    wait: float  # s until it is admitted (0 once running); planned from the jobs ahead
-    left: float  # s until it is done, its wait included
-    cut_in: float | None  # s until its turn ends because others wait (None: nobody waits, or it ends first)
-    paused: bool  # waiting again after a turn, with its work so far kept (a clip or a comparison)
-    used: float  # s it has held a slot so far
-    progress: Progress | None  # the latest report of the work, without its pictures
-    preview: Progress | None  # the latest report with a preview (reports can come faster than a page looks)
-    preview_number: int  # counts previews, so a page redraws only a new one
-    result: Any  # the work's result once done (None if it failed or left the line before starting)
-    error: str | None  # one sentence, when it failed
-    stopped: StopWhy | None  # why it ended before its planned work
 
 
 @dataclass(eq=False)
@@ -95,9 +71,7 @@ class Job:
     collected: bool = False
     looked_waiting: bool = False  # its owner looked at it in line, and has not yet seen it admitted
     overrun: float = 0.0  # s past its turn it may run: to its end (a clip), or to its turn's runs' (a comparison)
-    # a comparison's runs its turn began or will begin, not yet ended; waiting: those its next turn was planned to
-    # begin (forecast.Planned.turn_runs)
-    turn_runs: int = 0
+    turn_runs: int = 0  # a comparison's runs of this turn not yet ended, or of its next as told (Planned.turn_runs)
 
     def stop(self, why: StopWhy) -> None:
         if self.stopped is None:
@@ -123,6 +97,7 @@ class Scheduler:
         self.slots: dict[Lane, int] = {"device": slots, "instant": instant_slots}
         self.max_waiting = max_waiting
         self.share_seconds = share_seconds
+        self._overrun = OVERRUN * share_seconds  # s
         self.clock = clock
         self._running: dict[Lane, list[Job]] = {"device": [], "instant": []}
         self._waiting: dict[Lane, list[Job]] = {"device": [], "instant": []}
@@ -330,10 +305,9 @@ class Scheduler:
             self._waiting[lane].remove(job)
             self._running[lane].append(job)
             job.state, job.turn_started, job.overrun = "running", self.clock(), 0.0  # a new turn, nothing told
-            overrun = OVERRUN * self.share_seconds
-            if runs := job.work.runs(self.pace):
-                job.turn_runs, fits = planned_turn(runs, self.share_seconds, overrun, job.turn_runs)
-                job.overrun = overrun if fits else 0.0
+            if runs := job.work.runs(self.pace):  # a comparison: the runs its turn begins, as last told
+                job.turn_runs, fits = planned_turn(runs, self.share_seconds, self._overrun, job.turn_runs)
+                job.overrun = self._overrun if fits else 0.0
             self._keep_told(job)  # a clip: whether it ends within this turn, before its first frame
             left = job.work.left(self.pace, job.progress, job.used)
             told = ", ".join(f"{run:.1f}" for run in runs)
@@ -395,31 +369,25 @@ class Scheduler:
         ]  # fmt: skip
         if extra is not None:
             waiting.append(extra)
-        timings = forecast(running, waiting, self.slots[lane], self.share_seconds, OVERRUN * self.share_seconds)
+        timings = forecast(running, waiting, self.slots[lane], self.share_seconds, self._overrun)
         for job in line:  # what its next turn was planned to begin, kept for the plans after and its admission
             job.turn_runs = timings[job.id].turn_runs
         return timings
 
     def _keep_told(self, job: Job) -> None:
-        """At a clip's turn's start and between two of its frames (the condition held): whether it ends within its
-        turn, kept as told. One that ends within its turn may overrun it by :data:`OVERRUN` of a turn to do so, and
-        is planned so; one that would not waits again at its turn's end, and ends within a turn only once its work
-        fits the turn itself. Decided here, by the clip's own frames, not at a page's look: its turn's end cannot
-        cut its last frame or the writing (``finish``)."""
+        """At a clip's turn's start and between its frames (the condition held): one that ends within its turn may
+        overrun it by :data:`OVERRUN` of a turn to do so; one that would not ends within a turn only once its work
+        fits the turn itself (its last frame and the writing, ``finish``, are never cut). docs/design.md."""
         if not job.work.yields or job.work.runs(self.pace) or job.turn_started is None:
             return
         planned = job.work.left(self.pace, job.progress, self._used(job)) - job.work.finish(self.pace)
         turn = self.share_seconds - (self.clock() - job.turn_started) + job.overrun
-        job.overrun = OVERRUN * self.share_seconds if planned <= turn else 0.0
+        job.overrun = self._overrun if planned <= turn else 0.0
 
     def _turn_runs_done(self, job: Job) -> bool:
         """Between two runs of a comparison (the condition held): whether it waits now for its next turn, the runs
-        its turn began with done and others waiting. A turn begins the runs planned to fit it when it starts
-        (:func:`~job_service.forecast.turn_runs`), and may overrun by :data:`OVERRUN` of a turn to end them; a run
-        is not begun to be cut a few steps in, its picture barely painted. Decided at the turn's start (again at a
-        run's end while nobody waits), not at every look: decided at the run's end by what was left of the turn,
-        which of its runs a turn's end fell in moved from one look to the next, and a visitor behind it was told
-        39 s for 9 s (``python -m bench.load``, 2026-12-02)."""
+        its turn began with (:func:`~job_service.forecast.planned_turn`) done and others waiting; while nobody
+        waits, the runs that fit the rest of its turn are its turn's from here. docs/design.md."""
         runs = job.work.runs(self.pace)
         if not runs or job.turn_started is None:
             return False
@@ -428,7 +396,7 @@ class Scheduler:
             return job.turn_runs <= 0
         turn = self.share_seconds - (self.clock() - job.turn_started)
         job.turn_runs, fits = turn_runs(runs, turn, start=False)
-        job.overrun = OVERRUN * self.share_seconds if job.turn_runs and fits else 0.0
+        job.overrun = self._overrun if job.turn_runs and fits else 0.0
         return False
 
     def _prune(self) -> None:

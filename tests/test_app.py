@@ -902,8 +902,7 @@ def test_a_clip_whose_frames_are_painted_says_its_video_is_being_written():
     import dataclasses
 
     from app.video import frame_line
-    from job_service.jobs import Progress
-    from job_service.scheduler import JobStatus
+    from job_service.jobs import JobStatus, Progress
 
     running = JobStatus(id="job-1", kind="clip", state="running", position=0, wait=0.0, left=12.0, cut_in=None,
                         paused=False, used=3.0, progress=None, preview=None, preview_number=0, result=None, error=None,
@@ -920,8 +919,7 @@ def test_a_page_is_given_the_latest_preview_once_though_the_latest_report_has_no
     from PIL import Image
 
     from app.jobs import new_preview
-    from job_service.jobs import Progress
-    from job_service.scheduler import JobStatus
+    from job_service.jobs import JobStatus, Progress
 
     image = Image.new("RGB", (4, 4))
     with_preview, after = Progress(10 / 12, 10, 12, 1.0, image), Progress(11 / 12, 11, 12, 1.1)
@@ -941,8 +939,7 @@ def test_a_page_looks_at_a_waiting_job_twice_a_second_and_at_a_running_one_ten_t
     from types import SimpleNamespace
 
     from app import jobs
-    from job_service.jobs import NEAR_START
-    from job_service.scheduler import JobStatus
+    from job_service.jobs import NEAR_START, JobStatus
     from tests.test_scheduler import STEP, Scripted, scheduler
 
     service = scheduler(slots=1)

@@ -21,9 +21,9 @@ from streamlit.testing.v1 import AppTest
 
 from job_service.client import ClusterError, ClusterService
 from job_service.cluster import APP_NAME, app
+from job_service.jobs import JobStatus
 from job_service.local_cluster import ray_head, session_processes
 from job_service.pace import Pace
-from job_service.scheduler import JobStatus
 from job_service.work import Painted, PictureWork
 from nst_core.config import TransferConfig
 from nst_core.images import read_recipe
