@@ -40,7 +40,7 @@ class Planned:
     # under way (a comparison's); empty: one piece of work
     runs: tuple[float, ...] = ()
     # running: the runs its turn began or will begin, not yet ended (the one under way included); waiting: the runs
-    # its next turn was last planned to begin (0: none planned yet)
+    # its next turn was planned to begin when it joined the line (0: none planned)
     turn_runs: int = 0
 
 
@@ -57,9 +57,9 @@ def turn_runs(runs: Sequence[float], turn: float, start: bool = True) -> tuple[i
 
 def planned_turn(runs: Sequence[float], share: float, overrun: float, told: int = 0) -> tuple[int, bool]:
     """The runs of ``runs`` a new turn begins, and whether it may overrun to end them: the ``told`` ones (a count
-    planned before, 0 for none) while they still fit the turn and its overrun (one run whatever its length), else
-    :func:`turn_runs`. A count decided anew at every plan moved a whole run in or out of a turn whose runs came
-    within a second of its length, and the waits behind it by as much (``python -m bench.load``)."""
+    planned when it joined the line, 0 for none) while they still fit the turn and its overrun (one run whatever its
+    length), else :func:`turn_runs`. A count decided anew at every plan moved a whole run in or out of a turn whose
+    runs came within a second of its length, and the waits behind it by as much (``python -m bench.load``)."""
     if 0 < told <= len(runs):
         at = sum(runs[:told])
         if told == 1 or at <= share + overrun + EPSILON:
@@ -73,7 +73,6 @@ class Timing:
 
     start: float
     end: float
-    turn_runs: int = 0  # a waiting comparison's runs its next turn begins, as planned here (:func:`planned_turn`)
 
 
 @dataclass
@@ -137,14 +136,12 @@ def forecast(
     active = [_Slot(_Work(job, job.left, list(job.runs), bool(job.runs), job.turn_runs),
                     share if job.turn_left is None else job.turn_left) for job in running]  # fmt: skip
     line = deque(_Work(job, job.left, list(job.runs), False, job.turn_runs) for job in waiting)
-    counts: dict[str, int] = {}  # the runs each waiting job's next turn begins
     while active or line:
         while len(active) < slots and line:
             work = line.popleft()
             starts.setdefault(work.job.key, now)
             count, fits = planned_turn(work.runs, share, overrun, work.turn_runs)
             work.turn_runs = count
-            counts.setdefault(work.job.key, count)
             active.append(_Slot(work, share + (overrun if work.runs and fits else 0.0)))
         others_wait = bool(line)
         events: list[tuple[float, int, Event]] = []
@@ -169,4 +166,4 @@ def forecast(
             line.append(ended)
         else:
             ends[ended.job.key] = now
-    return {key: Timing(starts[key], ends.get(key, starts[key]), counts.get(key, 0)) for key in starts}
+    return {key: Timing(starts[key], ends.get(key, starts[key])) for key in starts}

@@ -1,18 +1,16 @@
 """The embedded job service: every painting of a server is a job in one scheduler.
 
-A page (or the CLI, or a test) submits a :class:`~job_service.jobs.Work` for an owner and gets a job id
-back; it then watches the job's :class:`JobStatus` (place in line, the waits and time left planned from
-the jobs really ahead, progress and the latest preview) and may cancel it. Each job runs on a thread of
-its own, so a visitor's page can stop watching (a rerun, another page) without stopping the work; what
-ends it is the visitor's Stop, a newer job of the same owner, its time limit, or the end of its turn:
+A page (or the CLI, or a test) submits a :class:`~job_service.jobs.Work` for an owner and gets a job id back;
+it then watches the job's :class:`~job_service.jobs.JobStatus` (place in line, the waits and time left planned
+from the jobs really ahead, progress and the latest preview) and may cancel it. Each job runs on a thread of its
+own, so a visitor's page can stop watching (a rerun, another page) without stopping the work; what ends it is
+the visitor's Stop, a newer job of the same owner, its time limit, or the end of its turn:
 
-- ``slots`` jobs of the device lane run at once (one per GPU, or a share of a CPU's cores); the rest wait
-  in arrival order, at most ``max_waiting`` of them (a further one is refused with :class:`BusyError`);
-- while others wait, a job's turn ends after ``share_seconds``: a picture then ends with its best picture
-  so far, a clip or a comparison waits at the back of the line with what it has painted and carries on at
-  its next turn;
-- instant pictures (one pass of the feed-forward network, about a second) have a lane of their own, so they
-  never wait behind a long run.
+- ``slots`` jobs of the device lane run at once (one per GPU, or a share of a CPU's cores); the rest wait in
+  arrival order, at most ``max_waiting`` of them (a further one is refused with :class:`BusyError`);
+- while others wait, a job's turn ends after ``share_seconds``: a picture then ends with its best picture so far,
+  a clip or a comparison waits at the back of the line with what it has painted and carries on at its next turn;
+- instant pictures (one pass of the feed-forward network, about a second) have a lane of their own.
 
 Finished jobs keep their result until their owner collects it.
 """
@@ -71,7 +69,7 @@ class Job:
     collected: bool = False
     looked_waiting: bool = False  # its owner looked at it in line, and has not yet seen it admitted
     overrun: float = 0.0  # s past its turn it may run: to its end (a clip), or to its turn's runs' (a comparison)
-    turn_runs: int = 0  # a comparison's runs of this turn not yet ended, or of its next as told (Planned.turn_runs)
+    turn_runs: int = 0  # a comparison's runs of this turn not yet ended, or of its next as planned (Planned.turn_runs)
 
     def stop(self, why: StopWhy) -> None:
         if self.stopped is None:
@@ -125,6 +123,7 @@ class Scheduler:
                 if older.owner == owner and older.state != "done":
                     older.stop("replaced")
             job = Job(f"job-{next(self._numbers)}", owner, work)
+            self._plan_next_turn(job)
             self._jobs[job.id] = job
             self._waiting[lane].append(job)
             self._admit(lane)
@@ -249,7 +248,8 @@ class Scheduler:
             if not self._turn_over(job) and not self._turn_runs_done(job):
                 return True
             self._release(job)
-            job.paused, job.turn_runs = True, 0  # its next turn's runs: as its next plans tell
+            job.paused = True
+            self._plan_next_turn(job)
             log.info("%s (%s) waits again after %.1f s held", job.id, job.work.kind, job.used)
             self._waiting[job.work.lane].append(job)
             self._admit(job.work.lane)
@@ -361,18 +361,18 @@ class Scheduler:
             running.append(Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
                                    turn_left, job.work.finish(self.pace), job.work.runs(self.pace),
                                    job.turn_runs))  # fmt: skip
-        line = [job for job in self._waiting[lane] if not job.cancel.is_set()]
         waiting = [
             Planned(job.id, job.work.left(self.pace, job.progress, self._used(job)), job.work.yields,
                     finish=job.work.finish(self.pace), runs=job.work.runs(self.pace), turn_runs=job.turn_runs)
-            for job in line
+            for job in self._waiting[lane] if not job.cancel.is_set()
         ]  # fmt: skip
         if extra is not None:
             waiting.append(extra)
-        timings = forecast(running, waiting, self.slots[lane], self.share_seconds, self._overrun)
-        for job in line:  # what its next turn was planned to begin, kept for the plans after and its admission
-            job.turn_runs = timings[job.id].turn_runs
-        return timings
+        return forecast(running, waiting, self.slots[lane], self.share_seconds, self._overrun)
+
+    def _plan_next_turn(self, job: Job) -> None:
+        """As a comparison joins the line: its next turn's runs, kept while they fit (forecast.planned_turn)."""
+        job.turn_runs = turn_runs(job.work.runs(self.pace), self.share_seconds)[0]
 
     def _keep_told(self, job: Job) -> None:
         """At a clip's turn's start and between its frames (the condition held): one that ends within its turn may

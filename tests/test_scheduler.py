@@ -448,9 +448,9 @@ def test_a_comparisons_turn_begins_the_runs_planned_to_fit_it_and_ends_them_whol
 
 
 def test_a_comparisons_next_turn_begins_the_runs_it_was_planned_with_while_they_fit():
-    """The runs a waiting comparison's next turn begins are kept from the plan that told them while they fit the turn
-    and its overrun: decided anew at every plan, a comparison whose runs came within a second of a turn moved a whole
-    run in or out of it as its plan moved, and the waits behind it by as much (told 21 s for 15 s, bench.load)."""
+    """The runs a waiting comparison's next turn begins are kept from its plan as it joined the line while they fit
+    the turn and its overrun: decided anew at every plan, a comparison whose runs came within a second of a turn
+    moved a whole run in or out of it as its plan moved, and the waits behind it by as much (21 s told for 15 s)."""
     assert planned_turn([3.0, 3.0, 4.2], 10.0, 2.0) == (2, True)  # planned afresh: the third would not fit
     assert planned_turn([3.0, 3.0, 4.2], 10.0, 2.0, told=3) == (3, True)  # told three, and they fit with the overrun
     assert planned_turn([3.0, 3.0, 7.0], 10.0, 2.0, told=3) == (2, True)  # no longer: afresh
@@ -458,9 +458,9 @@ def test_a_comparisons_next_turn_begins_the_runs_it_was_planned_with_while_they_
     waiting = Planned("w", left=10.2, yields=True, finish=0.5, runs=(3.0, 3.0, 4.2), turn_runs=3)
     short = Planned("s", left=5.0, yields=False)
     timings = forecast([], [waiting, short], slots=1, share=10.0, overrun=2.0)
-    assert timings["s"].start == pytest.approx(10.2) and timings["w"].turn_runs == 3
+    assert timings["s"].start == pytest.approx(10.2)  # its three runs, as planned when it joined the line
     fresh = forecast([], [dataclasses.replace(waiting, turn_runs=0), short], slots=1, share=10.0, overrun=2.0)
-    assert fresh["s"].start == pytest.approx(6.0) and fresh["w"].turn_runs == 2
+    assert fresh["s"].start == pytest.approx(6.0)  # two
     told_turn_is_kept()
 
 
@@ -472,7 +472,7 @@ def told_turn_is_kept() -> None:
     until(lambda: ahead.done >= 1)
     comparison_id, behind_id = service.submit("c", comparison), service.submit("b", behind)
     asked = time.monotonic()
-    told = service.status(behind_id).wait  # the comparison's turn begins its three runs
+    told = service.status(behind_id).wait  # the comparison's turn begins its three runs, as planned when it joined
     comparison.plan = 1.2  # its plan moves past its turn (0.54 s) while it waits: its turn still begins all three
     assert service.wait(behind_id, 10).result == 4
     assert service.wait(comparison_id, 10).result == [3, 3, 3]
