@@ -447,6 +447,21 @@ def test_a_comparisons_turn_begins_the_runs_planned_to_fit_it_and_ends_them_whol
             assert within(told_end, comparison.ended - asked), (told_end, comparison.ended - asked)
 
 
+def test_the_forecast_begins_no_run_that_the_comparison_would_not():
+    """Two slips a scripted scene found (a comparison's time left read every 3 ms): a float's leftover after two runs'
+    end (1e-17 s) counted as the third begun, and a cut's finish (the step under way, the judging) spent on the next
+    run; either way the turn's end then dropped that run, and one look said "a few seconds left" for 26 s."""
+    short = Planned("s", left=0.4, yields=False, finish=0.025)
+    floats = Planned("c", left=0.5, yields=True, turn_left=0.4, finish=0.025, runs=(0.1, 0.2, 0.2), turn_runs=2)
+    timings = forecast([floats], [short], slots=1, share=0.5)
+    assert timings["s"].start == pytest.approx(0.3)  # its two runs, then a pause
+    assert timings["c"].end == pytest.approx(0.3 + 0.4 + 0.2)  # and its third run whole after the short one
+    cut = Planned("c", left=0.25, yields=True, turn_left=0.098, finish=0.025, runs=(0.1, 0.15), turn_runs=1)
+    timings = forecast([cut], [short], slots=1, share=0.5)
+    assert timings["s"].start == pytest.approx(0.123)  # cut at its turn's end, the step under way finished
+    assert timings["c"].end == pytest.approx(0.123 + 0.4 + 0.15)  # its second run not begun by that finish
+
+
 def test_a_comparisons_next_turn_begins_the_runs_it_was_planned_with_while_they_fit():
     """The runs a waiting comparison's next turn begins are kept from its plan as it joined the line while they fit
     the turn and its overrun: decided anew at every plan, a comparison whose runs came within a second of a turn
