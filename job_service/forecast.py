@@ -110,8 +110,6 @@ class _Work:
     def pause_in(self, turn: float) -> float | None:
         """s until it ends its turn between two runs, its turn's runs done with others waiting (``turn`` s of the turn
         left); None where it has no later run, or the turn ends within a run first."""
-        if len(self.runs) < 2 and (self.begun or not self.runs):
-            return None
         count = max(self.turn_runs, 1 if self.begun else 0)  # a run under way beyond its turn's runs ends first
         at = sum(self.runs[:count])
         if count >= len(self.runs) or at > turn + EPSILON:
@@ -163,6 +161,7 @@ def forecast(
             slot.turn -= step
         ended = active.pop(index).work
         if event != "end" and ended.job.yields and ended.after_turn() > 0:
+            ended.turn_runs = turn_runs(ended.runs, share)[0]  # its next turn's, planned as it joins the line again
             line.append(ended)
         else:
             ends[ended.job.key] = now

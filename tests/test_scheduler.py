@@ -460,6 +460,11 @@ def test_the_forecast_begins_no_run_that_the_comparison_would_not():
     timings = forecast([cut], [short], slots=1, share=0.5)
     assert timings["s"].start == pytest.approx(0.123)  # cut at its turn's end, the step under way finished
     assert timings["c"].end == pytest.approx(0.123 + 0.4 + 0.15)  # its second run not begun by that finish
+    # Back in line, its next turn's runs are planned afresh (as the scheduler does), not its last turn's count.
+    long = Planned("c", left=14.0, yields=True, turn_left=10.0, finish=0.5, runs=(12.0, 1.0, 1.0), turn_runs=1)
+    clip = Planned("v", left=30.0, yields=True, finish=0.5)
+    timings = forecast([long], [clip], slots=1, share=20.0)
+    assert timings["c"].end == pytest.approx(10.5 + 20.5 + 2.0)  # cut, the clip's turn, then both short runs
 
 
 def test_a_comparisons_next_turn_begins_the_runs_it_was_planned_with_while_they_fit():
