@@ -78,11 +78,11 @@ def run_left(pace: Pace, clock: StepClock, report: StepReport | None, elapsed: f
     device = pace.steps_seconds(config, size, report.step)
     own = clock.pace(report)  # this run's seconds per megapixel-step at its own size, overhead included
     if own is None or clock.first is None:
-        return device + pace.setup
+        return device + pace.setup_seconds(config, size)
     mine = megapixel_steps(config, size, report.step) * own * (pace.converge if config.early_stop else 1.0)
     measured = report.step - clock.first[0]
     prior = prior_units(pace.step * report.size[0] * report.size[1] / 1e6 + pace.overhead)
-    return (measured * mine + prior * device) / (measured + prior) + pace.setup
+    return (measured * mine + prior * device) / (measured + prior) + pace.setup_seconds(config, size)
 
 
 def one_step(pace: Pace, clock: StepClock, report: StepReport | None, size: tuple[int, int]) -> float:
@@ -99,7 +99,7 @@ def learn_run(pace: Pace, config: TransferConfig, content_size: tuple[int, int],
     if first:
         pace.learn("instant", float(first) / instant_megapixels(size))
     steps = [point for point in result.history if point.step >= 1]
-    stepping = 0.0
+    stepping, per_step = 0.0, 0.0
     if len(steps) > 1:
         work = _work_between(config, content_size, steps[0].step, steps[-1].step)
         count = steps[-1].step - steps[0].step
@@ -107,7 +107,9 @@ def learn_run(pace: Pace, config: TransferConfig, content_size: tuple[int, int],
             per_step = (steps[-1].elapsed - steps[0].elapsed) / count
             pace.learn_steps(per_step, work / count)
             stepping = per_step * result.steps
-    pace.learn("setup", result.seconds - stepping - float(first or 0.0))
+    # Its setup in its own steps (a ratio measured in one run holds whatever the host's load); none run: the pace's.
+    setup = result.seconds - stepping - float(first or 0.0)
+    pace.learn("setup_steps", setup / (per_step or pace.mean_step(config, content_size)))
     if config.early_stop and result.stopped in (None, "converged") and config.steps:
         planned = megapixel_steps(config, content_size)
         pace.learn_converge((planned - megapixel_steps(config, content_size, result.steps)) / planned)

@@ -374,7 +374,14 @@ class Painter:
     def _paint(self, job_id: str, work: Work) -> Any:
         work = on_device(work, str(self.device))
         figures: Pace = self.line().pace.remote().result()
-        pace = LinePace(figures.step, figures.instant, figures.setup, figures.frame, figures.converge, figures.overhead)
+        pace = LinePace(
+            step=figures.step,
+            instant=figures.instant,
+            setup_steps=figures.setup_steps,
+            frame=figures.frame,
+            converge=figures.converge,
+            overhead=figures.overhead,
+        )
         pace.line = self.line()
         replica = serve.get_replica_context().replica_id.unique_id
         context = PainterContext(self.line(), job_id, work, pace, replica)

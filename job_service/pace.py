@@ -18,12 +18,16 @@ from nst_core.schedule import megapixel_steps, planned_steps
 if TYPE_CHECKING:
     from .capacity import InstantCapacity
 
-TIMES = ("step", "instant", "setup", "frame", "overhead", "close", "judge")  # the figures in seconds
+TIMES = ("step", "instant", "frame", "overhead", "close", "judge")  # the figures in seconds
 # Those planned at the slowdown until a job of their kind is measured, by the figures planned together.
 SLOWED = (("step", "overhead"), ("frame",), ("close",))
 LEARNING_RATE = 1 / 3  # share of the way a finished job's measurement moves a figure
 LIVE_RATE = 0.1  # the same for each step or frame of a job under way: the waits follow the device's load at once
 JUDGE_STEPS = 1.5  # a comparison's judging of a run, in steps of its size, until one is measured
+# A run's setup (its targets, the recipe, the PNG) in steps of its own, until a run is measured: 0.75-0.85 at 96-384 px
+# on a 2-core CPU (docs/design.md). A flat 0.5 s planned a 96 px run's 0.08 s setup six times too long, and the first
+# comparison's three runs 1.4 s long (python -m bench.load).
+SETUP_STEPS = 0.8
 LARGE_STEP = 0.03  # megapixels of work a step needs for its time to be mostly its pixels' (about 200x150 px)
 
 
@@ -38,8 +42,9 @@ class Pace:
     """Seconds per unit of work on this device.
 
     ``step``: seconds per megapixel-step of the optimisation; ``instant``: seconds per megapixel painted by the
-    instant network (a clip's frame also pays for its optical flow at this rate); ``setup``: seconds a run takes
-    besides its steps and instant picture (its targets, the recipe, the PNG); ``frame``: seconds per megapixel of a
+    instant network (a clip's frame also pays for its optical flow at this rate); ``setup_steps``: what a run takes
+    besides its steps and instant picture (its targets, the recipe, the PNG), in steps of the run (it grows with
+    the pixels as they do: :meth:`setup_seconds`); ``frame``: seconds per megapixel of a
     clip's frame besides its refining steps (the instant picture, the optical flow both ways, the warp);
     ``converge``: the share of its planned steps a run that may stop early really takes; ``overhead``: seconds every
     step costs whatever its size (an optimiser step on a small picture costs more than its pixels say); ``close``:
@@ -58,7 +63,7 @@ class Pace:
 
     step: float
     instant: float
-    setup: float = 0.5
+    setup_steps: float = SETUP_STEPS
     frame: float = 3.0
     converge: float = 1.0
     overhead: float = 0.04
@@ -82,8 +87,8 @@ class Pace:
     def for_device(cls, device_type: str) -> Pace:
         """A first guess, on the slow side, until the first job on this device is measured."""
         if device_type in ("cuda", "mps"):
-            return cls(step=0.1, instant=1.5, setup=0.3, frame=3.0, overhead=0.003)
-        return cls(step=15.0, instant=1.5, setup=0.5, frame=3.0, overhead=0.04)
+            return cls(step=0.1, instant=1.5, frame=3.0, overhead=0.003)
+        return cls(step=15.0, instant=1.5, frame=3.0, overhead=0.04)
 
     def take_step(self, seconds_per_megapixel_step: float) -> None:
         """The optimisation's pace as measured on this device (at start-up), in place of the guess."""
@@ -104,7 +109,7 @@ class Pace:
     def as_probed(self) -> Pace:
         """This device's pace as the start-up probe measured it, before any job taught it."""
         with self._lock:
-            return Pace(**{name: getattr(self, name) for name in TIMES} | self.probed)
+            return Pace(**{name: getattr(self, name) for name in TIMES} | self.probed, setup_steps=self.setup_steps)
 
     def scale(self, *names: str) -> float:
         """The factor to plan the figures ``names`` at: :attr:`slowdown` until a job of their kind teaches one."""
@@ -127,6 +132,21 @@ class Pace:
         scale = self.scale("step", "overhead")
         return (self.step * work + self.overhead * steps) * scale * (self.converge if config.early_stop else 1.0)
 
+    def step_seconds(self, size: tuple[int, int]) -> float:
+        """The seconds of one optimisation step at ``size`` (width, height) px."""
+        return (self.step * size[0] * size[1] / 1e6 + self.overhead) * self.scale("step", "overhead")
+
+    def mean_step(self, config: TransferConfig, content_size: tuple[int, int]) -> float:
+        """The seconds of a run's step on average over its scales (one at its size when it plans none)."""
+        steps = planned_steps(config)
+        if not steps:
+            return self.step_seconds(fit_size(content_size, config.size))
+        return self.steps_seconds(config.replace(early_stop=False), content_size) / steps
+
+    def setup_seconds(self, config: TransferConfig, content_size: tuple[int, int]) -> float:
+        """The seconds of a run's setup: :attr:`setup_steps` of its steps."""
+        return self.setup_steps * self.mean_step(config, content_size)
+
     def instant_seconds(self, size: tuple[int, int]) -> float:
         """The instant network's seconds for a picture of ``size`` (width, height) px (a smaller one than the
         network's own size is painted at that size and reduced, so it costs as much)."""
@@ -137,7 +157,11 @@ class Pace:
         instant network for its start, one per painting when painted by region)."""
         size = fit_size(content_size, config.size)
         first = instants * self.instant_seconds(size) if config.init == "fast" else 0.0
-        return self.setup + first + (self.steps_seconds(config, content_size) if config.steps else 0.0)
+        return (
+            self.setup_seconds(config, content_size)
+            + first
+            + (self.steps_seconds(config, content_size) if config.steps else 0.0)
+        )
 
     def judging(self, size: tuple[int, int]) -> float:
         """The seconds a comparison's run of a picture of ``size`` (width, height) px takes after it: its two
@@ -148,7 +172,7 @@ class Pace:
         with self._lock:
             if "judge" in self.learned:
                 return self.judge * megapixels
-        return JUDGE_STEPS * (self.step * megapixels + self.overhead) * self.scale("step", "overhead")
+        return JUDGE_STEPS * self.step_seconds(size)
 
     def learn_judging(self, seconds: float, size: tuple[int, int]) -> None:
         """A comparison's run of a picture of ``size`` judged in ``seconds``: the first replaces the guess, later ones

@@ -138,7 +138,7 @@ class InstantWork:
 
     def planned(self, pace: Pace) -> float:
         size = fit_size(self.content.size, self.config.size)
-        return _instants(self.masks) * pace.instant_seconds(size) + pace.setup
+        return _instants(self.masks) * pace.instant_seconds(size) + pace.setup_steps * pace.step_seconds(size)
 
     def left(self, pace: Pace, progress: Progress | None, used: float) -> float:
         return max(0.0, self.planned(pace) - used)
@@ -332,7 +332,9 @@ class ComparisonWork:
         """The step under way, then the run's result judged (its distances) before the pause."""
         config = self.variants[min(self.index, len(self.variants) - 1)].config
         size = fit_size(self.content.size, config.size)
-        return one_step(pace, self.clocks[min(self.index, len(self.clocks) - 1)], self.latest, size) + pace.setup
+        return one_step(pace, self.clocks[min(self.index, len(self.clocks) - 1)], self.latest, size) + pace.judging(
+            size
+        )
 
     def run(self, context: Context) -> Compared:
         from nst_core import compare

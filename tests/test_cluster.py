@@ -23,7 +23,7 @@ from job_service.client import ClusterError, ClusterService
 from job_service.cluster import APP_NAME, app
 from job_service.jobs import JobStatus
 from job_service.local_cluster import ray_head, session_processes
-from job_service.pace import Pace
+from job_service.pace import SETUP_STEPS, Pace
 from job_service.work import Painted, PictureWork
 from nst_core.config import TransferConfig
 from nst_core.images import read_recipe
@@ -140,7 +140,7 @@ def test_four_jobs_at_once_use_both_replicas_with_plans_and_previews(served: str
     assert service.collect("a") == []  # handed out once
     with pytest.raises(KeyError):
         service.status(first)
-    assert service.pace.setup != 0.5  # the line learned from the jobs its painters finished
+    assert service.pace.setup_steps != SETUP_STEPS  # the line learned from the jobs its painters finished
     # No clip ran: the line's frame pace is its painters' probe of the instant network, not the starting guess.
     assert service.pace.frame != Pace.for_device("cpu").frame and service.pace.frame > 0
 

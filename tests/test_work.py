@@ -9,15 +9,18 @@ import pytest
 import torch
 from PIL import Image
 
-from job_service.clock import PRIOR_SECONDS, PRIOR_STEPS, prior_units
+from job_service.capacity import measure_once
+from job_service.clock import PRIOR_SECONDS, PRIOR_STEPS, learn_run, prior_units
 from job_service.pace import Pace
 from job_service.scheduler import Scheduler
 from job_service.work import ClipWork, ComparisonWork, Painted, PictureWork
 from nst_core.config import TransferConfig
 from nst_core.images import fit_size, resize, to_tensor
 from nst_core.losses import build_gatys_loss
+from nst_core.reports import TransferResult
 from nst_core.schedule import megapixel_steps
 from nst_core.transfer import stylize
+from tests.conftest import CONTENT, STYLE, small
 
 TINY = TransferConfig(size=64, steps=50, preview_every=5, early_stop=False, device="cpu")
 
@@ -28,13 +31,14 @@ def test_the_pace_plans_a_run_from_its_megapixel_steps_and_learns():
     # The fine scale's steps also score the picture seen at the coarse size.
     assert megapixel_steps(config, photo) == pytest.approx(40 * (256 * 192 + 512 * 384 + 256 * 192) / 1e6)
     assert megapixel_steps(config, photo, done=50) == pytest.approx(30 * (512 * 384 + 256 * 192) / 1e6)
-    pace = Pace(step=10.0, instant=1.0, setup=0.5, overhead=0.05)
+    pace = Pace(step=10.0, instant=1.0, setup_steps=0.5, overhead=0.05)
     steps = 2 * 40  # two scales of 40 steps, each step also paying its overhead
-    assert pace.picture_seconds(config, photo) == pytest.approx(
-        0.5 + 10.0 * megapixel_steps(config, photo) + 0.05 * steps
-    )
+    stepping = 10.0 * megapixel_steps(config, photo) + 0.05 * steps
+    # Its setup: half a step of its own, on average over its scales.
+    assert pace.picture_seconds(config, photo) == pytest.approx(0.5 * stepping / steps + stepping)
     instant = config.replace(init="fast", steps=0)
-    assert pace.picture_seconds(instant, photo) == pytest.approx(0.5 + 512 * 384 / 1e6)
+    one_step = 10.0 * 512 * 384 / 1e6 + 0.05  # at its size
+    assert pace.picture_seconds(instant, photo) == pytest.approx(0.5 * one_step + 512 * 384 / 1e6)
     pace.learn_steps(0.15, 0.1)  # a large step: 1 s per megapixel-step besides the overhead, a third of the way there
     assert pace.step == pytest.approx(10.0 - 9.0 / 3)
     pace.learn_steps(0.06 + pace.step * 0.01, 0.01)  # a small one teaches the overhead
@@ -45,6 +49,29 @@ def test_the_pace_plans_a_run_from_its_megapixel_steps_and_learns():
     assert pace.steps_seconds(early, photo) == pytest.approx(expected)
 
 
+def test_a_runs_setup_is_planned_in_its_own_steps_at_any_size(extractor):
+    """A run's setup (its targets, the recipe, the PNG) grows with its pixels as its steps do: about 0.8 of a step at
+    96-384 px here, 0.08 s at 96 px and 1.0-1.4 s at 384 px. A flat 0.5 s planned the first comparison's three
+    96 px runs 1.4 s too long, and told the clip's visitor behind it 6 s for 4.2 s (python -m bench.load); a flat
+    figure learned at one size was as wrong at another. A 64 px run, on the device's probed pace as a server's, now
+    plans a 128 px run's setup to within a factor of two of the one measured."""
+    photo, painting = small(CONTENT, 128), small(STYLE, 128)
+
+    def setup(result: TransferResult) -> float:  # its seconds besides its steps, each step as long as its mean
+        steps = [point for point in result.history if point.step >= 1]
+        per_step = (steps[-1].elapsed - steps[0].elapsed) / (steps[-1].step - steps[0].step)
+        return result.seconds - per_step * result.steps
+
+    pace = Pace.for_device("cpu")
+    pace.take_step(measure_once(extractor, torch.device("cpu")).seconds_per_megapixel_step)
+    config = TransferConfig(size=64, steps=4, early_stop=False, preview_every=0, device="cpu")
+    assert pace.picture_seconds(config, photo.size) < 0.5  # not a flat half a second for its setup alone
+    learn_run(pace, config, photo.size, stylize(photo, [painting], config, extractor=extractor))
+    larger = config.replace(size=128)
+    measured = setup(stylize(photo, [painting], larger, extractor=extractor))
+    assert 0.5 * measured < pace.setup_seconds(larger, photo.size) < 2.0 * measured, (measured, pace)
+
+
 def test_a_pictures_first_slow_steps_are_weighed_against_the_devices_pace():
     """Its own pace from its first steps alone (slowed by nine pages starting at once) told the visitor behind
     the first picture 10 s for 3.0 s (python -m bench.load); it counts as many steps as it has measured."""
@@ -53,7 +80,7 @@ def test_a_pictures_first_slow_steps_are_weighed_against_the_devices_pace():
 
     config = TransferConfig(size=256, steps=40, multiscale=False, early_stop=False)
     photo, megapixels = (256, 192), 256 * 192 / 1e6
-    pace = Pace(step=10.0, instant=1.0, setup=0.5, overhead=0.0)  # 0.49 s a step
+    pace = Pace(step=10.0, instant=1.0, setup_steps=1.0, overhead=0.0)  # 0.49 s a step, and its setup one step
     work = PictureWork(Image.new("RGB", photo), [], config)
 
     def at(step: int, elapsed: float) -> StepReport:
@@ -66,12 +93,13 @@ def test_a_pictures_first_slow_steps_are_weighed_against_the_devices_pace():
     at(3, 1.0 + 2 * 1.5)  # two steps of 1.5 s: three times the device's pace
     device = 37 * 10.0 * megapixels
     own = 37 * 1.5
-    assert work.left(pace, None, 4.0) == pytest.approx((2 * own + PRIOR_STEPS * device) / (2 + PRIOR_STEPS) + 0.5)
+    setup = 10.0 * megapixels
+    assert work.left(pace, None, 4.0) == pytest.approx((2 * own + PRIOR_STEPS * device) / (2 + PRIOR_STEPS) + setup)
     assert work.left(pace, None, 4.0) < 0.6 * own  # not its 37 steps at 1.5 s each
     for step in range(4, 31):  # then 27 steps more at the same 1.5 s: its own pace counts 29 steps to 5
         at(step, 1.0 + (step - 1) * 1.5)
     own, device = 10 * 1.5, 10 * 10.0 * megapixels
-    assert work.left(pace, None, 44.5) == pytest.approx((29 * own + PRIOR_STEPS * device) / (29 + PRIOR_STEPS) + 0.5)
+    assert work.left(pace, None, 44.5) == pytest.approx((29 * own + PRIOR_STEPS * device) / (29 + PRIOR_STEPS) + setup)
 
 
 def test_short_frames_are_weighed_against_the_devices_pace_for_two_seconds_of_them(tmp_path, style_image):
@@ -151,7 +179,7 @@ def test_the_one_behind_a_picture_waits_its_turn_and_the_step_under_way_not_its_
         time.monotonic() < deadline
     ):
         time.sleep(0.02)
-    pace.setup = 10.0  # a setup far longer than a step, to tell the two apart
+    pace.setup_steps = 100.0  # a setup far longer than a step, to tell the two apart
     second = service.submit("second", PictureWork(content_image, [style_image], TINY.replace(steps=2), extractor))
     try:
         cut_in, wait = service.status(first).cut_in, service.status(second).wait
@@ -163,7 +191,7 @@ def test_the_one_behind_a_picture_waits_its_turn_and_the_step_under_way_not_its_
 
 
 def test_a_pictures_time_left_stops_at_its_time_limit(content_image, style_image):
-    pace = Pace(step=100.0, instant=1.0, setup=0.5)
+    pace = Pace(step=100.0, instant=1.0)
     long = TINY.replace(steps=500)  # 154 s of steps at this pace
     work = PictureWork(content_image, [style_image], long.replace(max_seconds=20.0))
     assert work.planned(pace) == pytest.approx(20.0 + work.finish(pace))
@@ -248,7 +276,7 @@ def test_the_first_clip_is_planned_as_much_slower_as_the_pictures_came_than_the_
     probe; the clip's frames are planned at that until a clip teaches their own pace."""
     from job_service.capacity import InstantCapacity
 
-    pace = Pace(step=15.0, instant=1.0, setup=0.01, overhead=0.001)  # far too fast for every part of a run
+    pace = Pace(step=15.0, instant=1.0, setup_steps=0.01, overhead=0.001)  # far too fast for every part of a run
     pace.take_step(1.0)  # a probe 25 times too fast: the picture takes twice its plan or more
     pace.take_instant(InstantCapacity(seconds_per_megapixel=1.0, frame_seconds_per_megapixel=2.0))
     config = TransferConfig(size=96, steps=0, init="fast")
@@ -301,7 +329,7 @@ def test_two_slow_steps_move_neither_the_pictures_plan_nor_the_devices_pace():
 
     config = TransferConfig(size=256, steps=40, multiscale=False, early_stop=False)
     photo, megapixels = (256, 192), 256 * 192 / 1e6
-    pace = Pace(step=0.4 / megapixels, instant=1.0, setup=0.5, overhead=0.0)  # 0.4 s a step
+    pace = Pace(step=0.4 / megapixels, instant=1.0, setup_steps=1.25, overhead=0.0)  # 0.4 s a step, 0.5 s setup
     work = PictureWork(Image.new("RGB", photo), [], config)
     elapsed = 0.0
     for step, seconds in enumerate([1.0, 0.4, 1.6, 1.6, 0.4, 0.4, 0.4, 0.4, 0.4], start=1):  # steps 3 and 4 slow
@@ -318,7 +346,7 @@ def test_a_comparisons_runs_are_planned_with_their_judging_as_measured_not_a_run
     (python -m bench.load). The first comparison teaches the judging's own figure, and the later runs use it."""
     from nst_core import compare
 
-    pace = Pace(step=15.0, instant=1.0, setup=5.0, overhead=0.04)  # a setup far too long: not the judging's
+    pace = Pace(step=15.0, instant=1.0, setup_steps=50.0, overhead=0.04)  # a setup far too long: not the judging's
     config = TransferConfig(size=64, steps=2, early_stop=False, preview_every=0, device="cpu")
     size = fit_size(content_image.size, 64)
     variants = compare.variants("method", ["refined", "gatys"], config)
@@ -328,7 +356,8 @@ def test_a_comparisons_runs_are_planned_with_their_judging_as_measured_not_a_run
     service = Scheduler(pace, slots=1)
     done = service.wait(service.submit("presenter", ComparisonWork(content_image, [style_image], variants)), 60)
     assert done.state == "done" and len(done.result.results) == 2
-    assert 0.0 < pace.judging(size) < 1.0 < pace.setup  # measured, though the runs' setup is still learned far above
+    assert 0.0 < pace.judging(size) < 1.0  # measured, though the runs' setup is still learned far above
+    assert pace.setup_steps > 10.0
     assert pace.judging((2 * size[0], 2 * size[1])) == pytest.approx(4 * pace.judging(size))  # by its pixels
     later = ComparisonWork(content_image, [style_image], variants)
     pictures = [pace.picture_seconds(variant.config, content_image.size) for variant in variants]
