@@ -123,7 +123,10 @@ def _env(env: Mapping[str, str], name: str, default: float, low: float, high: fl
 # The variables an operator sets, what each means, and the Limits field it sets (the README's table is made here).
 VARIABLES = {
     "NST_DEVICE": ("", "auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps"),
-    "NST_PRECISION": ("", "of the convolutions: auto (bf16 where native: AMX CPUs, Ampere and later GPUs), fp32, bf16"),
+    "NST_PRECISION": (
+        "",
+        "of the convolutions: auto (bf16 where native: AMX or AVX512-BF16 CPUs, Ampere and later GPUs), fp32, bf16",
+    ),
     "NST_MAX_SIZE": ("", "largest output, px; unset, the largest whose default run fits NST_MAX_SECONDS here"),
     "NST_MAX_STEPS": ("max_steps", "most steps per scale a visitor may ask for"),
     "NST_MAX_SECONDS": ("max_seconds", "time limit of one job on the device, s (a clip's, all its turns together)"),

@@ -118,7 +118,7 @@ class TransferConfig:
     max_seconds: float | None = option(None, "stop after this many seconds and keep the best picture so far")
     device: str = option("auto", "auto, cpu, cuda, cuda:N or mps")
     precision: Precision = option(
-        "auto", "of the VGG convolutions: auto = bf16 where native (AMX CPUs, Ampere+ GPUs), else fp32"
+        "auto", "of the VGG convolutions: auto = bf16 where native (AMX or AVX512-BF16 CPUs, Ampere+ GPUs), else fp32"
     )
     cuda_graphs: bool = option(True, "replay each scale's loss and gradient as one captured CUDA graph (on CUDA)")
 

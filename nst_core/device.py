@@ -97,8 +97,10 @@ def resolve_precision(requested: str, device: torch.device) -> torch.dtype:
 
     ``"auto"`` picks bf16 where the hardware runs it natively and much faster
     than fp32: CUDA GPUs with bf16 support (Ampere and later) and CPUs with AMX
-    (Intel Sapphire Rapids and later; ``python -m bench`` measures the gain and
-    the quality). Elsewhere, and on MPS, it is fp32.
+    (Intel Sapphire Rapids and later) or AVX512-BF16 (AMD Zen 4 and later, Intel
+    Cooper Lake); ``python -m bench`` measures the gain and the quality
+    (docs/design.md). Elsewhere (AVX2 alone emulates bf16, and slowly), and on
+    MPS, it is fp32.
 
     fp16 is not offered: without loss scaling, the gradients of these
     normalised losses underflow in fp16; bf16 has fp32's range.
@@ -125,7 +127,7 @@ def describe_precision(dtype: torch.dtype) -> str:
 def _fast_bf16(device: torch.device) -> bool:
     if device.type == "cuda":
         return bool(torch.cuda.is_bf16_supported(including_emulation=False))
-    if device.type == "cpu":
-        has_amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private, hence the guard
-        return bool(has_amx()) if callable(has_amx) else False
+    if device.type == "cpu":  # torch's own checks are private, hence the guards
+        checks = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+        return any(bool(check()) for check in checks if callable(check))
     return False

@@ -64,7 +64,7 @@ def test_a_runs_setup_is_planned_in_its_own_steps_at_any_size(extractor):
 
     pace = Pace.for_device("cpu")
     pace.take_step(measure_once(extractor, torch.device("cpu")).seconds_per_megapixel_step)
-    config = TransferConfig(size=64, steps=4, early_stop=False, preview_every=0, device="cpu")
+    config = TransferConfig(size=64, steps=4, early_stop=False, preview_every=0, device="cpu", precision="fp32")
     assert pace.picture_seconds(config, photo.size) < 0.5  # not a flat half a second for its setup alone
     learn_run(pace, config, photo.size, stylize(photo, [painting], config, extractor=extractor))
     larger = config.replace(size=128)
