@@ -133,10 +133,11 @@ def embedded_runtime() -> Runtime:
     defaults = TransferConfig()
     model = load_model(defaults.weights, defaults.backbone, str(device), precision)
     capacity = measure_once(model, device, limits.gpu_memory_gib)
-    pace.take_step(capacity.seconds_per_megapixel_step)
+    pace.take_step(capacity.seconds_per_megapixel_step, capacity.overhead_seconds)
     pace.take_instant(measure_instant())
-    get_log().info("%s probed: %.3f s per megapixel-step, the instant network %.3f s per megapixel, a clip's frame "
-                   "%.3f s per megapixel", device, pace.step, pace.instant, pace.frame)  # fmt: skip
+    get_log().info("%s probed: %.3f s per megapixel-step and %.4f s a step besides, the instant network %.3f s per "
+                   "megapixel, a clip's frame %.3f s per megapixel", device, pace.step, pace.overhead, pace.instant,
+                   pace.frame)  # fmt: skip
     if not os.environ.get("NST_MAX_SIZE", "").strip():
         # The largest picture offered comes from this device's own speed (not the load of the moment) and memory.
         limits = limits.with_max_size(*largest_size(capacity, limits.max_seconds, limits.default_steps))

@@ -92,7 +92,8 @@ def embedded(pictures: int, size: int, steps: int) -> dict[str, Any]:
 
     torch.set_num_threads(2)
     pace = Pace.for_device("cpu")
-    pace.take_step(measure(get_extractor("original", "vgg19", "cpu"), torch.device("cpu")).seconds_per_megapixel_step)
+    measured = measure(get_extractor("original", "vgg19", "cpu"), torch.device("cpu"))
+    pace.take_step(measured.seconds_per_megapixel_step, measured.overhead_seconds)
     row = timed_line(Scheduler(pace, slots=1), pictures, lambda: picture_work(size, steps), 1)
     return {"backend": "embedded (1 slot, 2 threads)", "size": size, "steps": steps, **row}
 

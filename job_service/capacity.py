@@ -39,6 +39,10 @@ MIB_PER_MEGAPIXEL = {("cpu", torch.float32): 2600.0, ("cpu", torch.bfloat16): 26
                      ("cuda", torch.float32): 3300.0, ("cuda", torch.bfloat16): 1700.0}  # fmt: skip
 DEFAULT_MIB_PER_MEGAPIXEL = 3300.0  # any other device or precision (MPS): the largest figure measured
 PROBE_SIZE = (256, 192)
+# A step's cost besides its pixels (``Pace.overhead``) is the same probe at this size less what its pixels cost at
+# the large probe's pace: the two predicted a real step at 64-128 px to within 5% on a 2-core EPYC (fp32 and bf16,
+# 1 and 2 threads), where a guessed 0.04 s planned a 96 px step of 0.024-0.075 s 20-60% long (docs/design.md).
+SMALL_PROBE_SIZE = (64, 48)
 PROBES = 3  # timed probes, the best one kept
 # s per megapixel-step of one core, by the convolutions' precision, rounded up from `python -m bench.sizes` on 2-core
 # AMD EPYC (fp32, AVX2) and Intel Xeon with AMX (bf16): the largest size a CPU offers is planned at these.
@@ -63,6 +67,7 @@ class Capacity:
     mib_per_megapixel: float
     device_words: str  # "this server's CPU (2 cores)", "this server's GPU"
     planning_pace: float | None = None  # s per megapixel-step the largest size is planned at; None: the measured
+    overhead_seconds: float = 0.0  # s a step costs besides its pixels, measured with the pace (SMALL_PROBE_SIZE)
 
     @property
     def size_pace(self) -> float:
@@ -98,20 +103,24 @@ def measure(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 
     and the server offered less for its whole life. It is planned at :data:`CPU_PACE_PER_CORE` shared by the
     cores, so every start on the same host offers the same size.
     """
-    return _capacity(extractor, device, cap_gib, _probe_seconds(extractor, device))
+    return _capacity(extractor, device, cap_gib, _probe_both(extractor, device))
 
 
 def measure_once(extractor: FeatureExtractor, device: torch.device, cap_gib: float = 0.0) -> Capacity:
     """:func:`measure` with the pace probed once per process for each network, device and thread count (a few
     seconds on a CPU), as :func:`measure_instant` is: a server's runtime built again (its caches cleared) plans
     from the same first figures, which real runs then correct. The memory free is read every time."""
-    return _capacity(extractor, device, cap_gib, _probe_seconds_once(extractor, device, torch.get_num_threads()))
+    return _capacity(extractor, device, cap_gib, _probe_once(extractor, device, torch.get_num_threads()))
 
 
-def _capacity(extractor: FeatureExtractor, device: torch.device, cap_gib: float, seconds: float) -> Capacity:
-    megapixels = PROBE_SIZE[0] * PROBE_SIZE[1] / 1e6
+def _capacity(
+    extractor: FeatureExtractor, device: torch.device, cap_gib: float, seconds: tuple[float, float]
+) -> Capacity:
+    large, small = seconds
+    pace = PROBE_TO_STEP * large / _megapixels(PROBE_SIZE)
     return Capacity(
-        seconds_per_megapixel_step=PROBE_TO_STEP * seconds / megapixels,
+        seconds_per_megapixel_step=pace,
+        overhead_seconds=max(0.0, PROBE_TO_STEP * small - pace * _megapixels(SMALL_PROBE_SIZE)),
         free_mib=free_mib(device, cap_gib),
         mib_per_megapixel=MIB_PER_MEGAPIXEL.get((device.type, extractor.dtype), DEFAULT_MIB_PER_MEGAPIXEL),
         device_words="this server's GPU" if device.type == "cuda" else f"this server's {describe(device)}",
@@ -119,11 +128,20 @@ def _capacity(extractor: FeatureExtractor, device: torch.device, cap_gib: float,
     )
 
 
-def _probe_seconds(extractor: FeatureExtractor, device: torch.device) -> float:
-    """One optimisation step's work at :data:`PROBE_SIZE`, s: the best of :data:`PROBES` after a warm-up."""
+def _megapixels(size: tuple[int, int]) -> float:
+    return size[0] * size[1] / 1e6
+
+
+def _probe_both(extractor: FeatureExtractor, device: torch.device) -> tuple[float, float]:
+    """The probe's seconds at :data:`PROBE_SIZE` and at :data:`SMALL_PROBE_SIZE`."""
+    return _probe_seconds(extractor, device), _probe_seconds(extractor, device, SMALL_PROBE_SIZE)
+
+
+def _probe_seconds(extractor: FeatureExtractor, device: torch.device, size: tuple[int, int] = PROBE_SIZE) -> float:
+    """One optimisation step's work at ``size``, s: the best of :data:`PROBES` after a warm-up."""
     layers = [CONTENT_LAYER, *STYLE_LAYERS]
     # Drawn on the CPU, as the core draws its noise: the GPU's own random generator is left alone.
-    image = torch.rand(1, 3, PROBE_SIZE[1], PROBE_SIZE[0]).to(device).requires_grad_(True)
+    image = torch.rand(1, 3, size[1], size[0]).to(device).requires_grad_(True)
     timings = []
     for _ in range(PROBES + 1):
         started = time.perf_counter()
@@ -137,8 +155,8 @@ def _probe_seconds(extractor: FeatureExtractor, device: torch.device) -> float:
 
 
 @functools.cache
-def _probe_seconds_once(extractor: FeatureExtractor, device: torch.device, threads: int) -> float:
-    return _probe_seconds(extractor, device)
+def _probe_once(extractor: FeatureExtractor, device: torch.device, threads: int) -> tuple[float, float]:
+    return _probe_both(extractor, device)
 
 
 @functools.cache

@@ -209,15 +209,17 @@ class Line:
     def learn_converge(self, share: float) -> None:
         self.scheduler.pace.learn_converge(share)
 
-    def painter_ready(self, step: float, instant: float, frame: float) -> None:
+    def painter_ready(self, step: float, instant: float, frame: float, overhead: float = 0.0) -> None:
         """A painter started and probed its device and instant network (s per megapixel-step, per megapixel of
-        the instant picture and of a clip's frame): the first one's paces replace the line's guesses, later ones
-        are averaged in. Plain numbers: the line's process does not import torch."""
+        the instant picture and of a clip's frame, and a step's seconds besides its pixels): the first one's paces
+        replace the line's guesses, later ones are averaged in. Plain numbers: the line's process does not import
+        torch."""
         self.painters += 1
         pace, rate = self.scheduler.pace, 1 / self.painters
         pace.learn("step", step, rate)
         pace.learn("instant", instant, rate)
         pace.learn("frame", frame, rate)
+        pace.learn("overhead", overhead, rate)
 
     # --- what painters call, for the job they paint ------------------------------------------------------------
 
@@ -360,8 +362,9 @@ class Painter:
         self.app_name = app_name
         self._line: DeploymentHandle[Any] | None = None
         # This device's pace, probed as a server probes its own, plans the line's first waits.
-        step, instant = measure(model, self.device).seconds_per_megapixel_step, measure_instant()
-        self.line().painter_ready.remote(step, instant.seconds_per_megapixel, instant.frame_seconds_per_megapixel)
+        step, instant = measure(model, self.device), measure_instant()
+        self.line().painter_ready.remote(step.seconds_per_megapixel_step, instant.seconds_per_megapixel,
+                                         instant.frame_seconds_per_megapixel, step.overhead_seconds)  # fmt: skip
 
     def line(self) -> DeploymentHandle[Any]:
         if self._line is None:

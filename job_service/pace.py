@@ -90,10 +90,13 @@ class Pace:
             return cls(step=0.1, instant=1.5, frame=3.0, overhead=0.003)
         return cls(step=15.0, instant=1.5, frame=3.0, overhead=0.04)
 
-    def take_step(self, seconds_per_megapixel_step: float) -> None:
-        """The optimisation's pace as measured on this device (at start-up), in place of the guess."""
+    def take_step(self, seconds_per_megapixel_step: float, overhead: float | None = None) -> None:
+        """The optimisation's pace as measured on this device (at start-up), and a step's ``overhead`` where measured,
+        in place of the guesses."""
         with self._lock:
             self.step = seconds_per_megapixel_step
+            if overhead is not None:
+                self.overhead = overhead
             self._keep_probe()
 
     def take_instant(self, measured: InstantCapacity) -> None:

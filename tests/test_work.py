@@ -63,7 +63,8 @@ def test_a_runs_setup_is_planned_in_its_own_steps_at_any_size(extractor):
         return result.seconds - per_step * result.steps
 
     pace = Pace.for_device("cpu")
-    pace.take_step(measure_once(extractor, torch.device("cpu")).seconds_per_megapixel_step)
+    measured = measure_once(extractor, torch.device("cpu"))
+    pace.take_step(measured.seconds_per_megapixel_step, measured.overhead_seconds)
     config = TransferConfig(size=64, steps=4, early_stop=False, preview_every=0, device="cpu", precision="fp32")
     assert pace.picture_seconds(config, photo.size) < 0.5  # not a flat half a second for its setup alone
     learn_run(pace, config, photo.size, stylize(photo, [painting], config, extractor=extractor))
