@@ -81,15 +81,14 @@ def run_left(pace: Pace, clock: StepClock, report: StepReport | None, elapsed: f
         return device + pace.setup_seconds(config, size)
     mine = megapixel_steps(config, size, report.step) * own * (pace.converge if config.early_stop else 1.0)
     measured = report.step - clock.first[0]
-    prior = prior_units(pace.step * report.size[0] * report.size[1] / 1e6 + pace.overhead)
+    prior = prior_units(pace.step_seconds(report.size))
     return (measured * mine + prior * device) / (measured + prior) + pace.setup_seconds(config, size)
 
 
 def one_step(pace: Pace, clock: StepClock, report: StepReport | None, size: tuple[int, int]) -> float:
     """s one step at ``size`` takes: at the run's own pace once measured, else at the device's."""
-    megapixels = size[0] * size[1] / 1e6
     own = clock.pace(report)
-    return own * megapixels if own is not None else pace.step * megapixels + pace.overhead
+    return own * size[0] * size[1] / 1e6 if own is not None else pace.step_seconds(size)
 
 
 def learn_run(pace: Pace, config: TransferConfig, content_size: tuple[int, int], result: TransferResult) -> None:

@@ -332,9 +332,8 @@ class ComparisonWork:
         """The step under way, then the run's result judged (its distances) before the pause."""
         config = self.variants[min(self.index, len(self.variants) - 1)].config
         size = fit_size(self.content.size, config.size)
-        return one_step(pace, self.clocks[min(self.index, len(self.clocks) - 1)], self.latest, size) + pace.judging(
-            size
-        )
+        under_way = one_step(pace, self.clocks[min(self.index, len(self.clocks) - 1)], self.latest, size)
+        return under_way + pace.judging(size)
 
     def run(self, context: Context) -> Compared:
         from nst_core import compare
