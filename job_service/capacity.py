@@ -45,7 +45,8 @@ PROBE_SIZE = (256, 192)
 SMALL_PROBE_SIZE = (64, 48)
 PROBES = 3  # timed probes, the best one kept
 # s per megapixel-step of one core, by the convolutions' precision, rounded up from `python -m bench.sizes` on 2-core
-# AMD EPYC (fp32, AVX2) and Intel Xeon with AMX (bf16): the largest size a CPU offers is planned at these.
+# AMD EPYC (fp32, AVX2) and Intel Xeon with AMX (bf16): the largest size a CPU offers is planned at these. (A 2-core
+# AMD EPYC with AVX512-BF16 probed 6 per core in bf16, 2026-12-02: within its figure.)
 CPU_PACE_PER_CORE = {torch.float32: 28.0, torch.bfloat16: 10.0}
 PROBE_TO_STEP = 1.1  # a real step's cost over the probe's (an optimiser step also scores and keeps the best picture)
 
