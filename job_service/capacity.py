@@ -68,7 +68,9 @@ class Capacity:
     mib_per_megapixel: float
     device_words: str  # "this server's CPU (2 cores)", "this server's GPU"
     planning_pace: float | None = None  # s per megapixel-step the largest size is planned at; None: the measured
-    overhead_seconds: float = 0.0  # s a step costs besides its pixels, measured with the pace (SMALL_PROBE_SIZE)
+    # s a step costs besides its pixels, measured with the pace (SMALL_PROBE_SIZE) on a CPU; None on a GPU, whose
+    # steps replay CUDA graphs where the probe launches every kernel (its small probe measures the launches)
+    overhead_seconds: float | None = None
 
     @property
     def size_pace(self) -> float:
@@ -121,7 +123,9 @@ def _capacity(
     pace = PROBE_TO_STEP * large / _megapixels(PROBE_SIZE)
     return Capacity(
         seconds_per_megapixel_step=pace,
-        overhead_seconds=max(0.0, PROBE_TO_STEP * small - pace * _megapixels(SMALL_PROBE_SIZE)),
+        overhead_seconds=max(0.0, PROBE_TO_STEP * small - pace * _megapixels(SMALL_PROBE_SIZE))
+        if device.type == "cpu"
+        else None,
         free_mib=free_mib(device, cap_gib),
         mib_per_megapixel=MIB_PER_MEGAPIXEL.get((device.type, extractor.dtype), DEFAULT_MIB_PER_MEGAPIXEL),
         device_words="this server's GPU" if device.type == "cuda" else f"this server's {describe(device)}",

@@ -209,7 +209,7 @@ class Line:
     def learn_converge(self, share: float) -> None:
         self.scheduler.pace.learn_converge(share)
 
-    def painter_ready(self, step: float, instant: float, frame: float, overhead: float = 0.0) -> None:
+    def painter_ready(self, step: float, instant: float, frame: float, overhead: float | None = None) -> None:
         """A painter started and probed its device and instant network (s per megapixel-step, per megapixel of
         the instant picture and of a clip's frame, and a step's seconds besides its pixels): the first one's paces
         replace the line's guesses, later ones are averaged in. Plain numbers: the line's process does not import
@@ -219,7 +219,8 @@ class Line:
         pace.learn("step", step, rate)
         pace.learn("instant", instant, rate)
         pace.learn("frame", frame, rate)
-        pace.learn("overhead", overhead, rate)
+        if overhead is not None:
+            pace.learn("overhead", overhead, rate)
 
     # --- what painters call, for the job they paint ------------------------------------------------------------
 
