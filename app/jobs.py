@@ -33,6 +33,8 @@ R = TypeVar("R")
 HEARTBEAT = 0.5  # s at most between two draws of a watched job's progress, even when nothing in it changed
 RERUN_GRACE = 0.5  # s a stopped watch waits for a newer run of its session before it stops the job
 FEW_SECONDS = 5.0  # below this a wait or time left is said as "a few seconds"
+RUN_RULE = "a run ends after {share} s with its best picture so far"
+RULE_LOOK_SECONDS = 2.0  # while others are in line, the line's part of the rule before a button is said anew this often
 LEFT_THE_LINE = "You left the line when you pressed Stop; press the button again to take a new place in it."
 
 
@@ -223,9 +225,21 @@ def say_failure(status: JobStatus, where: DeltaGenerator | None = None) -> bool:
     return status.result is None
 
 
-def fair_share_rule(
-    runtime: Runtime, what: str = "a run ends after {share} s with its best picture so far", pressed: bool = False
-) -> str:
+def show_fair_share_rule(runtime: Runtime, what: str = RUN_RULE, pressed: bool = False, before: str = "") -> None:
+    """Say :func:`fair_share_rule` (after ``before``) as a caption. While others are in line its "Now: ..." is said
+    anew every :data:`RULE_LOOK_SECONDS` (a fragment): drawn once, it still said "1 ahead of you" after the line had
+    emptied, to a visitor who had not clicked since."""
+    service = runtime.service
+    busy = not pressed and service.running + service.waiting > 0
+
+    @st.fragment(run_every=RULE_LOOK_SECONDS if busy else None)
+    def rule() -> None:
+        st.caption(before + fair_share_rule(runtime, what, pressed))
+
+    rule()
+
+
+def fair_share_rule(runtime: Runtime, what: str = RUN_RULE, pressed: bool = False) -> str:
     """The rule, said before the button is pressed, and the line as it is now for a visitor not in it yet. One who
     has just pressed (``pressed``) or has a job in line is told its own place and wait under the button; the
     rule's wait beside it ("about 12 s" above "about 7 s") said two waits for one place."""

@@ -17,6 +17,7 @@ from tests.browser import (
     behind_a_long_run,
     chromium,
     follow_the_wait,
+    long_run,
     open_page,
     set_steps,
     start_a_long_example_run,
@@ -55,6 +56,26 @@ def test_a_visitor_who_presses_stop_while_in_line_leaves_it_and_is_told(app_url)
         second.get_by_text("You left the line").wait_for(timeout=30_000)
         assert second.locator("[data-testid='stException']").count() == 0
         first.get_by_role("button", name="Stop and keep this").click()
+
+
+def test_the_line_said_before_the_button_follows_the_line_without_a_click(app_url):
+    """Drawn once, "Now: 1 ahead of you" stayed on a visitor's page after the line had emptied, until the visitor
+    clicked something (a walk in chromium, 2026-12-02); it is said anew while anyone is in line."""
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        painting, looking = browser.new_context().new_page(), browser.new_context().new_page()
+        painting.goto(app_url)
+        painting.get_by_role("button", name="Paint it").wait_for(timeout=60_000)
+        long_run(painting)
+        painting.get_by_text("s left").first.wait_for(timeout=60_000)
+        looking.goto(app_url)
+        looking.get_by_text("Now: 1 ahead of you").wait_for(timeout=60_000)
+        painting.get_by_role("button", name="Stop and keep this").click()
+        painting.get_by_text("#1 · ").first.wait_for(timeout=60_000)
+        expect(looking.get_by_text("ahead of you")).to_have_count(0, timeout=15_000)  # no click on this page
+        for page in (painting, looking):
+            assert page.locator("[data-testid='stException']").count() == 0
 
 
 def test_a_visitor_who_leaves_frees_the_device_for_the_next(app_url):

@@ -15,7 +15,7 @@ from app.comparison import (
 )
 from app.form import DEFAULT_METHOD, render_controls, render_method
 from app.inputs import render_inputs
-from app.jobs import fair_share_rule
+from app.jobs import show_fair_share_rule
 from app.runtime import get_runtime
 from app.session import kept
 
@@ -40,7 +40,7 @@ def main() -> None:
         def button() -> bool:
             # The button right under what is compared: on a phone the settings below stack into a long column.
             pressed = st.form_submit_button("Compare", type="primary", width="stretch")
-            st.caption(fair_share_rule(runtime, COMPARISON_RULE, pressed))
+            show_fair_share_rule(runtime, COMPARISON_RULE, pressed)
             st.subheader("3 · Everything else")
             return pressed
 

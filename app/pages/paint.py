@@ -7,7 +7,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from app.form import render_controls, render_method
 from app.inputs import render_inputs
-from app.jobs import fair_share_rule
+from app.jobs import show_fair_share_rule
 from app.regions import render_regions
 from app.results import render_downloads, render_gallery, render_picture
 from app.run import keep_pictures, submit_picture, watch_picture
@@ -59,7 +59,7 @@ def main() -> None:
 
         def button() -> bool:
             pressed = st.form_submit_button("Paint it", type="primary", width="stretch")
-            st.caption(fair_share_rule(runtime, pressed=pressed))
+            show_fair_share_rule(runtime, pressed=pressed)
             # The run paints right under the button, where the visitor is looking, and its result stays there.
             canvas.append(st.container())
             return pressed

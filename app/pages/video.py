@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.inputs import NO_PAINTING, render_style_picker
-from app.jobs import fair_share_rule
+from app.jobs import show_fair_share_rule
 from app.regions import render_regions
 from app.runtime import get_runtime
 from app.scroll import scroll_here
@@ -51,8 +51,9 @@ def main() -> None:
         st.subheader("3 · How to paint it")
         # The button first: on a phone the settings below stack into a long column.
         submitted = st.form_submit_button("Paint the clip", type="primary", width="stretch")
-        st.caption(f"A clip is painted for at most {runtime.limits.max_seconds:g} s; the frames painted by then "
-                   "make the video. " + fair_share_rule(runtime, CLIP_RULE, submitted))  # fmt: skip
+        limit = (f"A clip is painted for at most {runtime.limits.max_seconds:g} s; the frames painted by then make "
+                 "the video. ")  # fmt: skip
+        show_fair_share_rule(runtime, CLIP_RULE, submitted, limit)
         controls = render_video_controls(runtime.limits.max_size, clip[1] if clip else None, limits)
     # Under the settings: on a phone the button stays within the first screen and a half.
     regions = render_regions(first_frame(clip), styles, runtime.limits, "clip")
