@@ -229,10 +229,8 @@ def show_fair_share_rule(runtime: Runtime, what: str = RUN_RULE, pressed: bool =
     """Say :func:`fair_share_rule` (after ``before``) as a caption. While others are in line its "Now: ..." is said
     anew every :data:`RULE_LOOK_SECONDS` (a fragment): drawn once, it still said "1 ahead of you" after the line had
     emptied, to a visitor who had not clicked since."""
-    service = runtime.service
-    busy = not pressed and service.running + service.waiting > 0
 
-    @st.fragment(run_every=RULE_LOOK_SECONDS if busy else None)
+    @st.fragment(run_every=RULE_LOOK_SECONDS if _ahead(runtime, pressed) else None)
     def rule() -> None:
         st.caption(before + fair_share_rule(runtime, what, pressed))
 
@@ -245,8 +243,14 @@ def fair_share_rule(runtime: Runtime, what: str = RUN_RULE, pressed: bool = Fals
     rule's wait beside it ("about 12 s" above "about 7 s") said two waits for one place."""
     share = f"{runtime.limits.fair_share_seconds:g}"
     rule = f"Fair turns: while others wait, {what.format(share=share)}."
-    service = runtime.service
-    ahead = service.running + service.waiting
-    if ahead and not pressed and service.active(session_id()) is None:
-        rule += f" Now: {ahead} ahead of you, {about(service.wait_if_submitted(FEW_SECONDS))} to wait."
+    if ahead := _ahead(runtime, pressed):
+        rule += f" Now: {ahead} ahead of you, {about(runtime.service.wait_if_submitted(FEW_SECONDS))} to wait."
     return rule
+
+
+def _ahead(runtime: Runtime, pressed: bool) -> int:
+    """The jobs ahead of this visitor were it to press now; 0 for one who has just pressed or has a job in line."""
+    service = runtime.service
+    if pressed or service.active(session_id()) is not None:
+        return 0
+    return service.running + service.waiting
